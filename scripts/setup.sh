@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs everything kvrun needs on a fresh Debian 12 machine (run as root).
+# Idempotent: a second run with everything present only checks.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake pkg-config clang-format
+  # vmm / shared libraries
+  linux-libc-dev nlohmann-json3-dev libspdlog-dev libcli11-dev libgtest-dev libgmock-dev
+  # guest kernel build (kernel-config/build-kernel.sh)
+  linux-source-6.1 flex bison bc libelf-dev libssl-dev xz-utils
+  # guest initramfs and test images
+  busybox-static cpio
+  # peers for tests and benchmarks (QEMU microvm, and TCG when /dev/kvm is missing)
+  qemu-system-x86
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+echo "setup: all packages present"

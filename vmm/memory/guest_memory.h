@@ -1,0 +1,69 @@
+// Guest physical memory: anonymous host mappings split around the x86 MMIO gap.
+// Every access from device or loader code goes through the bounds-checked API here;
+// a range that is not wholly inside one region is an error, never a host access.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <type_traits>
+#include <vector>
+
+#include "common/mapping.h"
+
+namespace kvrun::vmm {
+
+using GuestAddress = uint64_t;
+
+struct MemoryRegion {
+  GuestAddress guest_base;
+  uint64_t size;
+  uint8_t* host;  // start of the host mapping backing this region
+};
+
+class GuestMemory {
+ public:
+  // Maps `size_bytes` of guest RAM: [0, min(size, kMmioGapStart)) and the rest from 4 GiB.
+  // Throws kvrun::Error if the size is zero, not page-aligned or the mapping fails.
+  static GuestMemory create(uint64_t size_bytes);
+
+  GuestMemory(GuestMemory&&) = default;
+  GuestMemory& operator=(GuestMemory&&) = default;
+
+  std::span<const MemoryRegion> regions() const { return regions_; }
+  uint64_t total_size() const;
+
+  // True if [gpa, gpa + len) lies wholly inside one region (overflow-safe).
+  bool contains(GuestAddress gpa, uint64_t len) const;
+
+  // Host view of [gpa, gpa + len); throws kvrun::Error naming the range if it is not contained.
+  std::span<uint8_t> slice(GuestAddress gpa, uint64_t len);
+  std::span<const uint8_t> slice(GuestAddress gpa, uint64_t len) const;
+
+  void write(GuestAddress gpa, std::span<const uint8_t> bytes);
+  void read(GuestAddress gpa, std::span<uint8_t> out) const;
+
+  template <typename T>
+  void write_obj(GuestAddress gpa, const T& value) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    std::memcpy(slice(gpa, sizeof(T)).data(), &value, sizeof(T));
+  }
+
+  template <typename T>
+  T read_obj(GuestAddress gpa) const {
+    static_assert(std::is_trivially_copyable_v<T>);
+    T value;
+    std::memcpy(&value, slice(gpa, sizeof(T)).data(), sizeof(T));
+    return value;
+  }
+
+ private:
+  GuestMemory() = default;
+  const MemoryRegion* find(GuestAddress gpa, uint64_t len) const;
+
+  std::vector<Mapping> mappings_;
+  std::vector<MemoryRegion> regions_;
+};
+
+}  // namespace kvrun::vmm
