@@ -30,6 +30,12 @@ inline constexpr uint64_t kVirtioMmioBase = 0xd0000000;
 inline constexpr uint64_t kVirtioMmioSize = 0x1000;
 inline constexpr uint32_t kVirtioFirstIrq = 5;
 
+// Multiprocessor table (Linux finds the vCPUs and the IOAPIC through it), in the EBDA.
+inline constexpr uint64_t kMpTableAddr = kEbdaStart;
+
+// kvrun's exit port: a guest writes one byte here and the VMM ends with that status.
+inline constexpr uint16_t kExitPort = 0x510;
+
 // Minimum guest memory we accept (page tables, zero page, a kernel and an initramfs).
 inline constexpr uint64_t kMinMemoryBytes = 16ull << 20;
 
