@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Configures and builds kvrun into build/ (Release, warnings as errors).
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+build_dir=${KVRUN_BUILD_DIR:-$repo/build}
+cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKVRUN_WERROR=ON >/dev/null
+cmake --build "$build_dir" -j"$(nproc)"
