@@ -25,7 +25,8 @@ struct MemoryRegion {
 class GuestMemory {
  public:
   // Maps `size_bytes` of guest RAM: [0, min(size, kMmioGapStart)) and the rest from 4 GiB.
-  // Throws kvrun::Error if the size is zero, not page-aligned or the mapping fails.
+  // Throws kvrun::Error if the size is zero, not page-aligned, below layout::kMinMemoryBytes
+  // or the mapping fails.
   static GuestMemory create(uint64_t size_bytes);
 
   GuestMemory(GuestMemory&&) = default;
@@ -34,7 +35,8 @@ class GuestMemory {
   std::span<const MemoryRegion> regions() const { return regions_; }
   uint64_t total_size() const;
 
-  // True if [gpa, gpa + len) lies wholly inside one region (overflow-safe).
+  // True if [gpa, gpa + len) lies wholly inside one region (overflow-safe). An empty range is
+  // contained if gpa is inside a region or at its end.
   bool contains(GuestAddress gpa, uint64_t len) const;
 
   // Host view of [gpa, gpa + len); throws kvrun::Error naming the range if it is not contained.
@@ -61,6 +63,7 @@ class GuestMemory {
  private:
   GuestMemory() = default;
   const MemoryRegion* find(GuestAddress gpa, uint64_t len) const;
+  const MemoryRegion& find_or_throw(GuestAddress gpa, uint64_t len) const;
 
   std::vector<Mapping> mappings_;
   std::vector<MemoryRegion> regions_;
