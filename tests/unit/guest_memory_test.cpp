@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "common/error.h"
+#include "tests/unit/boot_test_util.h"
 #include "vmm/boot/layout.h"
 
 namespace kvrun::vmm {
@@ -14,24 +15,15 @@ namespace {
 constexpr uint64_t kMiB = 1ull << 20;
 constexpr uint64_t kGiB = 1ull << 30;
 
-std::string error_of(auto&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using test_util::error_of;
 
 TEST(GuestMemoryTest, RejectsBadSizes) {
-  EXPECT_PRED_FORMAT2(::testing::IsSubstring, "must not be zero",
-                      error_of([] { GuestMemory::create(0); }));
-  EXPECT_PRED_FORMAT2(::testing::IsSubstring, "not a multiple of 4 KiB",
-                      error_of([] { GuestMemory::create(16 * kMiB + 1); }));
+  EXPECT_HAS_SUBSTR(error_of([] { GuestMemory::create(0); }), "must not be zero");
+  EXPECT_HAS_SUBSTR(error_of([] { GuestMemory::create(16 * kMiB + 1); }),
+                    "not a multiple of 4 KiB");
   EXPECT_EQ(error_of([] { GuestMemory::create(8 * kMiB); }),
             "guest memory 8 MiB is below the 16 MiB minimum");
-  EXPECT_PRED_FORMAT2(::testing::IsSubstring, "too large",
-                      error_of([] { GuestMemory::create(UINT64_MAX & ~0xfffull); }));
+  EXPECT_HAS_SUBSTR(error_of([] { GuestMemory::create(UINT64_MAX & ~0xfffull); }), "too large");
 }
 
 TEST(GuestMemoryTest, SmallGuestHasOneLowRegion) {
@@ -52,9 +44,8 @@ TEST(GuestMemoryTest, BoundsAtTheEdgeOfRam) {
   EXPECT_FALSE(memory.contains(end - 1, 2));
   EXPECT_FALSE(memory.contains(0, end + 1));
   EXPECT_EQ(memory.slice(end - 8, 8).size(), 8u);
-  EXPECT_PRED_FORMAT2(::testing::IsSubstring,
-                      "guest range [0xfffffc, 0x1000004) is outside guest memory",
-                      error_of([&] { memory.slice(end - 4, 8); }));
+  EXPECT_HAS_SUBSTR(error_of([&] { memory.slice(end - 4, 8); }),
+                    "guest range [0xfffffc, 0x1000004) is outside guest memory");
 }
 
 TEST(GuestMemoryTest, WrappingRangesAreRejected) {
@@ -62,8 +53,8 @@ TEST(GuestMemoryTest, WrappingRangesAreRejected) {
   EXPECT_FALSE(memory.contains(0x1000, UINT64_MAX));
   EXPECT_FALSE(memory.contains(UINT64_MAX, 2));
   EXPECT_FALSE(memory.contains(UINT64_MAX - 0xf, 0x20));
-  EXPECT_PRED_FORMAT2(::testing::IsSubstring, "0xfffffffffffffff0+0x20",
-                      error_of([&] { memory.slice(UINT64_MAX - 0xf, 0x20); }));
+  EXPECT_HAS_SUBSTR(error_of([&] { memory.slice(UINT64_MAX - 0xf, 0x20); }),
+                    "0xfffffffffffffff0+0x20");
   std::array<uint8_t, 4> buf{};
   EXPECT_THROW(memory.read(UINT64_MAX - 1, buf), Error);
 }

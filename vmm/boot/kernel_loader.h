@@ -15,8 +15,10 @@
 namespace kvrun::vmm {
 
 struct LoadedKernel {
-  GuestAddress entry;     // 64-bit entry point, entered in long mode with rsi = zero page
-  GuestAddress end;       // first byte after the loaded image (page-aligned)
+  GuestAddress entry;  // 64-bit entry point, entered in long mode with rsi = zero page
+  // First byte after the memory the kernel occupies (page-aligned), including the space a
+  // bzImage decompresses into; nothing else may be placed between 1 MiB and here.
+  GuestAddress end;
   // The bzImage's setup header, copied into boot_params; absent for ELF.
   std::optional<setup_header> setup;
 };
@@ -24,6 +26,7 @@ struct LoadedKernel {
 // Detects the format and loads it. Throws kvrun::Error "kernel <path>: <reason>".
 LoadedKernel load_kernel(GuestMemory& memory, const std::filesystem::path& path);
 
+// The format-specific loaders; their errors carry the reason without the path.
 LoadedKernel load_elf_kernel(GuestMemory& memory, std::span<const uint8_t> image);
 LoadedKernel load_bzimage(GuestMemory& memory, std::span<const uint8_t> image);
 
@@ -32,8 +35,18 @@ struct LoadedInitrd {
   uint64_t size;
 };
 
-// Places the initramfs page-aligned at the top of low RAM, above `kernel_end`.
-// Throws kvrun::Error "initramfs <path>: <reason>" (e.g. does not fit in guest memory).
+// The boot protocol's default for the highest address an initramfs byte may occupy, used for
+// an ELF kernel (no setup header) or a header that leaves the field zero.
+inline constexpr GuestAddress kDefaultInitrdAddrMax = 0x37ffffff;
+
+// Places the initramfs page-aligned at the top of low RAM (below the MMIO gap), above
+// `kernel.end` and no higher than the kernel's initrd_addr_max.
+// Throws kvrun::Error "initramfs <path>: <reason>", or "initramfs <path> (N MiB) does not fit in
+// guest memory below ..." when there is no room.
+LoadedInitrd load_initramfs(GuestMemory& memory, const std::filesystem::path& path,
+                            const LoadedKernel& kernel);
+
+// As above for a kernel whose limits are unknown: uses kDefaultInitrdAddrMax.
 LoadedInitrd load_initramfs(GuestMemory& memory, const std::filesystem::path& path,
                             GuestAddress kernel_end);
 

@@ -19,7 +19,10 @@ std::string format_range(uint64_t start, uint64_t len) {
 std::string format_size(uint64_t bytes) {
   constexpr uint64_t kMiB = 1ull << 20;
   if (bytes % kMiB == 0) return std::to_string(bytes / kMiB) + " MiB";
-  return std::to_string(bytes) + " bytes";
+  if (bytes < kMiB) return std::to_string(bytes) + " bytes";
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1f MiB", static_cast<double>(bytes) / kMiB);
+  return buf;
 }
 
 }  // namespace kvrun::vmm

@@ -13,7 +13,7 @@ std::string hex(uint64_t value);
 // "[0x1000, 0x2000)"; a range whose end does not fit in 64 bits is shown as "0x..+0x..".
 std::string format_range(uint64_t start, uint64_t len);
 
-// "8 MiB" when the size is a whole number of MiB, else "12345 bytes".
+// "8 MiB" for a whole number of MiB, "2.5 MiB" for other sizes from 1 MiB, else "1234 bytes".
 std::string format_size(uint64_t bytes);
 
 }  // namespace kvrun::vmm

@@ -8,12 +8,6 @@
 
 namespace kvrun::vmm {
 
-namespace {
-
-constexpr uint64_t kPageSize = 4096;
-
-}  // namespace
-
 GuestMemory GuestMemory::create(uint64_t size_bytes) {
   if (size_bytes == 0) throw Error("guest memory size must not be zero");
   if (size_bytes % kPageSize != 0) {

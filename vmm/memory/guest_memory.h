@@ -16,6 +16,14 @@ namespace kvrun::vmm {
 
 using GuestAddress = uint64_t;
 
+inline constexpr uint64_t kPageSize = 4096;
+
+// Callers make sure `value` is far from UINT64_MAX (e.g. it is inside guest memory).
+constexpr uint64_t page_align_up(uint64_t value) {
+  return (value + kPageSize - 1) & ~(kPageSize - 1);
+}
+constexpr uint64_t page_align_down(uint64_t value) { return value & ~(kPageSize - 1); }
+
 struct MemoryRegion {
   GuestAddress guest_base;
   uint64_t size;
