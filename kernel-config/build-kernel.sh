@@ -119,6 +119,7 @@ cleanup() {
   fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 build_log=$build_dir/build.log
 # Runs a build step with its output in build.log; on failure shows the end of the log.
