@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Boot latency and memory of kvrun-vmm next to QEMU microvm, same kernel, same initramfs.
+#
+# Latency: from just before the VMM process is spawned to "kvrun-init: ready" on its serial
+# console (median and p95 over N runs). Memory: peak RSS of the VMM process (ru_maxrss).
+#
+# Usage: bench/boot/run.sh [--runs N] [--tcg] [--kernel PATH] [--initrd PATH]
+#                          [--build-dir DIR] [--memory MiB]
+#   --runs N       boots per VMM (default 20)
+#   --tcg          also measure QEMU under TCG (labelled as such); without /dev/kvm this is
+#                  the only column measured, and the exit status stays 2
+#   --kernel PATH  guest kernel (default: $KVRUN_KERNEL, else kernel-config/build-kernel.sh)
+#   --initrd PATH  initramfs (default: <build>/guest-rootfs/initramfs.cpio.gz)
+#   --build-dir    kvrun build directory (default: $KVRUN_BUILD_DIR or <repo>/build)
+#   --memory MiB   guest memory for both VMMs (default 128)
+# Exit status: 0 measured, 1 a run failed, 2 /dev/kvm unavailable (one line says why).
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+me=bench/boot
+runs=20
+tcg=0
+kernel=${KVRUN_KERNEL:-}
+initrd=
+build_dir=${KVRUN_BUILD_DIR:-$repo/build}
+memory=128
+readonly ready_line="kvrun-init: ready"
+# panic=1: a guest that panics under QEMU reboots, and -no-reboot turns that into an exit.
+readonly cmdline="console=ttyS0 reboot=k panic=1"
+
+die() {
+  echo "$me: $*" >&2
+  exit 1
+}
+usage() {
+  sed -n '/^# Usage:/,/^# Exit/{s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}" >&2
+  exit 2
+}
+
+while (($#)); do
+  case $1 in
+    --runs) runs=${2:?--runs needs N}; shift 2 ;;
+    --tcg) tcg=1; shift ;;
+    --kernel) kernel=${2:?--kernel needs a path}; shift 2 ;;
+    --initrd) initrd=${2:?--initrd needs a path}; shift 2 ;;
+    --build-dir) build_dir=${2:?--build-dir needs a path}; shift 2 ;;
+    --memory) memory=${2:?--memory needs MiB}; shift 2 ;;
+    -h | --help) usage ;;
+    *) echo "$me: unknown argument '$1'" >&2; usage ;;
+  esac
+done
+[[ $runs =~ ^[1-9][0-9]*$ ]] || die "--runs must be a positive number, got '$runs'"
+
+# Opens /dev/kvm read-write without creating it; prints why not on failure.
+kvm_error() {
+  [[ -c /dev/kvm ]] || { echo "No such file or directory"; return; }
+  local err
+  err=$( (exec 3<>/dev/kvm) 2>&1) || echo "${err##*: }"
+}
+kvm_reason=$(kvm_error)
+if [[ -n $kvm_reason ]]; then
+  echo "$me: /dev/kvm unavailable: $kvm_reason"
+  ((tcg)) || exit 2
+fi
+
+# --- inputs ------------------------------------------------------------------------------------
+if [[ -z $kernel ]]; then
+  kernel=$("$repo/kernel-config/build-kernel.sh" --print-path 2>/dev/null | tail -n 1) || true
+  [[ -r $kernel ]] ||
+    die "guest kernel not built (expected ${kernel:-?}); run kernel-config/build-kernel.sh or pass --kernel"
+fi
+[[ -r $kernel ]] || die "$kernel: not readable"
+initrd=${initrd:-$build_dir/guest-rootfs/initramfs.cpio.gz}
+[[ -r $initrd ]] || die "$initrd: missing; build it with: cmake --build $build_dir --target initramfs"
+
+vmm=
+if [[ -z $kvm_reason ]]; then
+  for candidate in "$build_dir/vmm/kvrun-vmm" "$build_dir/kvrun-vmm"; do
+    [[ -x $candidate ]] && { vmm=$candidate; break; }
+  done
+  [[ -n $vmm ]] || vmm=$(find "$build_dir" -name kvrun-vmm -type f -perm -u+x -print -quit 2>/dev/null)
+  [[ -n $vmm ]] || die "kvrun-vmm not found under $build_dir; build it with: cmake --build $build_dir"
+fi
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (scripts/setup.sh installs it)"
+
+# The measuring tool is standalone; rebuild it only when its source changed.
+tool_dir=$build_dir/bench-boot
+tool=$tool_dir/boot-latency
+if [[ ! -x $tool || $repo/bench/boot/boot_latency.cpp -nt $tool ]]; then
+  mkdir -p "$tool_dir"
+  c++ -std=c++20 -O2 -Wall -Wextra -Werror -o "$tool" "$repo/bench/boot/boot_latency.cpp" ||
+    die "could not build $tool"
+fi
+
+qemu_args=(-M microvm,x-option-roms=off,isa-serial=on,rtc=off -nodefaults -no-user-config
+  -nographic -serial stdio -kernel "$kernel" -initrd "$initrd" -append "$cmdline"
+  -m "$memory" -no-reboot)
+
+# --- measure -----------------------------------------------------------------------------------
+labels=()
+results=()
+measure() { # LABEL TIMEOUT COMMAND...
+  local label=$1 timeout=$2
+  shift 2
+  echo "$me: $label: $runs boots ..." >&2
+  local out
+  out=$("$tool" --runs "$runs" --ready "$ready_line" --timeout "$timeout" -- "$@") || exit 1
+  labels+=("$label")
+  results+=("$out")
+}
+
+if [[ -z $kvm_reason ]]; then
+  measure "kvrun-vmm (KVM)" 60 "$vmm" --kernel "$kernel" --initrd "$initrd" \
+    --cmdline "$cmdline" --memory "$memory" --timeout 60
+  measure "qemu microvm (KVM)" 60 qemu-system-x86_64 -accel kvm -cpu host "${qemu_args[@]}"
+fi
+if ((tcg)); then
+  measure "qemu microvm (TCG)" 300 qemu-system-x86_64 -accel tcg -cpu max "${qemu_args[@]}"
+fi
+
+# --- report ------------------------------------------------------------------------------------
+field() { # RESULT NAME
+  local kv
+  for kv in $1; do [[ ${kv%%=*} == "$2" ]] && echo "${kv#*=}"; done
+}
+echo
+echo "boot to \"$ready_line\": $runs runs each, ${memory} MiB guest, kernel $kernel"
+printf '%-22s %12s %12s %14s\n' "" "median ms" "p95 ms" "peak RSS MiB"
+for i in "${!labels[@]}"; do
+  r=${results[$i]}
+  printf '%-22s %12s %12s %14.1f\n' "${labels[$i]}" "$(field "$r" median_ms)" \
+    "$(field "$r" p95_ms)" "$(awk -v kib="$(field "$r" max_rss_kib)" 'BEGIN { print kib / 1024 }')"
+done
+if [[ -n $kvm_reason ]]; then
+  echo "kvrun-vmm and QEMU/KVM not measured: /dev/kvm unavailable: $kvm_reason"
+  exit 2
+fi
