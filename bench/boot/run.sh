@@ -92,7 +92,7 @@ if [[ ! -x $tool || $repo/bench/boot/boot_latency.cpp -nt $tool ]]; then
     die "could not build $tool"
 fi
 
-qemu_args=(-M microvm,x-option-roms=off,isa-serial=on,rtc=off -nodefaults -no-user-config
+qemu_args=(-M "microvm,x-option-roms=off,isa-serial=on,rtc=off" -nodefaults -no-user-config
   -nographic -serial stdio -kernel "$kernel" -initrd "$initrd" -append "$cmdline"
   -m "$memory" -no-reboot)
 

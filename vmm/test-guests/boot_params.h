@@ -12,7 +12,7 @@
 #define BP_CMD_LINE_PTR 0x228      // u32
 #define BP_E820_TABLE 0x2d0        // struct boot_e820_entry[E820_MAX]
 #define BP_E820_MAX 128
-#define BP_E820_ENTRY_SIZE 20      // packed: u64 addr, u64 size, u32 type
+#define BP_E820_ENTRY_SIZE 20  // packed: u64 addr, u64 size, u32 type
 #define BP_BOOT_FLAG_MAGIC 0xaa55
 #define BP_HEADER_MAGIC 0x53726448  // "HdrS" little-endian
 #define E820_TYPE_RAM 1

@@ -13,9 +13,9 @@
 #define KVRUN_EXIT_PORT 0x510
 
 #define COM1_BASE 0x3f8
-#define UART_RBR 0  // receive buffer (read)
-#define UART_THR 0  // transmit holding (write)
-#define UART_LSR 5  // line status
+#define UART_RBR 0          // receive buffer (read)
+#define UART_THR 0          // transmit holding (write)
+#define UART_LSR 5          // line status
 #define UART_LSR_DR 0x01    // a received byte is waiting
 #define UART_LSR_THRE 0x20  // transmitter can take a byte
 

@@ -5,8 +5,7 @@
 
 // In the MMIO gap but away from the virtio-mmio slots at 0xd0000000, the IOAPIC (0xfec00000)
 // and the local APIC (0xfee00000); plus 1 GiB, which is a hole unless --memory covers it.
-static const uint64_t kAddresses[] = {0x40000000, 0xc0000000, 0xd8000000, 0xe0000000,
-                                      0xfffff000};
+static const uint64_t kAddresses[] = {0x40000000, 0xc0000000, 0xd8000000, 0xe0000000, 0xfffff000};
 // Unassigned ports, including the one right after the exit port.
 static const uint16_t kPorts[] = {0x100, 0x511, 0x1000, 0xc000, 0xfff0};
 
