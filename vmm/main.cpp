@@ -1,0 +1,70 @@
+// kvrun-vmm: boots one microVM. Guest console on stdout, logs on stderr, and an exit status
+// that tells how the VM ended (see docs/ARCHITECTURE.md).
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdint>
+#include <exception>
+#include <iostream>
+#include <map>
+#include <string>
+
+#include "common/error.h"
+#include "vmm/vmm.h"
+
+namespace {
+
+const std::map<std::string, spdlog::level::level_enum> kLogLevels = {
+    {"trace", spdlog::level::trace}, {"debug", spdlog::level::debug}, {"info", spdlog::level::info},
+    {"warn", spdlog::level::warn},   {"error", spdlog::level::err},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  kvrun::vmm::VmConfig config;
+  std::string kernel;
+  std::string initrd;
+  uint32_t timeout_s = 0;
+  std::string log_level = "warn";
+
+  CLI::App app{"Boots one KVM microVM; guest serial console on stdout.", "kvrun-vmm"};
+  app.add_option("--kernel", kernel, "guest kernel: ELF vmlinux or bzImage")->required();
+  app.add_option("--initrd", initrd, "initramfs image");
+  app.add_option("--cmdline", config.cmdline, "kernel command line")->capture_default_str();
+  app.add_option("--memory", config.memory_mib, "guest memory in MiB")->capture_default_str();
+  app.add_option("--cpus", config.vcpus, "number of vCPUs")->capture_default_str();
+  app.add_option("--timeout", timeout_s, "stop the guest after this many seconds (status 124)");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+    std::cerr << "kvrun-vmm: " << e.what() << "\n";
+    return 1;
+  }
+
+  auto logger = spdlog::stderr_color_mt("kvrun-vmm");
+  logger->set_pattern("[%H:%M:%S.%e] [%l] %v");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(kLogLevels.at(log_level));
+
+  config.kernel = kernel;
+  if (!initrd.empty()) config.initrd = initrd;
+  if (app.count("--timeout") > 0) config.timeout = std::chrono::seconds(timeout_s);
+
+  // A console reader that goes away must not kill the VMM: the write fails and is dropped.
+  std::signal(SIGPIPE, SIG_IGN);
+  try {
+    return kvrun::vmm::run_vm(config, std::cerr);
+  } catch (const std::exception& e) {
+    // kvrun::Error carries "<context>: <reason>"; anything else (e.g. out of memory) is just
+    // as fatal and is reported the same way.
+    std::cerr << "kvrun-vmm: " << e.what() << "\n";
+    return 1;
+  }
+}

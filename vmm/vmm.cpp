@@ -1,0 +1,452 @@
+#include "vmm/vmm.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/error.h"
+#include "common/unique_fd.h"
+#include "vmm/boot/boot_params.h"
+#include "vmm/boot/kernel_loader.h"
+#include "vmm/boot/layout.h"
+#include "vmm/boot/long_mode.h"
+#include "vmm/boot/mptable.h"
+#include "vmm/devices/exit_port.h"
+#include "vmm/devices/i8042.h"
+#include "vmm/devices/io_bus.h"
+#include "vmm/devices/panic_detector.h"
+#include "vmm/devices/serial.h"
+#include "vmm/kvm/cpuid.h"
+#include "vmm/kvm/host_kind.h"
+#include "vmm/kvm/kvm_system.h"
+#include "vmm/kvm/msrs.h"
+#include "vmm/kvm/vcpu.h"
+#include "vmm/kvm/vcpu_setup.h"
+#include "vmm/kvm/vm.h"
+#include "vmm/memory/guest_memory.h"
+#include "vmm/stop.h"
+#include "vmm/vcpu_loop.h"
+
+namespace kvrun::vmm {
+
+namespace {
+
+constexpr uint64_t kMib = 1ull << 20;
+// The signal that kicks a vCPU thread out of KVM_RUN (or a blocked console write).
+constexpr int kKickSignal = SIGUSR1;
+// How often the event loop looks at input it cannot wait for (a regular file, or a full
+// receive queue), and how often a stuck vCPU thread is kicked again while stopping.
+constexpr int kPollMs = 10;
+
+void check_openable(const std::filesystem::path& path, const std::string& what) {
+  const std::string context = what + " " + path.string();
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) throw_errno(context);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) < 0) throw_errno(context);
+  if (S_ISDIR(st.st_mode)) throw_errno(context, EISDIR);
+}
+
+// Serial output: straight to the host fd, unbuffered, and through the panic detector.
+// Called with the UART's lock held, so from one thread at a time.
+class Console {
+ public:
+  Console(int fd, VmStop& stop) : fd_(fd), stop_(stop) {}
+
+  void write(std::span<const uint8_t> bytes) {
+    write_all(bytes);
+    if (auto panic = detector_.feed(bytes)) {
+      stop_.request(StopOutcome{StopCause::kPanic, 0, std::move(*panic)});
+    }
+  }
+
+ private:
+  void write_all(std::span<const uint8_t> bytes) {
+    while (!bytes.empty() && !broken_) {
+      const ssize_t n = ::write(fd_, bytes.data(), bytes.size());
+      if (n >= 0) {
+        bytes = bytes.subspan(static_cast<size_t>(n));
+      } else if (errno == EINTR) {
+        if (stop_.requested()) return;  // kicked while the reader is not reading: give up
+      } else {
+        // The reader went away (EPIPE): the guest runs on without a console.
+        spdlog::debug("console output dropped: {}", std::strerror(errno));
+        broken_ = true;
+      }
+    }
+  }
+
+  int fd_;
+  VmStop& stop_;
+  PanicDetector detector_;
+  bool broken_ = false;
+};
+
+void ignore_kick(int) {}
+
+// Routes SIGINT/SIGTERM to a signalfd (blocked in this thread and every thread it creates)
+// and installs the kick handler, without SA_RESTART so the kick interrupts KVM_RUN.
+class SignalSetup {
+ public:
+  SignalSetup() {
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    if (int err = pthread_sigmask(SIG_BLOCK, &stop_signals, &saved_mask_); err != 0) {
+      throw_errno("pthread_sigmask", err);
+    }
+    mask_saved_ = true;
+    sigset_t kick;
+    sigemptyset(&kick);
+    sigaddset(&kick, kKickSignal);
+    if (int err = pthread_sigmask(SIG_UNBLOCK, &kick, nullptr); err != 0) {
+      throw_errno("pthread_sigmask", err);
+    }
+    fd_ = UniqueFd(::signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK));
+    if (!fd_) throw_errno("signalfd");
+
+    struct sigaction action {};
+    action.sa_handler = ignore_kick;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = 0;
+    if (::sigaction(kKickSignal, &action, &saved_action_) < 0) throw_errno("sigaction");
+    action_saved_ = true;
+  }
+  ~SignalSetup() {
+    if (action_saved_) ::sigaction(kKickSignal, &saved_action_, nullptr);
+    if (fd_) {
+      // Swallow signals that arrived while stopping, so unblocking does not deliver them.
+      signalfd_siginfo info;
+      while (::read(fd_.get(), &info, sizeof(info)) == sizeof(info)) {
+      }
+    }
+    if (mask_saved_) pthread_sigmask(SIG_SETMASK, &saved_mask_, nullptr);
+  }
+  SignalSetup(const SignalSetup&) = delete;
+  SignalSetup& operator=(const SignalSetup&) = delete;
+
+  int fd() const { return fd_.get(); }
+
+ private:
+  UniqueFd fd_;
+  sigset_t saved_mask_{};
+  struct sigaction saved_action_ {};
+  bool mask_saved_ = false;
+  bool action_saved_ = false;
+};
+
+// A terminal on stdin goes to non-canonical, no-echo mode so keys reach the guest as typed
+// and are echoed once, by the guest. ISIG stays on: Ctrl-C still stops the VMM.
+class TerminalMode {
+ public:
+  explicit TerminalMode(int fd) : fd_(fd) {
+    if (!::isatty(fd) || ::tcgetattr(fd, &saved_) < 0) return;
+    termios raw = saved_;
+    raw.c_lflag &= ~static_cast<tcflag_t>(ICANON | ECHO);
+    raw.c_cc[VMIN] = 1;
+    raw.c_cc[VTIME] = 0;
+    active_ = ::tcsetattr(fd, TCSANOW, &raw) == 0;
+  }
+  ~TerminalMode() {
+    if (active_) ::tcsetattr(fd_, TCSANOW, &saved_);
+  }
+  TerminalMode(const TerminalMode&) = delete;
+  TerminalMode& operator=(const TerminalMode&) = delete;
+
+ private:
+  int fd_;
+  termios saved_{};
+  bool active_ = false;
+};
+
+// One thread per vCPU. Stopping kicks each until it has left its loop, then joins it; the
+// destructor does the same, so no path out of run_vm leaves a thread behind.
+class VcpuThreads {
+ public:
+  VcpuThreads(std::vector<Vcpu>& vcpus, Buses buses, VmStop& stop) : vcpus_(vcpus), stop_(stop) {
+    try {
+      for (Vcpu& vcpu : vcpus) {
+        auto worker = std::make_unique<Worker>();
+        Worker* w = worker.get();
+        workers_.push_back(std::move(worker));
+        w->thread = std::thread([&vcpu, buses, &stop, w] {
+          run_vcpu(vcpu, buses, stop);
+          w->done.store(true);
+        });
+        const std::string name = "vcpu" + std::to_string(vcpu.id());
+        pthread_setname_np(w->thread.native_handle(), name.c_str());
+      }
+    } catch (...) {
+      stop_and_join();
+      throw;
+    }
+  }
+  ~VcpuThreads() { stop_and_join(); }
+  VcpuThreads(const VcpuThreads&) = delete;
+  VcpuThreads& operator=(const VcpuThreads&) = delete;
+
+  void stop_and_join() {
+    if (workers_.empty()) return;
+    // Normally a stop was requested already and this does nothing.
+    stop_.request(StopOutcome{StopCause::kError, 0, "the VMM stopped before the guest did"});
+    for (size_t i = 0; i < workers_.size(); ++i) {
+      Worker& w = *workers_[i];
+      if (!w.thread.joinable()) continue;
+      vcpus_[i].request_immediate_exit();
+      // A kick can land just before a blocking call and be lost; immediate_exit covers
+      // KVM_RUN, repetition covers a console write to a reader that is not reading.
+      while (!w.done.load()) {
+        pthread_kill(w.thread.native_handle(), kKickSignal);
+        std::this_thread::sleep_for(std::chrono::milliseconds(kPollMs));
+      }
+      w.thread.join();
+    }
+    workers_.clear();
+  }
+
+ private:
+  struct Worker {
+    std::thread thread;
+    std::atomic<bool> done{false};
+  };
+  std::vector<Vcpu>& vcpus_;
+  VmStop& stop_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+};
+
+std::vector<Vcpu> create_vcpus(const KvmSystem& kvm, const Vm& vm, const GuestMemory& memory,
+                               GuestAddress entry, unsigned count, HostKind host) {
+  const auto supported = kvm.supported_cpuid();
+  const size_t mmap_size = kvm.vcpu_mmap_size();
+  const auto msrs = boot_msrs();
+  const BootGdt gdt{memory.read_obj<uint64_t>(layout::kGdtAddr + layout::kCodeSelector),
+                    memory.read_obj<uint64_t>(layout::kGdtAddr + layout::kDataSelector)};
+  const kvm_segment code = segment_from_gdt_entry(gdt.code, layout::kCodeSelector);
+  if (!code.present || !code.l || !code.s || (code.type & 0x8) == 0) {
+    throw Error(fmt::format("GDT entry {:#x} at selector {:#x} is not a 64-bit code segment",
+                            gdt.code, layout::kCodeSelector));
+  }
+
+  std::vector<Vcpu> vcpus;
+  vcpus.reserve(count);
+  for (uint32_t id = 0; id < count; ++id) {
+    Vcpu vcpu = Vcpu::create(vm, id, mmap_size);
+    // CPUID first: KVM checks later register values (CR4 bits, MSRs) against it.
+    vcpu.set_cpuid(normalize_cpuid(supported, CpuidTarget{id, count, host}));
+    vcpu.set_msrs(msrs);
+    kvm_lapic_state lapic = vcpu.lapic();
+    set_lint_delivery_modes(lapic);
+    vcpu.set_lapic(lapic);
+    if (id == 0) {
+      vcpu.set_sregs(long_mode_sregs(vcpu.sregs(), gdt));
+      vcpu.set_regs(boot_regs(entry));
+      vcpu.set_fpu(boot_fpu());
+    } else {
+      // Secondary vCPUs keep KVM's reset state: the in-kernel LAPIC holds them until the
+      // guest's INIT/SIPI, and they start in real mode at the guest's trampoline.
+      spdlog::debug("vCPU {}: mp_state {}", id, vcpu.mp_state().mp_state);
+    }
+    vcpus.push_back(std::move(vcpu));
+  }
+  return vcpus;
+}
+
+void epoll_add(int epoll_fd, int fd, uint32_t events) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.fd = fd;
+  if (::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) throw_errno("epoll_ctl");
+}
+
+UniqueFd arm_timeout(std::chrono::seconds timeout) {
+  UniqueFd fd(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+  if (!fd) throw_errno("timerfd_create");
+  itimerspec spec{};
+  spec.it_value.tv_sec = static_cast<time_t>(timeout.count());
+  if (::timerfd_settime(fd.get(), 0, &spec, nullptr) < 0) throw_errno("timerfd_settime");
+  return fd;
+}
+
+// The main thread's loop: host input to the UART, signals, the timeout, and the wake-up
+// when anything else asked the VM to stop. Returns once a stop was requested.
+void serve_until_stopped(VmStop& stop, int signal_fd, int timer_fd, int timeout_s,
+                         Serial8250& serial) {
+  UniqueFd epoll(::epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll) throw_errno("epoll_create1");
+  epoll_add(epoll.get(), stop.fd(), EPOLLIN);
+  epoll_add(epoll.get(), signal_fd, EPOLLIN);
+  if (timer_fd >= 0) epoll_add(epoll.get(), timer_fd, EPOLLIN);
+
+  // stdin: waited for with epoll when it can be (tty, pipe, socket); read on every turn when
+  // it cannot (a regular file or /dev/null: epoll refuses them with EPERM); ignored when it
+  // is closed. Input pauses while the UART's receive queue is full.
+  enum class Input { kNone, kEpoll, kPolled } input = Input::kNone;
+  if (::fcntl(STDIN_FILENO, F_GETFD) >= 0) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = STDIN_FILENO;
+    if (::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, STDIN_FILENO, &ev) == 0) {
+      input = Input::kEpoll;
+    } else if (errno == EPERM) {
+      input = Input::kPolled;
+    }
+  }
+  auto stop_input = [&] {
+    if (input == Input::kEpoll) ::epoll_ctl(epoll.get(), EPOLL_CTL_DEL, STDIN_FILENO, nullptr);
+    input = Input::kNone;
+  };
+
+  std::array<uint8_t, 4096> buffer;
+  std::array<epoll_event, 8> events;
+  while (!stop.requested()) {
+    const bool must_poll =
+        input == Input::kPolled || (input == Input::kEpoll && serial.input_space() == 0);
+    const int n = ::epoll_wait(epoll.get(), events.data(), static_cast<int>(events.size()),
+                               must_poll ? kPollMs : -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("epoll_wait");
+    }
+    bool input_ready = input == Input::kPolled;
+    for (int i = 0; i < n; ++i) {
+      const int fd = events[i].data.fd;
+      if (fd == signal_fd) {
+        signalfd_siginfo info{};
+        if (::read(signal_fd, &info, sizeof(info)) == sizeof(info)) {
+          spdlog::info("received signal {}, stopping the VM", info.ssi_signo);
+          stop.request(StopOutcome{StopCause::kSignal, static_cast<int>(info.ssi_signo), {}});
+        }
+      } else if (fd == timer_fd) {
+        stop.request(StopOutcome{StopCause::kTimeout, timeout_s, {}});
+      } else if (fd == STDIN_FILENO) {
+        input_ready = true;
+      }
+    }
+    if (!input_ready || input == Input::kNone) continue;
+    const size_t space = std::min(serial.input_space(), buffer.size());
+    if (space == 0) {
+      // Level-triggered stdin would wake us at once again; poll until the guest drains.
+      if (input == Input::kEpoll) {
+        epoll_event ev{};
+        ev.data.fd = STDIN_FILENO;
+        ::epoll_ctl(epoll.get(), EPOLL_CTL_MOD, STDIN_FILENO, &ev);
+      }
+      continue;
+    }
+    if (input == Input::kEpoll) {
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.fd = STDIN_FILENO;
+      ::epoll_ctl(epoll.get(), EPOLL_CTL_MOD, STDIN_FILENO, &ev);
+    }
+    const ssize_t got = ::read(STDIN_FILENO, buffer.data(), space);
+    if (got > 0) {
+      serial.enqueue_input(std::span<const uint8_t>(buffer.data(), static_cast<size_t>(got)));
+    } else if (got == 0) {
+      spdlog::debug("stdin: end of input");
+      stop_input();
+    } else if (errno != EINTR && errno != EAGAIN) {
+      spdlog::debug("stdin: {}; no more console input", std::strerror(errno));
+      stop_input();
+    }
+  }
+}
+
+}  // namespace
+
+void validate_config(const VmConfig& config) {
+  if (config.memory_mib > kMaxMemoryMib) {
+    throw Error("guest memory " + std::to_string(config.memory_mib) + " MiB is above the " +
+                std::to_string(kMaxMemoryMib) + " MiB maximum");
+  }
+  if (config.memory_mib * kMib < layout::kMinMemoryBytes) {
+    throw Error("guest memory " + std::to_string(config.memory_mib) + " MiB is below the " +
+                std::to_string(layout::kMinMemoryBytes / kMib) + " MiB minimum");
+  }
+  if (config.vcpus < 1 || config.vcpus > kMaxVcpus) {
+    throw Error("vCPU count " + std::to_string(config.vcpus) + " is not between 1 and " +
+                std::to_string(kMaxVcpus));
+  }
+  if (config.timeout && config.timeout->count() < 1) {
+    throw Error("timeout " + std::to_string(config.timeout->count()) +
+                " s is not a positive number of seconds");
+  }
+  check_openable(config.kernel, "kernel");
+  if (config.initrd) check_openable(*config.initrd, "initramfs");
+}
+
+int run_vm(const VmConfig& config, std::ostream& diagnostics) {
+  validate_config(config);
+
+  // Everything that only touches guest memory comes before /dev/kvm, so a bad kernel or
+  // initramfs is reported as such on any machine.
+  GuestMemory memory = GuestMemory::create(config.memory_mib * kMib);
+  const LoadedKernel kernel = load_kernel(memory, config.kernel);
+  std::optional<LoadedInitrd> initrd;
+  if (config.initrd) initrd = load_initramfs(memory, *config.initrd, kernel.end);
+  write_boot_params(memory, kernel, initrd, config.cmdline);
+  write_identity_page_tables(memory);
+  write_gdt(memory);
+  write_mp_table(memory, config.vcpus);
+
+  const HostKind host = detect_host_kind();
+  spdlog::info("host KVM backend: {}", to_string(host));
+  const KvmSystem kvm = KvmSystem::open();
+  Vm vm = Vm::create(kvm);
+  vm.set_memory(memory);
+
+  VmStop stop;
+  Console console(STDOUT_FILENO, stop);
+  IoBus pio("pio");
+  IoBus mmio("mmio");
+  auto serial = std::make_shared<Serial8250>(
+      [&console](std::span<const uint8_t> bytes) { console.write(bytes); },
+      [&vm](bool asserted) { vm.set_irq_line(Serial8250::kCom1Irq, asserted); });
+  pio.insert(serial, Serial8250::kCom1Base, Serial8250::kSize, "serial COM1");
+  pio.insert(std::make_shared<I8042>([&stop] {
+               stop.request(StopOutcome{StopCause::kReboot, 0, {}});
+             }),
+             I8042::kBase, I8042::kSize, "i8042");
+  pio.insert(std::make_shared<ExitPort>([&stop](uint8_t status) {
+               stop.request(StopOutcome{StopCause::kGuestExit, status, {}});
+             }),
+             layout::kExitPort, ExitPort::kSize, "exit port");
+
+  std::vector<Vcpu> vcpus = create_vcpus(kvm, vm, memory, kernel.entry, config.vcpus, host);
+
+  SignalSetup signals;  // before the threads exist, so they inherit the signal mask
+  UniqueFd timer;
+  if (config.timeout) timer = arm_timeout(*config.timeout);
+  TerminalMode terminal(STDIN_FILENO);
+  VcpuThreads threads(vcpus, Buses{pio, mmio}, stop);
+  serve_until_stopped(stop, signals.fd(), timer ? timer.get() : -1,
+                      config.timeout ? static_cast<int>(config.timeout->count()) : 0, *serial);
+  threads.stop_and_join();
+
+  const StopOutcome outcome = *stop.outcome();
+  if (outcome.cause == StopCause::kError) throw Error(outcome.detail);
+  if (auto message = stop_message(outcome)) diagnostics << "kvrun-vmm: " << *message << std::endl;
+  return exit_status(outcome);
+}
+
+}  // namespace kvrun::vmm
