@@ -73,6 +73,8 @@ void write_boot_params(GuestMemory& memory, const LoadedKernel& kernel,
   hdr.heap_end_ptr = kHeapEndPtr;
   hdr.cmd_line_ptr = static_cast<uint32_t>(layout::kCmdlineAddr);
   params.ext_cmd_line_ptr = static_cast<uint32_t>(layout::kCmdlineAddr >> 32);
+  // From here on it describes the command line we pass, as other loaders do; the limit it held
+  // was checked above.
   hdr.cmdline_size = static_cast<uint32_t>(cmdline.size());
   if (initrd) {
     hdr.ramdisk_image = static_cast<uint32_t>(initrd->address);
