@@ -1,0 +1,150 @@
+#include "agent/container/cgroups.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+
+#include "common/error.h"
+#include "common/unique_fd.h"
+
+namespace kvrun::agent {
+namespace {
+
+// Controllers every container gets, so a missing one on the host is noticed at once.
+const std::vector<std::string> kBaseControllers = {"cpu", "memory", "pids"};
+
+void write_file(const std::filesystem::path& path, const std::string& value) {
+  // O_CREAT only matters for the unit tests' fake hierarchy; cgroupfs files always exist.
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd) throw_errno("open " + path.string());
+  if (::write(fd.get(), value.data(), value.size()) < 0) {
+    throw_errno("write \"" + value + "\" to " + path.string());
+  }
+}
+
+std::vector<std::string> available_controllers(const std::filesystem::path& root) {
+  std::ifstream in(root / "cgroup.controllers");
+  if (!in) throw Error("read " + (root / "cgroup.controllers").string() + ": not a cgroup2 root");
+  std::vector<std::string> out;
+  std::string name;
+  while (in >> name) out.push_back(name);
+  return out;
+}
+
+void make_dir(const std::filesystem::path& path) {
+  if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) throw_errno("mkdir " + path.string());
+}
+
+std::string join(const std::vector<std::string>& names, const std::string& prefix) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : " ") + prefix + n;
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> required_controllers(const ResourcesSpec& r) {
+  std::vector<std::string> out;
+  if (r.cpu_shares || r.cpu_quota || r.cpu_period) out.push_back("cpu");
+  if (r.cpuset_cpus || r.cpuset_mems) out.push_back("cpuset");
+  if (r.memory_limit || r.memory_swap) out.push_back("memory");
+  if (r.pids_limit) out.push_back("pids");
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> cgroup_settings(const ResourcesSpec& r) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (r.cpu_shares && *r.cpu_shares != 0) {
+    // OCI shares [2, 262144] map linearly onto cgroup v2 weight [1, 10000].
+    std::uint64_t shares = std::clamp<std::uint64_t>(*r.cpu_shares, 2, 262144);
+    out.emplace_back("cpu.weight", std::to_string(1 + ((shares - 2) * 9999) / 262142));
+  }
+  if (r.cpu_quota || r.cpu_period) {
+    std::string quota = (!r.cpu_quota || *r.cpu_quota < 0) ? "max" : std::to_string(*r.cpu_quota);
+    out.emplace_back("cpu.max", quota + " " + std::to_string(r.cpu_period.value_or(100000)));
+  }
+  if (r.cpuset_cpus) out.emplace_back("cpuset.cpus", *r.cpuset_cpus);
+  if (r.cpuset_mems) out.emplace_back("cpuset.mems", *r.cpuset_mems);
+  if (r.memory_limit) {
+    out.emplace_back("memory.max", *r.memory_limit < 0 ? "max" : std::to_string(*r.memory_limit));
+  }
+  if (r.memory_swap) {
+    // OCI's swap is memory+swap; v2's swap.max is swap alone.
+    if (*r.memory_swap < 0) {
+      out.emplace_back("memory.swap.max", "max");
+    } else if (!r.memory_limit || *r.memory_limit < 0) {
+      throw Error("linux.resources.memory.swap: needs a memory limit");
+    } else if (*r.memory_swap < *r.memory_limit) {
+      throw Error("linux.resources.memory.swap: is smaller than the memory limit");
+    } else {
+      out.emplace_back("memory.swap.max", std::to_string(*r.memory_swap - *r.memory_limit));
+    }
+  }
+  if (r.pids_limit) {
+    out.emplace_back("pids.max", *r.pids_limit <= 0 ? "max" : std::to_string(*r.pids_limit));
+  }
+  return out;
+}
+
+std::optional<Cgroup> Cgroup::create(const CgroupConfig& config, std::string_view container_id,
+                                     const ResourcesSpec& resources) {
+  auto settings = cgroup_settings(resources);  // validate before touching anything
+  std::vector<std::string> wanted = kBaseControllers;
+  for (const auto& c : required_controllers(resources)) {
+    if (std::find(wanted.begin(), wanted.end(), c) == wanted.end()) wanted.push_back(c);
+  }
+  std::vector<std::string> missing;
+  auto available = available_controllers(config.root);
+  for (const auto& c : wanted) {
+    if (std::find(available.begin(), available.end(), c) == available.end()) missing.push_back(c);
+  }
+  if (!missing.empty()) {
+    std::string message =
+        "cgroup2 root " + config.root.string() + " lacks controller(s) " + join(missing, "");
+    if (config.mode == CgroupMode::kRequired) throw Error(message);
+    spdlog::warn("{}; container {} runs without cgroup limits (host mode)", message, container_id);
+    return std::nullopt;
+  }
+
+  std::string enable = join(wanted, "+");
+  std::filesystem::path parent = config.root / "kvrun";
+  write_file(config.root / "cgroup.subtree_control", enable);
+  make_dir(parent);
+  write_file(parent / "cgroup.subtree_control", enable);
+  std::filesystem::path path = parent / std::string(container_id);
+  if (::mkdir(path.c_str(), 0755) != 0) throw_errno("mkdir " + path.string());
+  Cgroup cgroup(path);
+  for (const auto& [file, value] : settings) write_file(path / file, value);
+  spdlog::debug("container {}: cgroup {}", container_id, path.string());
+  return cgroup;
+}
+
+Cgroup& Cgroup::operator=(Cgroup&& other) noexcept {
+  if (this != &other) {
+    remove();
+    path_ = std::exchange(other.path_, {});
+  }
+  return *this;
+}
+
+Cgroup::~Cgroup() { remove(); }
+
+void Cgroup::remove() {
+  if (path_.empty()) return;
+  if (::rmdir(path_.c_str()) != 0) {
+    spdlog::warn("remove cgroup {}: {}", path_.string(), std::strerror(errno));
+  }
+  path_.clear();
+}
+
+void Cgroup::add_process(pid_t pid) const {
+  write_file(path_ / "cgroup.procs", std::to_string(pid));
+}
+
+}  // namespace kvrun::agent

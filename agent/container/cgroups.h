@@ -1,0 +1,58 @@
+// Cgroups stage (v2 only): one cgroup per container at <root>/kvrun/<container-id>, with the
+// controllers its resources need enabled on the way down and the limits written before the
+// container's init runs.
+//
+// The root is configurable because the agent also runs as a plain host process for tests, where
+// the cgroup2 mount may have no controllers (hybrid v1 hosts). Mode kBestEffort (host) skips
+// cgroups with a warning then; kRequired (guest, PID 1) makes it an error.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "agent/container/spec.h"
+
+namespace kvrun::agent {
+
+enum class CgroupMode { kRequired, kBestEffort };
+
+struct CgroupConfig {
+  std::filesystem::path root = "/sys/fs/cgroup";
+  CgroupMode mode = CgroupMode::kRequired;
+};
+
+// Controllers whose files cgroup_settings() writes.
+std::vector<std::string> required_controllers(const ResourcesSpec& resources);
+// (file name, value) pairs in the order they are written, e.g. {"memory.max", "104857600"}.
+std::vector<std::pair<std::string, std::string>> cgroup_settings(const ResourcesSpec& resources);
+
+// Owns the container's cgroup directory: removed on destruction (once its processes are gone).
+class Cgroup {
+ public:
+  // nullopt when skipped in kBestEffort mode (a warning is logged).
+  static std::optional<Cgroup> create(const CgroupConfig& config, std::string_view container_id,
+                                      const ResourcesSpec& resources);
+
+  Cgroup(Cgroup&& other) noexcept : path_(std::exchange(other.path_, {})) {}
+  Cgroup& operator=(Cgroup&& other) noexcept;
+  Cgroup(const Cgroup&) = delete;
+  Cgroup& operator=(const Cgroup&) = delete;
+  ~Cgroup();
+
+  const std::filesystem::path& path() const { return path_; }
+  void add_process(pid_t pid) const;
+
+ private:
+  explicit Cgroup(std::filesystem::path path) : path_(std::move(path)) {}
+  void remove();
+
+  std::filesystem::path path_;
+};
+
+}  // namespace kvrun::agent

@@ -1,0 +1,233 @@
+#include "agent/container/launch.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <exception>
+#include <vector>
+
+#include "agent/container/mounts.h"
+#include "agent/container/process.h"
+#include "agent/container/security.h"
+#include "common/error.h"
+
+namespace kvrun::agent {
+namespace {
+
+// Generous: creating a container is a handful of syscalls, but a loaded CI machine is slow.
+constexpr std::chrono::milliseconds kChildTimeout{30000};
+constexpr std::chrono::milliseconds kForever{-1};
+constexpr int kExitSetupFailed = 1;
+constexpr int kExitExecFailed = 127;
+
+// Kills and reaps a child unless released; the agent must never leak a half-created process.
+class ChildGuard {
+ public:
+  explicit ChildGuard(pid_t pid) : pid_(pid) {}
+  ChildGuard(const ChildGuard&) = delete;
+  ChildGuard& operator=(const ChildGuard&) = delete;
+  ~ChildGuard() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    reap();
+  }
+  void release() { pid_ = -1; }
+  // Waits for a child that is about to exit anyway (the exec helper).
+  void reap() {
+    while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+  }
+
+ private:
+  pid_t pid_;
+};
+
+// ---- child side ---------------------------------------------------------------------------
+
+[[noreturn]] void child_exit(const SyncChannel& channel, const std::string& error, int code) {
+  try {
+    channel.send(std::string(kMsgErrorPrefix) + error);
+  } catch (...) {
+    // Nobody is listening any more; the exit code still tells.
+  }
+  ::_exit(code);
+}
+
+// Makes the fresh child a clean process: default signal handling (the agent blocks SIGCHLD
+// for its signalfd and ignores SIGPIPE; both are inherited across exec), the stdio it was given
+// on 0-2, and no other descriptor of the agent except those in keep.
+void reset_child(const ChildStdio& stdio, std::vector<int> keep) {
+  sigset_t none;
+  sigemptyset(&none);
+  if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0) throw_errno("sigprocmask");
+  for (int sig = 1; sig < NSIG; ++sig) ::signal(sig, SIG_DFL);  // EINVAL for KILL/STOP is fine
+  // If the agent dies, its half-made containers must not linger.
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) throw_errno("prctl PR_SET_PDEATHSIG");
+
+  // Move the stdio fds above 2 first: one of them may already sit on 0-2.
+  int moved[3];
+  const UniqueFd* sources[3] = {&stdio.in, &stdio.out, &stdio.err};
+  for (int i = 0; i < 3; ++i) {
+    moved[i] = ::fcntl(sources[i]->get(), F_DUPFD_CLOEXEC, 3);
+    if (moved[i] < 0) throw_errno("dup stdio fd");
+  }
+  for (int i = 0; i < 3; ++i) {
+    if (::dup2(moved[i], i) < 0) throw_errno("dup2 stdio fd");
+  }
+  std::sort(keep.begin(), keep.end());
+  unsigned int next = 3;
+  for (int fd : keep) {
+    if (fd < 3) continue;
+    if (static_cast<unsigned int>(fd) > next) ::close_range(next, fd - 1, 0);
+    next = static_cast<unsigned int>(fd) + 1;
+  }
+  ::close_range(next, ~0U, 0);
+}
+
+// The container's init: every stage in order. Never returns.
+[[noreturn]] void run_init_child(const LaunchContext& context, const ChildStdio& stdio,
+                                 const SyncChannel& channel) {
+  const ContainerSpec& spec = context.spec;
+  try {
+    reset_child(stdio, {channel.fd()});
+    // Wait until the agent has written our id maps and moved us into our cgroup.
+    auto go = channel.receive(kChildTimeout);
+    if (!go || *go != kMsgSetupDone) ::_exit(kExitSetupFailed);
+    if (spec.linux_spec.has(NamespaceType::kCgroup) && ::unshare(CLONE_NEWCGROUP) != 0) {
+      // Unshared only now so the namespace is rooted at the container's own cgroup.
+      throw_errno("unshare the cgroup namespace");
+    }
+    if (spec.linux_spec.has(NamespaceType::kUser)) {
+      if (::setresgid(0, 0, 0) != 0) throw_errno("setgid 0 in the user namespace");
+      if (::setresuid(0, 0, 0) != 0) throw_errno("setuid 0 in the user namespace");
+    }
+    enter_root_filesystem(spec, context.rootfs);
+    configure_namespaces(spec);
+    restrict_root_filesystem(spec);
+    channel.send(kMsgReady);
+    auto start = channel.receive(kForever);
+    if (!start || *start != kMsgStart) ::_exit(kExitSetupFailed);  // removed before start
+  } catch (const std::exception& e) {
+    child_exit(channel, e.what(), kExitSetupFailed);
+  }
+  try {
+    enter_security_context(spec.process, context.seccomp);
+    exec_process(spec.process);
+  } catch (const std::exception& e) {
+    child_exit(channel, e.what(), kExitExecFailed);
+  }
+}
+
+// A process joining a running container: the helper joins the cgroup and namespaces, then
+// forks the real process with CLONE_PARENT so the agent, not the helper, is its parent (a
+// process cannot move itself into a PID namespace; only its children start there).
+[[noreturn]] void run_exec_helper(const LaunchContext& context, const NamespaceSet& namespaces,
+                                  std::vector<int> keep, const ProcessSpec& process,
+                                  const ChildStdio& stdio, const SyncChannel& channel) {
+  try {
+    keep.push_back(channel.fd());
+    reset_child(stdio, keep);
+    if (context.cgroup != nullptr) context.cgroup->add_process(0);  // 0: the writer itself
+    namespaces.enter();
+    pid_t pid = clone_child(CLONE_PARENT);
+    if (pid == 0) {
+      try {
+        enter_security_context(process, context.seccomp);
+        exec_process(process);
+      } catch (const std::exception& e) {
+        child_exit(channel, e.what(), kExitExecFailed);
+      }
+    }
+    channel.send(std::string(kMsgPidPrefix) + std::to_string(pid));
+    ::_exit(0);
+  } catch (const std::exception& e) {
+    child_exit(channel, e.what(), kExitSetupFailed);
+  }
+}
+
+// ---- agent side ---------------------------------------------------------------------------
+
+// Reads the child's next message: the child's error line becomes an Error.
+std::optional<std::string> expect_message(const SyncChannel& channel) {
+  auto message = channel.receive(kChildTimeout);
+  if (message && message->rfind(kMsgErrorPrefix, 0) == 0) {
+    throw Error(message->substr(kMsgErrorPrefix.size()));
+  }
+  return message;
+}
+
+}  // namespace
+
+int exit_status_of(int wait_status) {
+  if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
+  if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
+  return 255;
+}
+
+LaunchedInit launch_init(const LaunchContext& context, ChildStdio stdio) {
+  auto [agent_end, child_end] = SyncChannel::make_pair();
+  unsigned long flags = clone_flags(context.spec.linux_spec) & ~CLONE_NEWCGROUP;
+  pid_t pid = clone_child(flags);
+  if (pid == 0) {
+    agent_end.close();
+    run_init_child(context, stdio, child_end);
+  }
+  ChildGuard guard(pid);
+  child_end.close();
+  stdio = {};  // the child has its copies; ours would hold the pipes open
+  if (context.spec.linux_spec.has(NamespaceType::kUser)) {
+    write_id_mappings(pid, context.spec.linux_spec);
+  }
+  if (context.cgroup != nullptr) context.cgroup->add_process(pid);
+  agent_end.send(kMsgSetupDone);
+  auto message = expect_message(agent_end);
+  if (!message) throw Error("container init exited during setup");
+  if (*message != kMsgReady) throw Error("container init sent an unexpected \"" + *message + "\"");
+  guard.release();
+  return {pid, std::move(agent_end)};
+}
+
+void start_init(LaunchedInit& init) {
+  init.channel.send(kMsgStart);
+  auto message = init.channel.receive(kChildTimeout);
+  init.channel.close();
+  if (message && message->rfind(kMsgErrorPrefix, 0) == 0) {
+    throw Error(message->substr(kMsgErrorPrefix.size()));
+  }
+}
+
+pid_t launch_exec(const LaunchContext& context, pid_t init_pid, const ProcessSpec& process,
+                  ChildStdio stdio) {
+  NamespaceSet namespaces = NamespaceSet::open(init_pid, context.spec.linux_spec);
+  std::vector<int> keep = namespaces.fds();
+  auto [agent_end, child_end] = SyncChannel::make_pair();
+  pid_t helper = clone_child(0);
+  if (helper == 0) {
+    agent_end.close();
+    run_exec_helper(context, namespaces, keep, process, stdio, child_end);
+  }
+  ChildGuard helper_guard(helper);
+  child_end.close();
+  stdio = {};
+  auto message = expect_message(agent_end);
+  if (!message || message->rfind(kMsgPidPrefix, 0) != 0) {
+    throw Error("exec helper exited without starting the process");
+  }
+  pid_t pid = static_cast<pid_t>(std::stol(message->substr(kMsgPidPrefix.size())));
+  helper_guard.reap();
+  ChildGuard process_guard(pid);
+  // End-of-file once the process has exec'd; an error line if it could not.
+  expect_message(agent_end);
+  process_guard.release();
+  return pid;
+}
+
+}  // namespace kvrun::agent

@@ -1,0 +1,56 @@
+// Creating a container's processes: the agent side of each conversation with a child and, in
+// launch.cpp, the child side as the visible sequence of stages
+//   namespaces -> mounts -> pivot_root -> (wait for start) -> cgroups/security -> exec.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+
+#include "agent/container/cgroups.h"
+#include "agent/container/namespaces.h"
+#include "agent/container/seccomp.h"
+#include "agent/container/spec.h"
+#include "agent/container/sync_channel.h"
+#include "common/unique_fd.h"
+
+namespace kvrun::agent {
+
+// The child's ends of its standard streams.
+struct ChildStdio {
+  UniqueFd in, out, err;
+};
+
+// A created, not yet started, container init. Its pid belongs to the caller from here on: the
+// supervisor reaps it.
+struct LaunchedInit {
+  pid_t pid = -1;
+  SyncChannel channel;  // agent end; kMsgStart releases the child into exec
+};
+
+struct LaunchContext {
+  const ContainerSpec& spec;
+  const std::string& rootfs;
+  const Cgroup* cgroup;          // null: no cgroup (host mode)
+  const SeccompFilter* seccomp;  // null: no profile
+};
+
+// Runs the child up to "ready" (rootfs pivoted, waiting for start). Throws Error with the
+// child's own one-line reason if any stage fails; the child is then killed and reaped.
+LaunchedInit launch_init(const LaunchContext& context, ChildStdio stdio);
+
+// Releases the init into exec. Throws Error("exec /bin/foo: ...") if exec fails; the child then
+// exits with status 127 and is left for the supervisor to reap.
+void start_init(LaunchedInit& init);
+
+// A new process inside the running container whose init is init_pid: joins its namespaces and
+// cgroup, applies process's security context and execs. The returned pid is a child of the
+// agent (so the supervisor reaps it). Throws Error on any failure, exec included.
+pid_t launch_exec(const LaunchContext& context, pid_t init_pid, const ProcessSpec& process,
+                  ChildStdio stdio);
+
+// Exit status the way a shell reports it: code, or 128 + signal.
+int exit_status_of(int wait_status);
+
+}  // namespace kvrun::agent

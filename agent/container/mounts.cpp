@@ -1,0 +1,223 @@
+#include "agent/container/mounts.h"
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <deque>
+
+#include "agent/container/mount_options.h"
+#include "common/error.h"
+#include "common/unique_fd.h"
+
+namespace kvrun::agent {
+namespace {
+
+std::deque<std::string> split_path(const std::string& path) {
+  std::deque<std::string> parts;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    std::size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    if (end > start) parts.emplace_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  return parts;
+}
+
+void do_mount(const char* source, const std::string& target, const char* type, unsigned long flags,
+              const std::string& data) {
+  if (::mount(source, target.c_str(), type, flags, data.empty() ? nullptr : data.c_str()) != 0) {
+    throw_errno("mount " + std::string(type ? type : "bind") + " " +
+                std::string(source ? source : "none") + " on " + target);
+  }
+}
+
+void mkdir_all(const std::string& path) {
+  std::string current;
+  for (const auto& part : split_path(path)) {
+    current += "/" + part;
+    if (::mkdir(current.c_str(), 0755) != 0 && errno != EEXIST) throw_errno("mkdir " + current);
+  }
+}
+
+void create_file(const std::string& path) {
+  mkdir_all(path.substr(0, path.rfind('/')));
+  UniqueFd fd(::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+  if (!fd && errno != EISDIR) throw_errno("create mount point " + path);
+}
+
+// A bind remount must repeat the flags the kernel locked on the original mount (nosuid, nodev,
+// noexec, atime) or it fails with EPERM inside user namespaces.
+unsigned long locked_flags(const std::string& path) {
+  struct statvfs st;
+  if (::statvfs(path.c_str(), &st) != 0) throw_errno("statvfs " + path);
+  unsigned long flags = 0;
+  if (st.f_flag & ST_NOSUID) flags |= MS_NOSUID;
+  if (st.f_flag & ST_NODEV) flags |= MS_NODEV;
+  if (st.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
+  if (st.f_flag & ST_NOATIME) flags |= MS_NOATIME;
+  if (st.f_flag & ST_NODIRATIME) flags |= MS_NODIRATIME;
+  if (st.f_flag & ST_RELATIME) flags |= MS_RELATIME;
+  return flags;
+}
+
+void remount_bind(const std::string& path, unsigned long flags) {
+  do_mount(nullptr, path, nullptr, MS_BIND | MS_REMOUNT | flags | locked_flags(path), "");
+}
+
+void mount_one(const std::string& rootfs, const MountSpec& m) {
+  MountOptions options = parse_mount_options(m.options);
+  std::string target = resolve_in_root(rootfs, m.destination);
+  if (options.bind) {
+    struct stat st;
+    if (::stat(m.source.c_str(), &st) != 0) throw_errno("bind source " + m.source);
+    if (S_ISDIR(st.st_mode)) {
+      mkdir_all(target);
+    } else {
+      create_file(target);
+    }
+    do_mount(m.source.c_str(), target, nullptr, MS_BIND | (options.recursive ? MS_REC : 0), "");
+    // MS_BIND ignores every other flag on the first call; they need a remount.
+    unsigned long extra = options.flags & ~MS_REMOUNT;
+    if (extra != 0) remount_bind(target, extra);
+  } else {
+    mkdir_all(target);
+    // The OCI "cgroup" type predates cgroup v2; the agent runs a v2-only system.
+    std::string type = m.type == "cgroup" ? "cgroup2" : m.type;
+    if (type.empty())
+      throw Error("mount " + m.destination + ": type is required for non-bind mounts");
+    std::string source = m.source.empty() ? type : m.source;
+    do_mount(source.c_str(), target, type.c_str(), options.flags, options.data);
+  }
+  if (options.propagation != 0) do_mount(nullptr, target, nullptr, options.propagation, "");
+}
+
+void setup_dev(const std::string& rootfs) {
+  std::string dev = rootfs + "/dev";
+  static constexpr std::array<const char*, 6> kDevices = {"null",   "zero",    "full",
+                                                          "random", "urandom", "tty"};
+  for (const char* name : kDevices) {
+    std::string host = std::string("/dev/") + name;
+    // A VM without a console may have no /dev/tty; the others are required.
+    if (std::string_view(name) == "tty" && ::access(host.c_str(), F_OK) != 0) continue;
+    std::string target = dev + "/" + name;
+    create_file(target);
+    do_mount(host.c_str(), target, nullptr, MS_BIND, "");
+  }
+  static constexpr std::array<std::pair<const char*, const char*>, 5> kLinks = {{
+      {"/proc/self/fd", "fd"},
+      {"/proc/self/fd/0", "stdin"},
+      {"/proc/self/fd/1", "stdout"},
+      {"/proc/self/fd/2", "stderr"},
+      {"pts/ptmx", "ptmx"},
+  }};
+  for (const auto& [from, name] : kLinks) {
+    std::string link = dev + "/" + name;
+    if (::symlink(from, link.c_str()) != 0 && errno != EEXIST) throw_errno("symlink " + link);
+  }
+}
+
+void pivot_root_to(const std::string& rootfs) {
+  UniqueFd old_root(::open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+  if (!old_root) throw_errno("open /");
+  UniqueFd new_root(::open(rootfs.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+  if (!new_root) throw_errno("open rootfs " + rootfs);
+  if (::fchdir(new_root.get()) != 0) throw_errno("chdir " + rootfs);
+  // pivot_root(".", ".") stacks the old root on top of the new one; no put_old directory is
+  // needed inside the container's rootfs.
+  if (::syscall(SYS_pivot_root, ".", ".") != 0) throw_errno("pivot_root " + rootfs);
+  if (::fchdir(old_root.get()) != 0) throw_errno("chdir to the old root");
+  // Slave first so the unmount below cannot propagate to the agent's mounts.
+  do_mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, "");
+  if (::umount2(".", MNT_DETACH) != 0) throw_errno("detach the old root");
+  if (::chdir("/") != 0) throw_errno("chdir /");
+}
+
+}  // namespace
+
+std::string resolve_in_root(const std::string& root, const std::string& path) {
+  std::deque<std::string> pending = split_path(path);
+  std::vector<std::string> resolved;
+  int links = 0;
+  while (!pending.empty()) {
+    std::string part = std::move(pending.front());
+    pending.pop_front();
+    if (part == ".") continue;
+    if (part == "..") {
+      if (!resolved.empty()) resolved.pop_back();
+      continue;
+    }
+    std::string candidate = root;
+    for (const auto& r : resolved) candidate += "/" + r;
+    candidate += "/" + part;
+    struct stat st;
+    if (::lstat(candidate.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) {
+      resolved.push_back(std::move(part));
+      continue;
+    }
+    if (++links > 40) throw Error("resolve " + path + " in " + root + ": too many symlinks");
+    std::string target(static_cast<std::size_t>(st.st_size) + 1, '\0');
+    ssize_t n = ::readlink(candidate.c_str(), target.data(), target.size());
+    if (n < 0) throw_errno("readlink " + candidate);
+    target.resize(static_cast<std::size_t>(n));
+    if (!target.empty() && target.front() == '/') resolved.clear();
+    auto parts = split_path(target);
+    pending.insert(pending.begin(), parts.begin(), parts.end());
+  }
+  std::string out = root;
+  for (const auto& r : resolved) out += "/" + r;
+  return out;
+}
+
+void enter_root_filesystem(const ContainerSpec& spec, const std::string& rootfs) {
+  const auto& linux_spec = spec.linux_spec;
+  unsigned long propagation = MS_SLAVE | MS_REC;
+  if (!linux_spec.rootfs_propagation.empty()) {
+    propagation = propagation_flags(linux_spec.rootfs_propagation);
+  }
+  do_mount(nullptr, "/", nullptr, propagation, "");
+  do_mount(rootfs.c_str(), rootfs, nullptr, MS_BIND | MS_REC, "");
+
+  bool spec_mounts_dev = false;
+  for (const auto& m : spec.mounts) spec_mounts_dev = spec_mounts_dev || m.destination == "/dev";
+  if (!spec_mounts_dev) {
+    std::string dev = rootfs + "/dev";
+    mkdir_all(dev);
+    do_mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
+  }
+  for (const auto& m : spec.mounts) mount_one(rootfs, m);
+  setup_dev(rootfs);
+  pivot_root_to(rootfs);
+}
+
+void restrict_root_filesystem(const ContainerSpec& spec) {
+  for (const auto& path : spec.linux_spec.masked_paths) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) {
+      if (errno == ENOENT) continue;  // masking what does not exist is a no-op, as in runc
+      throw_errno("masked path " + path);
+    }
+    if (S_ISDIR(st.st_mode)) {
+      do_mount("tmpfs", path, "tmpfs", MS_RDONLY, "");
+    } else {
+      do_mount("/dev/null", path, nullptr, MS_BIND, "");
+    }
+  }
+  for (const auto& path : spec.linux_spec.readonly_paths) {
+    if (::access(path.c_str(), F_OK) != 0) {
+      if (errno == ENOENT) continue;
+      throw_errno("readonly path " + path);
+    }
+    do_mount(path.c_str(), path, nullptr, MS_BIND | MS_REC, "");
+    remount_bind(path, MS_RDONLY);
+  }
+  if (spec.root_readonly) remount_bind("/", MS_RDONLY);
+}
+
+}  // namespace kvrun::agent

@@ -1,0 +1,141 @@
+#include "agent/container/namespaces.h"
+
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+#include <string>
+
+#include "common/error.h"
+
+namespace kvrun::agent {
+namespace {
+
+unsigned long flag_of(NamespaceType type) {
+  switch (type) {
+    case NamespaceType::kPid:
+      return CLONE_NEWPID;
+    case NamespaceType::kNetwork:
+      return CLONE_NEWNET;
+    case NamespaceType::kMount:
+      return CLONE_NEWNS;
+    case NamespaceType::kIpc:
+      return CLONE_NEWIPC;
+    case NamespaceType::kUts:
+      return CLONE_NEWUTS;
+    case NamespaceType::kUser:
+      return CLONE_NEWUSER;
+    case NamespaceType::kCgroup:
+      return CLONE_NEWCGROUP;
+  }
+  return 0;
+}
+
+// /proc/<pid>/ns names differ from the OCI ones for two types.
+std::string proc_ns_name(NamespaceType type) {
+  switch (type) {
+    case NamespaceType::kNetwork:
+      return "net";
+    case NamespaceType::kMount:
+      return "mnt";
+    default:
+      return std::string(namespace_name(type));
+  }
+}
+
+void write_file(const std::string& path, const std::string& content) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd) throw_errno("open " + path);
+  ssize_t n = ::write(fd.get(), content.data(), content.size());
+  if (n < 0) throw_errno("write " + path);
+  if (static_cast<std::size_t>(n) != content.size()) throw Error("short write to " + path);
+}
+
+std::string format_mappings(const std::vector<IdMapping>& mappings) {
+  std::string out;
+  for (const auto& m : mappings) {
+    out += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " +
+           std::to_string(m.size) + "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+unsigned long clone_flags(const LinuxSpec& spec) {
+  unsigned long flags = 0;
+  for (auto type : spec.namespaces) flags |= flag_of(type);
+  return flags;
+}
+
+pid_t clone_child(unsigned long flags) {
+  clone_args args;
+  std::memset(&args, 0, sizeof args);
+  args.flags = flags;
+  // With CLONE_PARENT the child reports to our parent with our own exit signal; clone3 insists
+  // on 0 here then.
+  args.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
+  long pid = ::syscall(SYS_clone3, &args, sizeof args);
+  if (pid < 0) throw_errno("clone3");
+  return static_cast<pid_t>(pid);
+}
+
+void write_id_mappings(pid_t pid, const LinuxSpec& spec) {
+  std::string proc = "/proc/" + std::to_string(pid);
+  write_file(proc + "/uid_map", format_mappings(spec.uid_mappings));
+  write_file(proc + "/gid_map", format_mappings(spec.gid_mappings));
+}
+
+void configure_namespaces(const ContainerSpec& spec) {
+  if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) != 0) {
+    throw_errno("sethostname " + spec.hostname);
+  }
+  for (const auto& [key, value] : spec.linux_spec.sysctl) {
+    std::string path = "/proc/sys/" + key;
+    for (auto& c : path) {
+      if (c == '.') c = '/';
+    }
+    try {
+      write_file(path, value);
+    } catch (const Error& e) {
+      throw Error("sysctl " + key + ": " + e.what());
+    }
+  }
+}
+
+NamespaceSet NamespaceSet::open(pid_t pid, const LinuxSpec& spec) {
+  NamespaceSet set;
+  // User namespace first: joining it grants the capabilities needed to join the others.
+  std::vector<NamespaceType> order;
+  if (spec.has(NamespaceType::kUser)) order.push_back(NamespaceType::kUser);
+  for (auto type : spec.namespaces) {
+    if (type != NamespaceType::kUser) order.push_back(type);
+  }
+  for (auto type : order) {
+    std::string path = "/proc/" + std::to_string(pid) + "/ns/" + proc_ns_name(type);
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) throw_errno("open " + path);
+    set.entries_.push_back({type, std::move(fd)});
+  }
+  return set;
+}
+
+std::vector<int> NamespaceSet::fds() const {
+  std::vector<int> out;
+  for (const auto& entry : entries_) out.push_back(entry.fd.get());
+  return out;
+}
+
+void NamespaceSet::enter() const {
+  for (const auto& entry : entries_) {
+    if (::setns(entry.fd.get(), static_cast<int>(flag_of(entry.type))) != 0) {
+      throw_errno("setns into the " + std::string(namespace_name(entry.type)) + " namespace");
+    }
+  }
+}
+
+}  // namespace kvrun::agent

@@ -1,0 +1,103 @@
+#include "agent/container/seccomp.h"
+
+#include <seccomp.h>
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+
+namespace kvrun::agent {
+namespace {
+
+std::uint32_t action_of(const std::string& name, std::optional<std::uint32_t> errno_ret) {
+  if (name == "SCMP_ACT_ALLOW") return SCMP_ACT_ALLOW;
+  if (name == "SCMP_ACT_ERRNO") return SCMP_ACT_ERRNO(errno_ret.value_or(EPERM));
+  if (name == "SCMP_ACT_KILL" || name == "SCMP_ACT_KILL_THREAD") return SCMP_ACT_KILL_THREAD;
+  if (name == "SCMP_ACT_KILL_PROCESS") return SCMP_ACT_KILL_PROCESS;
+  if (name == "SCMP_ACT_TRAP") return SCMP_ACT_TRAP;
+  if (name == "SCMP_ACT_TRACE") return SCMP_ACT_TRACE(errno_ret.value_or(EPERM));
+  if (name == "SCMP_ACT_LOG") return SCMP_ACT_LOG;
+  throw Error("unknown seccomp action " + name);  // the spec parser lets none through
+}
+
+scmp_compare compare_of(const std::string& op) {
+  if (op == "SCMP_CMP_NE") return SCMP_CMP_NE;
+  if (op == "SCMP_CMP_LT") return SCMP_CMP_LT;
+  if (op == "SCMP_CMP_LE") return SCMP_CMP_LE;
+  if (op == "SCMP_CMP_EQ") return SCMP_CMP_EQ;
+  if (op == "SCMP_CMP_GE") return SCMP_CMP_GE;
+  if (op == "SCMP_CMP_GT") return SCMP_CMP_GT;
+  return SCMP_CMP_MASKED_EQ;
+}
+
+std::uint32_t arch_of(const std::string& name) {
+  // "SCMP_ARCH_X86_64" -> "x86_64", the spelling seccomp_arch_resolve_name() understands.
+  std::string prefix = "SCMP_ARCH_";
+  if (name.rfind(prefix, 0) != 0) throw Error("unknown seccomp architecture " + name);
+  std::string lower;
+  for (char c : name.substr(prefix.size())) lower += static_cast<char>(std::tolower(c));
+  std::uint32_t arch = seccomp_arch_resolve_name(lower.c_str());
+  if (arch == 0) throw Error("unknown seccomp architecture " + name);
+  return arch;
+}
+
+void check(int rc, const std::string& what) {
+  if (rc < 0) throw Error(what + ": " + std::strerror(-rc));
+}
+
+}  // namespace
+
+struct SeccompFilter::Context {
+  scmp_filter_ctx ctx = nullptr;
+  ~Context() {
+    if (ctx != nullptr) seccomp_release(ctx);
+  }
+};
+
+SeccompFilter::SeccompFilter(std::unique_ptr<Context> context) : context_(std::move(context)) {}
+SeccompFilter::SeccompFilter(SeccompFilter&&) noexcept = default;
+SeccompFilter& SeccompFilter::operator=(SeccompFilter&&) noexcept = default;
+SeccompFilter::~SeccompFilter() = default;
+
+SeccompFilter SeccompFilter::compile(const SeccompSpec& spec) {
+  auto context = std::make_unique<Context>();
+  std::uint32_t default_action = action_of(spec.default_action, spec.default_errno_ret);
+  context->ctx = seccomp_init(default_action);
+  if (context->ctx == nullptr) throw Error("seccomp_init failed");
+  check(seccomp_attr_set(context->ctx, SCMP_FLTATR_CTL_NNP, 0), "seccomp: clear the NNP attribute");
+  for (const auto& name : spec.architectures) {
+    int rc = seccomp_arch_add(context->ctx, arch_of(name));
+    if (rc != -EEXIST) check(rc, "seccomp: add architecture " + name);
+  }
+  for (const auto& rule : spec.syscalls) {
+    std::uint32_t action = action_of(rule.action, rule.errno_ret);
+    if (action == default_action) continue;  // libseccomp rejects rules that change nothing
+    std::vector<scmp_arg_cmp> args;
+    for (const auto& a : rule.args) {
+      args.push_back(scmp_arg_cmp{a.index, compare_of(a.op), a.value, a.value_two});
+    }
+    for (std::size_t i = 0; i < rule.names.size(); ++i) {
+      const auto& name = rule.names[i];
+      std::string field = rule.path + ".names[" + std::to_string(i) + "]";
+      int nr = seccomp_syscall_resolve_name(name.c_str());
+      // Profiles list syscalls of every architecture; an unknown name is skipped, as in runc,
+      // because Docker's default profile would otherwise fail on any one kernel.
+      if (nr == __NR_SCMP_ERROR) {
+        spdlog::debug("{}: syscall {} unknown on this architecture, skipped", field, name);
+        continue;
+      }
+      check(seccomp_rule_add_array(context->ctx, action, nr, static_cast<unsigned>(args.size()),
+                                   args.data()),
+            field + ": seccomp rule for " + name);
+    }
+  }
+  return SeccompFilter(std::move(context));
+}
+
+void SeccompFilter::load() const { check(seccomp_load(context_->ctx), "seccomp: load the filter"); }
+
+}  // namespace kvrun::agent

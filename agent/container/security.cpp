@@ -1,0 +1,68 @@
+#include "agent/container/security.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "agent/container/capabilities.h"
+#include "common/error.h"
+#include "common/unique_fd.h"
+
+namespace kvrun::agent {
+namespace {
+
+void set_oom_score_adj(int value) {
+  UniqueFd fd(::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC));
+  if (!fd) throw_errno("open /proc/self/oom_score_adj");
+  std::string text = std::to_string(value);
+  if (::write(fd.get(), text.data(), text.size()) < 0) throw_errno("write oom_score_adj " + text);
+}
+
+void switch_user(const UserSpec& user) {
+  if (::setgroups(user.additional_gids.size(), user.additional_gids.data()) != 0) {
+    throw_errno("setgroups");
+  }
+  if (::setresgid(user.gid, user.gid, user.gid) != 0) {
+    throw_errno("setgid " + std::to_string(user.gid));
+  }
+  if (::setresuid(user.uid, user.uid, user.uid) != 0) {
+    throw_errno("setuid " + std::to_string(user.uid));
+  }
+}
+
+}  // namespace
+
+void apply_rlimits(const std::vector<RlimitSpec>& rlimits) {
+  for (const auto& limit : rlimits) {
+    rlimit value{limit.soft, limit.hard};
+    if (::setrlimit(limit.resource, &value) != 0) {
+      throw_errno("setrlimit " + limit.name + " " + std::to_string(limit.soft) + "/" +
+                  std::to_string(limit.hard));
+    }
+  }
+}
+
+void enter_security_context(const ProcessSpec& process, const SeccompFilter* filter) {
+  apply_rlimits(process.rlimits);
+  if (process.oom_score_adj) set_oom_score_adj(*process.oom_score_adj);
+  if (filter != nullptr && !process.no_new_privileges) filter->load();
+
+  drop_bounding_set(process.capabilities);
+  // Without KEEPCAPS, setuid to a non-zero uid would clear the permitted set before we can
+  // set it to what the spec asks for.
+  if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) throw_errno("prctl PR_SET_KEEPCAPS");
+  switch_user(process.user);
+  if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) throw_errno("prctl PR_SET_KEEPCAPS");
+  apply_capabilities(process.capabilities);
+
+  if (process.no_new_privileges) {
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) throw_errno("prctl PR_SET_NO_NEW_PRIVS");
+    if (filter != nullptr) filter->load();
+  }
+}
+
+}  // namespace kvrun::agent

@@ -1,0 +1,412 @@
+#include "agent/container/spec.h"
+
+#include <sys/resource.h>
+
+#include <array>
+#include <utility>
+
+#include "agent/container/capabilities.h"
+#include "common/error.h"
+#include "protocol/json_reader.h"
+
+namespace kvrun::agent {
+namespace {
+
+using protocol::element_path;
+using protocol::expect_string;
+using protocol::expect_unsigned;
+using protocol::JsonReader;
+
+constexpr std::array kNamespaces = {
+    std::pair<std::string_view, NamespaceType>{"pid", NamespaceType::kPid},
+    std::pair<std::string_view, NamespaceType>{"network", NamespaceType::kNetwork},
+    std::pair<std::string_view, NamespaceType>{"mount", NamespaceType::kMount},
+    std::pair<std::string_view, NamespaceType>{"ipc", NamespaceType::kIpc},
+    std::pair<std::string_view, NamespaceType>{"uts", NamespaceType::kUts},
+    std::pair<std::string_view, NamespaceType>{"user", NamespaceType::kUser},
+    std::pair<std::string_view, NamespaceType>{"cgroup", NamespaceType::kCgroup},
+};
+
+#define KVRUN_RLIMIT(name) \
+  std::pair<std::string_view, int> { #name, name }
+constexpr std::array kRlimits = {
+    KVRUN_RLIMIT(RLIMIT_AS),      KVRUN_RLIMIT(RLIMIT_CORE),     KVRUN_RLIMIT(RLIMIT_CPU),
+    KVRUN_RLIMIT(RLIMIT_DATA),    KVRUN_RLIMIT(RLIMIT_FSIZE),    KVRUN_RLIMIT(RLIMIT_LOCKS),
+    KVRUN_RLIMIT(RLIMIT_MEMLOCK), KVRUN_RLIMIT(RLIMIT_MSGQUEUE), KVRUN_RLIMIT(RLIMIT_NICE),
+    KVRUN_RLIMIT(RLIMIT_NOFILE),  KVRUN_RLIMIT(RLIMIT_NPROC),    KVRUN_RLIMIT(RLIMIT_RSS),
+    KVRUN_RLIMIT(RLIMIT_RTPRIO),  KVRUN_RLIMIT(RLIMIT_RTTIME),   KVRUN_RLIMIT(RLIMIT_SIGPENDING),
+    KVRUN_RLIMIT(RLIMIT_STACK),
+};
+#undef KVRUN_RLIMIT
+
+constexpr std::array<std::string_view, 8> kSeccompActions = {
+    "SCMP_ACT_KILL",  "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP",
+    "SCMP_ACT_ERRNO", "SCMP_ACT_TRACE",        "SCMP_ACT_ALLOW",       "SCMP_ACT_LOG"};
+constexpr std::array<std::string_view, 7> kSeccompOps = {
+    "SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE",       "SCMP_CMP_EQ",
+    "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ"};
+
+template <typename Array>
+bool contains(const Array& names, std::string_view name) {
+  for (auto n : names) {
+    if (n == name) return true;
+  }
+  return false;
+}
+
+std::string absolute_path(JsonReader& r, std::string_view key) {
+  std::string value = r.string(key);
+  if (value.empty() || value.front() != '/')
+    throw Error(r.path_of(key) + ": must be an absolute path");
+  return value;
+}
+
+std::vector<std::uint32_t> u32_array(const nlohmann::json& array, const std::string& path) {
+  std::vector<std::uint32_t> out;
+  for (std::size_t i = 0; i < array.size(); ++i) {
+    out.push_back(
+        static_cast<std::uint32_t>(expect_unsigned(array[i], element_path(path, i), UINT32_MAX)));
+  }
+  return out;
+}
+
+UserSpec parse_user(const nlohmann::json& json, const std::string& path) {
+  JsonReader r(json, path);
+  UserSpec user;
+  user.uid = static_cast<std::uint32_t>(r.optional_unsigned("uid", UINT32_MAX).value_or(0));
+  user.gid = static_cast<std::uint32_t>(r.optional_unsigned("gid", UINT32_MAX).value_or(0));
+  if (const auto* gids = r.optional_array("additionalGids")) {
+    user.additional_gids = u32_array(*gids, r.path_of("additionalGids"));
+  }
+  if (r.has("username")) throw Error(r.path_of("username") + ": is not supported (use uid/gid)");
+  r.reject_unknown();
+  return user;
+}
+
+std::vector<int> capability_list(JsonReader& r, std::string_view key) {
+  std::vector<int> caps;
+  const auto* list = r.optional_array(key);
+  if (list == nullptr) return caps;
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    std::string path = element_path(r.path_of(key), i);
+    std::string name = expect_string((*list)[i], path);
+    auto cap = capability_from_name(name);
+    if (!cap) throw Error(path + ": unknown capability \"" + name + "\"");
+    caps.push_back(*cap);
+  }
+  return caps;
+}
+
+CapabilitySpec parse_capabilities(const nlohmann::json& json, const std::string& path) {
+  JsonReader r(json, path);
+  CapabilitySpec caps;
+  caps.bounding = capability_list(r, "bounding");
+  caps.effective = capability_list(r, "effective");
+  caps.inheritable = capability_list(r, "inheritable");
+  caps.permitted = capability_list(r, "permitted");
+  caps.ambient = capability_list(r, "ambient");
+  r.reject_unknown();
+  return caps;
+}
+
+RlimitSpec parse_rlimit(const nlohmann::json& json, const std::string& path) {
+  JsonReader r(json, path);
+  RlimitSpec limit;
+  limit.name = r.string("type");
+  bool known = false;
+  for (const auto& [name, resource] : kRlimits) {
+    if (name == limit.name) {
+      limit.resource = resource;
+      known = true;
+    }
+  }
+  if (!known) throw Error(r.path_of("type") + ": unknown rlimit \"" + limit.name + "\"");
+  limit.hard = r.unsigned_integer("hard");
+  limit.soft = r.unsigned_integer("soft");
+  if (limit.soft > limit.hard) throw Error(r.path_of("soft") + ": is larger than hard");
+  r.reject_unknown();
+  return limit;
+}
+
+MountSpec parse_mount(const nlohmann::json& json, const std::string& path) {
+  JsonReader r(json, path);
+  MountSpec mount;
+  mount.destination = absolute_path(r, "destination");
+  mount.type = r.optional_string("type").value_or("");
+  mount.source = r.optional_string("source").value_or("");
+  mount.options = r.optional_string_array("options").value_or(std::vector<std::string>{});
+  r.reject_unknown();
+  return mount;
+}
+
+std::vector<IdMapping> parse_id_mappings(const nlohmann::json& list, const std::string& path) {
+  std::vector<IdMapping> out;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    JsonReader r(list[i], element_path(path, i));
+    IdMapping m;
+    m.container_id = static_cast<std::uint32_t>(r.unsigned_integer("containerID", UINT32_MAX));
+    m.host_id = static_cast<std::uint32_t>(r.unsigned_integer("hostID", UINT32_MAX));
+    m.size = static_cast<std::uint32_t>(r.unsigned_integer("size", UINT32_MAX));
+    if (m.size == 0) throw Error(r.path_of("size") + ": must be at least 1");
+    r.reject_unknown();
+    out.push_back(m);
+  }
+  return out;
+}
+
+std::uint32_t parse_errno_ret(JsonReader& r) {
+  return static_cast<std::uint32_t>(r.unsigned_integer("errnoRet", 4095));
+}
+
+SeccompSpec parse_seccomp(const nlohmann::json& json, const std::string& path) {
+  JsonReader r(json, path);
+  SeccompSpec seccomp;
+  seccomp.default_action = r.string("defaultAction");
+  if (!contains(kSeccompActions, seccomp.default_action)) {
+    throw Error(r.path_of("defaultAction") + ": unknown action \"" + seccomp.default_action + "\"");
+  }
+  if (r.has("defaultErrnoRet")) {
+    seccomp.default_errno_ret =
+        static_cast<std::uint32_t>(r.unsigned_integer("defaultErrnoRet", 4095));
+  }
+  seccomp.architectures =
+      r.optional_string_array("architectures").value_or(std::vector<std::string>{});
+  if (const auto* rules = r.optional_array("syscalls")) {
+    for (std::size_t i = 0; i < rules->size(); ++i) {
+      SeccompRuleSpec rule;
+      rule.path = element_path(r.path_of("syscalls"), i);
+      JsonReader rr((*rules)[i], rule.path);
+      rule.names = rr.string_array("names");
+      if (rule.names.empty()) throw Error(rr.path_of("names") + ": must not be empty");
+      rule.action = rr.string("action");
+      if (!contains(kSeccompActions, rule.action)) {
+        throw Error(rr.path_of("action") + ": unknown action \"" + rule.action + "\"");
+      }
+      if (rr.has("errnoRet")) rule.errno_ret = parse_errno_ret(rr);
+      if (const auto* args = rr.optional_array("args")) {
+        for (std::size_t j = 0; j < args->size(); ++j) {
+          JsonReader ar((*args)[j], element_path(rr.path_of("args"), j));
+          SeccompArgSpec arg;
+          arg.index = static_cast<unsigned>(ar.unsigned_integer("index", 5));
+          arg.value = ar.unsigned_integer("value");
+          arg.value_two = ar.optional_unsigned("valueTwo").value_or(0);
+          arg.op = ar.string("op");
+          if (!contains(kSeccompOps, arg.op)) {
+            throw Error(ar.path_of("op") + ": unknown operator \"" + arg.op + "\"");
+          }
+          ar.reject_unknown();
+          rule.args.push_back(arg);
+        }
+      }
+      rr.reject_unknown();
+      seccomp.syscalls.push_back(std::move(rule));
+    }
+  }
+  r.reject_unknown();
+  return seccomp;
+}
+
+ResourcesSpec parse_resources(const nlohmann::json& json, const std::string& path) {
+  JsonReader r(json, path);
+  ResourcesSpec res;
+  if (const auto* memory = r.optional_object("memory")) {
+    JsonReader m(*memory, r.path_of("memory"));
+    res.memory_limit = m.optional_integer("limit", -1, INT64_MAX);
+    res.memory_swap = m.optional_integer("swap", -1, INT64_MAX);
+    m.reject_unknown();
+  }
+  if (const auto* pids = r.optional_object("pids")) {
+    JsonReader p(*pids, r.path_of("pids"));
+    res.pids_limit = p.integer("limit", -1, INT64_MAX);
+    p.reject_unknown();
+  }
+  if (const auto* cpu = r.optional_object("cpu")) {
+    JsonReader c(*cpu, r.path_of("cpu"));
+    res.cpu_shares = c.optional_unsigned("shares", 262144);
+    res.cpu_quota = c.optional_integer("quota", -1, INT64_MAX);
+    res.cpu_period = c.optional_unsigned("period", 1000000);
+    res.cpuset_cpus = c.optional_string("cpus");
+    res.cpuset_mems = c.optional_string("mems");
+    c.reject_unknown();
+  }
+  // Our /dev only ever holds the standard nodes, so the usual deny-all rule is already what we
+  // enforce; anything finer needs the cgroup v2 device eBPF program we do not have yet.
+  if (const auto* devices = r.optional_array("devices")) {
+    for (std::size_t i = 0; i < devices->size(); ++i) {
+      JsonReader d((*devices)[i], element_path(r.path_of("devices"), i));
+      bool allow = d.boolean("allow");
+      std::string access = d.optional_string("access").value_or("rwm");
+      bool other = d.has("type") || d.has("major") || d.has("minor");
+      if (allow || access != "rwm" || other) {
+        throw Error(d.path() +
+                    ": only the deny-all rule {\"allow\":false,\"access\":\"rwm\"} is supported");
+      }
+      d.reject_unknown();
+    }
+  }
+  r.reject_unknown();
+  return res;
+}
+
+LinuxSpec parse_linux(const nlohmann::json& json, const std::string& path) {
+  JsonReader r(json, path);
+  LinuxSpec linux_spec;
+  if (const auto* list = r.optional_array("namespaces")) {
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      JsonReader n((*list)[i], element_path(r.path_of("namespaces"), i));
+      std::string type = n.string("type");
+      bool known = false;
+      for (const auto& [name, value] : kNamespaces) {
+        if (name != type) continue;
+        known = true;
+        if (linux_spec.has(value))
+          throw Error(n.path_of("type") + ": namespace \"" + type + "\" listed twice");
+        linux_spec.namespaces.push_back(value);
+      }
+      if (!known) throw Error(n.path_of("type") + ": unknown namespace type \"" + type + "\"");
+      if (n.has("path")) {
+        throw Error(n.path_of("path") + ": joining an existing namespace is not supported yet");
+      }
+      n.reject_unknown();
+    }
+  }
+  if (const auto* maps = r.optional_array("uidMappings")) {
+    linux_spec.uid_mappings = parse_id_mappings(*maps, r.path_of("uidMappings"));
+  }
+  if (const auto* maps = r.optional_array("gidMappings")) {
+    linux_spec.gid_mappings = parse_id_mappings(*maps, r.path_of("gidMappings"));
+  }
+  linux_spec.masked_paths =
+      r.optional_string_array("maskedPaths").value_or(std::vector<std::string>{});
+  linux_spec.readonly_paths =
+      r.optional_string_array("readonlyPaths").value_or(std::vector<std::string>{});
+  if (const auto* sysctl = r.optional_object("sysctl")) {
+    for (const auto& [key, value] : sysctl->items()) {
+      std::string field = r.path_of("sysctl") + "." + key;
+      if (key.empty() || key.find('/') != std::string::npos ||
+          key.find("..") != std::string::npos) {
+        throw Error(field + ": is not a valid sysctl name");
+      }
+      linux_spec.sysctl.emplace(key, expect_string(value, field));
+    }
+  }
+  if (const auto* seccomp = r.optional_object("seccomp")) {
+    linux_spec.seccomp = parse_seccomp(*seccomp, r.path_of("seccomp"));
+  }
+  if (const auto* resources = r.optional_object("resources")) {
+    linux_spec.resources = parse_resources(*resources, r.path_of("resources"));
+  }
+  if (auto propagation = r.optional_string("rootfsPropagation")) {
+    static constexpr std::array<std::string_view, 6> kAllowed = {"private", "rprivate", "slave",
+                                                                 "rslave",  "shared",   "rshared"};
+    if (!contains(kAllowed, *propagation)) {
+      throw Error(r.path_of("rootfsPropagation") + ": unknown propagation \"" + *propagation +
+                  "\"");
+    }
+    linux_spec.rootfs_propagation = *propagation;
+  }
+  // cgroupsPath is accepted for compatibility; the agent places containers itself.
+  r.optional_string("cgroupsPath");
+  r.reject_unknown();
+
+  if (!linux_spec.has(NamespaceType::kMount)) {
+    throw Error(r.path_of("namespaces") + ": a mount namespace is required");
+  }
+  bool user = linux_spec.has(NamespaceType::kUser);
+  if (user && (linux_spec.uid_mappings.empty() || linux_spec.gid_mappings.empty())) {
+    throw Error(r.path_of("uidMappings") + ": a user namespace needs uidMappings and gidMappings");
+  }
+  if (!user && (!linux_spec.uid_mappings.empty() || !linux_spec.gid_mappings.empty())) {
+    throw Error(r.path_of("uidMappings") + ": mappings need a user namespace");
+  }
+  return linux_spec;
+}
+
+}  // namespace
+
+bool ResourcesSpec::empty() const {
+  return !memory_limit && !memory_swap && !pids_limit && !cpu_shares && !cpu_quota && !cpu_period &&
+         !cpuset_cpus && !cpuset_mems;
+}
+
+bool LinuxSpec::has(NamespaceType type) const {
+  for (auto t : namespaces) {
+    if (t == type) return true;
+  }
+  return false;
+}
+
+std::string_view namespace_name(NamespaceType type) {
+  for (const auto& [name, value] : kNamespaces) {
+    if (value == type) return name;
+  }
+  return "?";
+}
+
+ProcessSpec parse_process_spec(const nlohmann::json& json, const std::string& path) {
+  JsonReader r(json, path);
+  ProcessSpec process;
+  if (r.optional_boolean("terminal").value_or(false)) {
+    throw Error(r.path_of("terminal") + ": terminals are not supported yet (set it to false)");
+  }
+  process.args = r.string_array("args");
+  if (process.args.empty() || process.args.front().empty()) {
+    throw Error(r.path_of("args") + ": needs at least the program to run");
+  }
+  process.env = r.optional_string_array("env").value_or(std::vector<std::string>{});
+  for (std::size_t i = 0; i < process.env.size(); ++i) {
+    if (process.env[i].find('=') == std::string::npos) {
+      throw Error(element_path(r.path_of("env"), i) + ": expected NAME=VALUE");
+    }
+  }
+  process.cwd = r.optional_string("cwd").value_or("/");
+  if (process.cwd.empty() || process.cwd.front() != '/') {
+    throw Error(r.path_of("cwd") + ": must be an absolute path");
+  }
+  if (const auto* user = r.optional_object("user"))
+    process.user = parse_user(*user, r.path_of("user"));
+  if (const auto* caps = r.optional_object("capabilities")) {
+    process.capabilities = parse_capabilities(*caps, r.path_of("capabilities"));
+  }
+  process.no_new_privileges = r.optional_boolean("noNewPrivileges").value_or(false);
+  if (const auto* limits = r.optional_array("rlimits")) {
+    for (std::size_t i = 0; i < limits->size(); ++i) {
+      process.rlimits.push_back(parse_rlimit((*limits)[i], element_path(r.path_of("rlimits"), i)));
+    }
+  }
+  if (auto adj = r.optional_integer("oomScoreAdj", -1000, 1000))
+    process.oom_score_adj = static_cast<int>(*adj);
+  r.reject_unknown();
+  return process;
+}
+
+ContainerSpec parse_container_spec(const nlohmann::json& config) {
+  JsonReader r(config, "config");
+  ContainerSpec spec;
+  r.optional_string("ociVersion");
+  if (const auto* annotations = r.optional_object("annotations")) {
+    for (const auto& [key, value] : annotations->items()) {
+      expect_string(value, r.path_of("annotations") + "." + key);
+    }
+  }
+  spec.process = parse_process_spec(r.object("process"), r.path_of("process"));
+  JsonReader root(r.object("root"), r.path_of("root"));
+  spec.root_path = root.string("path");
+  if (spec.root_path.empty()) throw Error(root.path_of("path") + ": must not be empty");
+  spec.root_readonly = root.optional_boolean("readonly").value_or(false);
+  root.reject_unknown();
+  spec.hostname = r.optional_string("hostname").value_or("");
+  if (const auto* mounts = r.optional_array("mounts")) {
+    for (std::size_t i = 0; i < mounts->size(); ++i) {
+      spec.mounts.push_back(parse_mount((*mounts)[i], element_path(r.path_of("mounts"), i)));
+    }
+  }
+  spec.linux_spec = parse_linux(r.object("linux"), r.path_of("linux"));
+  r.reject_unknown();
+  if (!spec.hostname.empty() && !spec.linux_spec.has(NamespaceType::kUts)) {
+    throw Error(r.path_of("hostname") + ": setting a hostname needs a uts namespace");
+  }
+  return spec;
+}
+
+}  // namespace kvrun::agent

@@ -1,0 +1,114 @@
+// The subset of the OCI runtime-spec config.json the agent supports, parsed strictly: a field we
+// do not implement is an error naming it, never silently ignored.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kvrun::agent {
+
+struct UserSpec {
+  std::uint32_t uid = 0;
+  std::uint32_t gid = 0;
+  std::vector<std::uint32_t> additional_gids;
+};
+
+// Capability numbers (CAP_*), one list per set.
+struct CapabilitySpec {
+  std::vector<int> bounding, effective, inheritable, permitted, ambient;
+};
+
+struct RlimitSpec {
+  int resource = 0;  // RLIMIT_*
+  std::string name;
+  std::uint64_t soft = 0, hard = 0;
+};
+
+struct ProcessSpec {
+  std::vector<std::string> args;
+  std::vector<std::string> env;
+  std::string cwd = "/";
+  UserSpec user;
+  CapabilitySpec capabilities;
+  bool no_new_privileges = false;
+  std::vector<RlimitSpec> rlimits;
+  std::optional<int> oom_score_adj;
+};
+
+struct MountSpec {
+  std::string destination;
+  std::string type;
+  std::string source;
+  std::vector<std::string> options;
+};
+
+enum class NamespaceType { kPid, kNetwork, kMount, kIpc, kUts, kUser, kCgroup };
+
+struct IdMapping {
+  std::uint32_t container_id = 0, host_id = 0, size = 0;
+};
+
+struct SeccompArgSpec {
+  unsigned index = 0;
+  std::uint64_t value = 0, value_two = 0;
+  std::string op;  // SCMP_CMP_*
+};
+
+struct SeccompRuleSpec {
+  std::vector<std::string> names;
+  std::string action;  // SCMP_ACT_*
+  std::optional<std::uint32_t> errno_ret;
+  std::vector<SeccompArgSpec> args;
+  std::string path;  // "linux.seccomp.syscalls[3]", for errors found later
+};
+
+struct SeccompSpec {
+  std::string default_action;
+  std::optional<std::uint32_t> default_errno_ret;
+  std::vector<std::string> architectures;  // SCMP_ARCH_*
+  std::vector<SeccompRuleSpec> syscalls;
+};
+
+struct ResourcesSpec {
+  std::optional<std::int64_t> memory_limit;  // bytes, -1 = unlimited
+  std::optional<std::int64_t> memory_swap;   // memory + swap, as in OCI
+  std::optional<std::int64_t> pids_limit;    // -1 or 0 = unlimited
+  std::optional<std::uint64_t> cpu_shares;
+  std::optional<std::int64_t> cpu_quota;
+  std::optional<std::uint64_t> cpu_period;
+  std::optional<std::string> cpuset_cpus, cpuset_mems;
+  bool empty() const;
+};
+
+struct LinuxSpec {
+  std::vector<NamespaceType> namespaces;
+  std::vector<IdMapping> uid_mappings, gid_mappings;
+  std::vector<std::string> masked_paths, readonly_paths;
+  std::map<std::string, std::string> sysctl;
+  std::optional<SeccompSpec> seccomp;
+  ResourcesSpec resources;
+  std::string rootfs_propagation;  // empty: rslave
+  bool has(NamespaceType type) const;
+};
+
+struct ContainerSpec {
+  ProcessSpec process;
+  std::string root_path;
+  bool root_readonly = false;
+  std::string hostname;
+  std::vector<MountSpec> mounts;
+  LinuxSpec linux_spec;
+};
+
+// Throws Error("<field path>: <problem>").
+ContainerSpec parse_container_spec(const nlohmann::json& config);
+// `path` prefixes field names in errors ("process" in a config, "body.process" in ExecProcess).
+ProcessSpec parse_process_spec(const nlohmann::json& process, const std::string& path);
+
+std::string_view namespace_name(NamespaceType type);
+
+}  // namespace kvrun::agent

@@ -1,0 +1,281 @@
+#include "agent/engine.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "common/error.h"
+#include "protocol/framing.h"
+
+namespace kvrun::agent {
+namespace {
+
+// config.json comes from the host; bound it like any frame.
+constexpr std::size_t kMaxConfigSize = protocol::kMaxFrameSize;
+
+nlohmann::json read_bundle_config(const std::string& bundle) {
+  std::string path = bundle + "/config.json";
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw_errno("open " + path);
+  std::string text;
+  char buffer[65536];
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    text.append(buffer, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > kMaxConfigSize) throw Error(path + ": larger than 4 MiB");
+  }
+  nlohmann::json config = nlohmann::json::parse(text, nullptr, false);
+  if (config.is_discarded()) throw Error(path + ": malformed JSON");
+  return config;
+}
+
+std::string canonical_directory(const std::string& path) {
+  char resolved[PATH_MAX];
+  if (::realpath(path.c_str(), resolved) == nullptr) throw_errno("rootfs " + path);
+  struct stat st;
+  if (::stat(resolved, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    throw Error("rootfs " + path + ": not a directory");
+  }
+  return resolved;
+}
+
+std::pair<UniqueFd, UniqueFd> make_pipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("pipe2");
+  return {UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+std::string process_name(const std::string& container, const std::string& exec_id) {
+  return exec_id.empty() ? container : container + "/" + exec_id;
+}
+
+}  // namespace
+
+LaunchContext Engine::Container::context() const {
+  return LaunchContext{spec, rootfs, cgroup ? &*cgroup : nullptr, seccomp ? &*seccomp : nullptr};
+}
+
+Engine::Engine(EventLoop& loop, EngineConfig config) : loop_(loop), config_(std::move(config)) {}
+
+Engine::~Engine() {
+  for (auto& [id, container] : containers_) kill_all(*container);
+}
+
+Engine::Container& Engine::find(const std::string& id) {
+  auto it = containers_.find(id);
+  if (it == containers_.end()) throw Error("container " + id + ": no such container");
+  return *it->second;
+}
+
+Engine::Process& Engine::find_process(Container& container, const std::string& exec_id) {
+  if (exec_id.empty()) return *container.init;
+  auto it = container.execs.find(exec_id);
+  if (it == container.execs.end()) {
+    throw Error("container " + container.id + ": no process " + exec_id);
+  }
+  return *it->second;
+}
+
+ChildStdio Engine::make_stdio(Process& process, bool with_stdin) {
+  ChildStdio child;
+  if (with_stdin) {
+    auto [read_end, write_end] = make_pipe();
+    child.in = std::move(read_end);
+    process.stdin_pipe = std::move(write_end);
+    process.has_stdin = true;
+  } else {
+    child.in = UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (!child.in) throw_errno("open /dev/null");
+  }
+  auto [out_read, out_write] = make_pipe();
+  auto [err_read, err_write] = make_pipe();
+  process.stdout_pipe = std::move(out_read);
+  process.stderr_pipe = std::move(err_read);
+  child.out = std::move(out_write);
+  child.err = std::move(err_write);
+  return child;
+}
+
+nlohmann::json Engine::create(const protocol::CreateContainer& request) {
+  const std::string& id = request.container_id;
+  if (containers_.contains(id)) throw Error("container " + id + ": already exists");
+  auto container = std::make_unique<Container>();
+  container->id = id;
+  nlohmann::json config =
+      request.bundle_path ? read_bundle_config(*request.bundle_path) : *request.config;
+  container->spec = parse_container_spec(config);
+
+  std::string rootfs = request.rootfs.value_or(container->spec.root_path);
+  if (rootfs.empty()) throw Error("body.rootfs: must not be empty");
+  if (rootfs.front() != '/') {
+    if (!request.bundle_path) throw Error("config.root.path: must be absolute without a bundle");
+    rootfs = *request.bundle_path + "/" + rootfs;
+  }
+  container->rootfs = canonical_directory(rootfs);
+  if (container->spec.linux_spec.seccomp) {
+    container->seccomp = SeccompFilter::compile(*container->spec.linux_spec.seccomp);
+  }
+  container->cgroup = Cgroup::create(config_.cgroups, id, container->spec.linux_spec.resources);
+
+  container->init = std::make_unique<Process>();
+  ChildStdio stdio = make_stdio(*container->init, request.stdin);
+  LaunchedInit init = launch_init(container->context(), std::move(stdio));
+  container->init->pid = init.pid;
+  container->pending_start = std::move(init);
+  pid_t pid = container->init->pid;
+  containers_.emplace(id, std::move(container));
+  spdlog::info("container {}: created, init pid {}", id, pid);
+  return {{"pid", pid}};
+}
+
+nlohmann::json Engine::start(const protocol::StartContainer& request) {
+  Container& container = find(request.container_id);
+  if (container.state != State::kCreated || !container.pending_start) {
+    throw Error("container " + container.id + ": already started");
+  }
+  container.state = State::kRunning;
+  LaunchedInit init = std::move(*container.pending_start);
+  container.pending_start.reset();
+  start_init(init);
+  spdlog::info("container {}: started", container.id);
+  return nlohmann::json::object();
+}
+
+nlohmann::json Engine::exec(const protocol::ExecProcess& request) {
+  Container& container = find(request.container_id);
+  if (container.state != State::kRunning || container.init->exit_status) {
+    throw Error("container " + container.id + ": not running");
+  }
+  if (container.execs.contains(request.exec_id)) {
+    throw Error("container " + container.id + ": process " + request.exec_id + " already exists");
+  }
+  ProcessSpec spec = parse_process_spec(request.process, "body.process");
+  auto process = std::make_unique<Process>();
+  process->exec_id = request.exec_id;
+  ChildStdio stdio = make_stdio(*process, request.stdin);
+  process->pid = launch_exec(container.context(), container.init->pid, spec, std::move(stdio));
+  pid_t pid = process->pid;
+  container.execs.emplace(request.exec_id, std::move(process));
+  spdlog::info("container {}: exec {} pid {}", container.id, request.exec_id, pid);
+  return {{"pid", pid}};
+}
+
+nlohmann::json Engine::signal(const protocol::SignalProcess& request) {
+  Container& container = find(request.container_id);
+  Process& process = find_process(container, request.exec_id);
+  std::string name = process_name(container.id, request.exec_id);
+  if (process.exit_status) throw Error("process " + name + ": has already exited");
+  // The pid cannot have been reused: only our own waitpid would release it.
+  if (::kill(process.pid, request.signal) != 0) throw_errno("signal process " + name);
+  return nlohmann::json::object();
+}
+
+void Engine::wait(const protocol::WaitProcess& request, WaitCallback done) {
+  Container& container = find(request.container_id);
+  Process& process = find_process(container, request.exec_id);
+  if (process.exit_status) {
+    done(*process.exit_status);
+  } else {
+    process.waiters.push_back(std::move(done));
+  }
+}
+
+nlohmann::json Engine::remove(const protocol::RemoveContainer& request) {
+  Container& container = find(request.container_id);
+  bool alive = !container.init->exit_status;
+  for (const auto& [_, p] : container.execs) alive = alive || !p->exit_status;
+  if (alive && !request.force && container.state != State::kCreated) {
+    throw Error("container " + container.id + ": still running (remove with force)");
+  }
+  kill_all(container);
+  containers_.erase(request.container_id);
+  spdlog::info("container {}: removed", request.container_id);
+  return nlohmann::json::object();
+}
+
+void Engine::check_attach(const protocol::AttachStdio& request) {
+  Container& container = find(request.container_id);
+  Process& process = find_process(container, request.exec_id);
+  std::string name = process_name(container.id, request.exec_id);
+  std::string stream(protocol::to_string(request.stream));
+  const UniqueFd* pipe = &process.stdout_pipe;
+  if (request.stream == protocol::StdioStream::kStdin) {
+    if (!process.has_stdin) throw Error("process " + name + ": was created without stdin");
+    pipe = &process.stdin_pipe;
+  } else if (request.stream == protocol::StdioStream::kStderr) {
+    pipe = &process.stderr_pipe;
+  }
+  if (!pipe->valid()) throw Error("process " + name + ": " + stream + " is already attached");
+}
+
+void Engine::attach(const protocol::AttachStdio& request, UniqueFd connection) {
+  check_attach(request);
+  Container& container = find(request.container_id);
+  Process& process = find_process(container, request.exec_id);
+  std::string name = process_name(container.id, request.exec_id) + " " +
+                     std::string(protocol::to_string(request.stream));
+  std::unique_ptr<StdioRelay> relay;
+  switch (request.stream) {
+    case protocol::StdioStream::kStdin:
+      relay = std::make_unique<StdioRelay>(loop_, std::move(connection),
+                                           std::move(process.stdin_pipe), name);
+      break;
+    case protocol::StdioStream::kStdout:
+      relay = std::make_unique<StdioRelay>(loop_, std::move(process.stdout_pipe),
+                                           std::move(connection), name);
+      break;
+    case protocol::StdioStream::kStderr:
+      relay = std::make_unique<StdioRelay>(loop_, std::move(process.stderr_pipe),
+                                           std::move(connection), name);
+      break;
+  }
+  process.relays.push_back(std::move(relay));
+}
+
+void Engine::finish_process(Process& process, int wait_status) {
+  process.exit_status = exit_status_of(wait_status);
+  auto waiters = std::move(process.waiters);
+  process.waiters.clear();
+  for (auto& done : waiters) done(*process.exit_status);
+}
+
+void Engine::on_exit(pid_t pid, int wait_status) {
+  for (auto& [id, container] : containers_) {
+    std::vector<Process*> processes{container->init.get()};
+    for (auto& [_, p] : container->execs) processes.push_back(p.get());
+    for (Process* process : processes) {
+      if (process->pid != pid || process->exit_status) continue;
+      finish_process(*process, wait_status);
+      spdlog::info("process {}: exited with status {}", process_name(id, process->exec_id),
+                   *process->exit_status);
+      if (process == container->init.get()) container->state = State::kStopped;
+      return;
+    }
+  }
+  spdlog::debug("reaped pid {} (not a container process)", pid);
+}
+
+void Engine::kill_all(Container& container) {
+  container.pending_start.reset();
+  std::vector<Process*> processes{container.init.get()};
+  for (auto& [_, p] : container.execs) processes.push_back(p.get());
+  for (Process* process : processes) {
+    if (process->exit_status || process->pid <= 0) continue;
+    ::kill(process->pid, SIGKILL);
+    int status = 0;
+    while (::waitpid(process->pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    finish_process(*process, status);
+  }
+  container.state = State::kStopped;
+}
+
+}  // namespace kvrun::agent

@@ -1,0 +1,91 @@
+// The container engine: the agent's containers and their processes, driven by protocol
+// requests and by the supervisor's exit reports. Knows nothing about sockets or framing.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/container/cgroups.h"
+#include "agent/container/launch.h"
+#include "agent/container/seccomp.h"
+#include "agent/container/spec.h"
+#include "agent/event_loop.h"
+#include "agent/stdio_relay.h"
+#include "common/unique_fd.h"
+#include "protocol/messages.h"
+
+namespace kvrun::agent {
+
+struct EngineConfig {
+  CgroupConfig cgroups;
+};
+
+class Engine {
+ public:
+  using WaitCallback = std::function<void(int exit_status)>;
+
+  Engine(EventLoop& loop, EngineConfig config);
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+  // Kills and reaps every container process: nothing outlives the agent.
+  ~Engine();
+
+  // Each returns the reply body or throws Error with a one-line reason.
+  nlohmann::json create(const protocol::CreateContainer& request);
+  nlohmann::json start(const protocol::StartContainer& request);
+  nlohmann::json exec(const protocol::ExecProcess& request);
+  nlohmann::json signal(const protocol::SignalProcess& request);
+  nlohmann::json remove(const protocol::RemoveContainer& request);
+  // done runs now if the process has exited, else when it does.
+  void wait(const protocol::WaitProcess& request, WaitCallback done);
+  // Throws if the stream does not exist or is already attached; call before acknowledging.
+  void check_attach(const protocol::AttachStdio& request);
+  void attach(const protocol::AttachStdio& request, UniqueFd connection);
+
+  void on_exit(pid_t pid, int wait_status);
+
+ private:
+  struct Process {
+    std::string exec_id;  // "" for init
+    pid_t pid = -1;
+    std::optional<int> exit_status;
+    UniqueFd stdin_pipe, stdout_pipe, stderr_pipe;  // agent ends until attached
+    bool has_stdin = false;
+    std::vector<std::unique_ptr<StdioRelay>> relays;
+    std::vector<WaitCallback> waiters;
+  };
+  enum class State { kCreated, kRunning, kStopped };
+  struct Container {
+    std::string id;
+    ContainerSpec spec;
+    std::string rootfs;
+    std::optional<Cgroup> cgroup;
+    std::optional<SeccompFilter> seccomp;
+    std::optional<LaunchedInit> pending_start;
+    State state = State::kCreated;
+    std::unique_ptr<Process> init;
+    std::map<std::string, std::unique_ptr<Process>> execs;
+    LaunchContext context() const;
+  };
+
+  Container& find(const std::string& id);
+  Process& find_process(Container& container, const std::string& exec_id);
+  // Creates the pipes; returns the child's ends.
+  ChildStdio make_stdio(Process& process, bool with_stdin);
+  void finish_process(Process& process, int wait_status);
+  // SIGKILLs and synchronously reaps every live process of the container.
+  void kill_all(Container& container);
+
+  EventLoop& loop_;
+  EngineConfig config_;
+  std::map<std::string, std::unique_ptr<Container>> containers_;
+};
+
+}  // namespace kvrun::agent

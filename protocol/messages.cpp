@@ -1,0 +1,226 @@
+#include "protocol/messages.h"
+
+#include <algorithm>
+#include <csignal>
+
+#include "protocol/json_reader.h"
+
+namespace kvrun::protocol {
+namespace {
+
+constexpr std::size_t kMaxIdLength = 64;
+
+std::string read_id(JsonReader& body, std::string_view key, bool allow_empty) {
+  std::string id = allow_empty ? body.optional_string(key).value_or("") : body.string(key);
+  check_id(id, body.path_of(key), allow_empty);
+  return id;
+}
+
+StdioStream parse_stream(const std::string& name, const std::string& path) {
+  if (name == "stdin") return StdioStream::kStdin;
+  if (name == "stdout") return StdioStream::kStdout;
+  if (name == "stderr") return StdioStream::kStderr;
+  throw Error(path + ": expected one of \"stdin\", \"stdout\", \"stderr\", got \"" + name + "\"");
+}
+
+RequestBody decode_body(std::string_view type, JsonReader& body) {
+  if (type == "Ping") return Ping{};
+  if (type == "CreateContainer") {
+    CreateContainer m;
+    m.container_id = read_id(body, "container_id", false);
+    m.bundle_path = body.optional_string("bundle_path");
+    if (const auto* config = body.optional_object("config")) m.config = *config;
+    if (m.bundle_path.has_value() == m.config.has_value()) {
+      throw Error("body: exactly one of body.bundle_path and body.config is required");
+    }
+    m.rootfs = body.optional_string("rootfs");
+    m.stdin = body.optional_boolean("stdin").value_or(false);
+    return m;
+  }
+  if (type == "StartContainer") return StartContainer{read_id(body, "container_id", false)};
+  if (type == "ExecProcess") {
+    ExecProcess m;
+    m.container_id = read_id(body, "container_id", false);
+    m.exec_id = read_id(body, "exec_id", false);
+    m.process = body.object("process");
+    m.stdin = body.optional_boolean("stdin").value_or(false);
+    return m;
+  }
+  if (type == "SignalProcess") {
+    SignalProcess m;
+    m.container_id = read_id(body, "container_id", false);
+    m.exec_id = read_id(body, "exec_id", true);
+    m.signal = static_cast<int>(body.integer("signal", 1, SIGRTMAX));
+    return m;
+  }
+  if (type == "WaitProcess") {
+    return WaitProcess{read_id(body, "container_id", false), read_id(body, "exec_id", true)};
+  }
+  if (type == "RemoveContainer") {
+    RemoveContainer m;
+    m.container_id = read_id(body, "container_id", false);
+    m.force = body.optional_boolean("force").value_or(false);
+    return m;
+  }
+  if (type == "AttachStdio") {
+    AttachStdio m;
+    m.container_id = read_id(body, "container_id", false);
+    m.exec_id = read_id(body, "exec_id", true);
+    m.stream = parse_stream(body.string("stream"), body.path_of("stream"));
+    return m;
+  }
+  throw Error("type: unknown request type \"" + std::string(type) + "\"");
+}
+
+nlohmann::json encode_body(const RequestBody& body) {
+  return std::visit(
+      [](const auto& m) -> nlohmann::json {
+        using T = std::decay_t<decltype(m)>;
+        nlohmann::json j = nlohmann::json::object();
+        if constexpr (std::is_same_v<T, Ping>) {
+        } else if constexpr (std::is_same_v<T, CreateContainer>) {
+          j["container_id"] = m.container_id;
+          if (m.bundle_path) j["bundle_path"] = *m.bundle_path;
+          if (m.config) j["config"] = *m.config;
+          if (m.rootfs) j["rootfs"] = *m.rootfs;
+          j["stdin"] = m.stdin;
+        } else if constexpr (std::is_same_v<T, StartContainer>) {
+          j["container_id"] = m.container_id;
+        } else if constexpr (std::is_same_v<T, ExecProcess>) {
+          j["container_id"] = m.container_id;
+          j["exec_id"] = m.exec_id;
+          j["process"] = m.process;
+          j["stdin"] = m.stdin;
+        } else if constexpr (std::is_same_v<T, SignalProcess>) {
+          j["container_id"] = m.container_id;
+          j["exec_id"] = m.exec_id;
+          j["signal"] = m.signal;
+        } else if constexpr (std::is_same_v<T, WaitProcess>) {
+          j["container_id"] = m.container_id;
+          j["exec_id"] = m.exec_id;
+        } else if constexpr (std::is_same_v<T, RemoveContainer>) {
+          j["container_id"] = m.container_id;
+          j["force"] = m.force;
+        } else if constexpr (std::is_same_v<T, AttachStdio>) {
+          j["container_id"] = m.container_id;
+          j["exec_id"] = m.exec_id;
+          j["stream"] = to_string(m.stream);
+        }
+        return j;
+      },
+      body);
+}
+
+std::string one_line(std::string_view message) {
+  std::string out(message);
+  std::replace_if(
+      out.begin(), out.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+  return out;
+}
+
+}  // namespace
+
+std::string_view to_string(StdioStream stream) {
+  switch (stream) {
+    case StdioStream::kStdin:
+      return "stdin";
+    case StdioStream::kStdout:
+      return "stdout";
+    case StdioStream::kStderr:
+      return "stderr";
+  }
+  return "?";
+}
+
+std::string_view type_name(const RequestBody& body) {
+  static constexpr std::string_view kNames[] = {
+      "Ping",          "CreateContainer", "StartContainer",  "ExecProcess",
+      "SignalProcess", "WaitProcess",     "RemoveContainer", "AttachStdio"};
+  static_assert(std::size(kNames) == std::variant_size_v<RequestBody>);
+  return kNames[body.index()];
+}
+
+void check_id(std::string_view id, std::string_view field, bool allow_empty) {
+  if (id.empty()) {
+    if (allow_empty) return;
+    throw Error(std::string(field) + ": must not be empty");
+  }
+  bool valid = id.size() <= kMaxIdLength && id.front() != '.' &&
+               std::all_of(id.begin(), id.end(), [](char c) {
+                 return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+               });
+  if (!valid) {
+    throw Error(std::string(field) +
+                ": must be 1-64 characters of [A-Za-z0-9_.-] not starting with '.'");
+  }
+}
+
+Request decode_request(std::string_view json_text) {
+  nlohmann::json document = nlohmann::json::parse(json_text, nullptr, false);
+  if (document.is_discarded()) throw RequestError(0, "malformed JSON in request");
+  std::uint64_t id = 0;
+  if (document.is_object()) {
+    auto it = document.find("id");
+    if (it != document.end() && it->is_number_unsigned()) id = it->get<std::uint64_t>();
+  }
+  try {
+    JsonReader envelope(document, "");
+    std::int64_t version = envelope.integer("version", 0, INT32_MAX);
+    if (version != kProtocolVersion) {
+      throw Error("version: unsupported protocol version " + std::to_string(version) +
+                  " (this agent speaks " + std::to_string(kProtocolVersion) + ")");
+    }
+    Request request;
+    request.id = envelope.unsigned_integer("id");
+    std::string type = envelope.string("type");
+    const nlohmann::json empty = nlohmann::json::object();
+    const nlohmann::json* body_json = envelope.optional_object("body");
+    envelope.reject_unknown();
+    JsonReader body(body_json ? *body_json : empty, "body");
+    request.body = decode_body(type, body);
+    body.reject_unknown();
+    return request;
+  } catch (const RequestError&) {
+    throw;
+  } catch (const Error& e) {
+    throw RequestError(id, e.what());
+  }
+}
+
+std::string encode_request(const Request& request) {
+  nlohmann::json j = {{"version", kProtocolVersion},
+                      {"id", request.id},
+                      {"type", type_name(request.body)},
+                      {"body", encode_body(request.body)}};
+  return j.dump();
+}
+
+std::string encode_ok(std::uint64_t id, const nlohmann::json& body) {
+  return nlohmann::json{{"id", id}, {"ok", true}, {"body", body}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string encode_error(std::uint64_t id, std::string_view message) {
+  // Replace invalid UTF-8 (e.g. from a path) instead of throwing while reporting an error.
+  return nlohmann::json{{"id", id}, {"ok", false}, {"error", one_line(message)}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Reply decode_reply(std::string_view json_text) {
+  nlohmann::json document = nlohmann::json::parse(json_text, nullptr, false);
+  if (document.is_discarded()) throw Error("malformed JSON in reply");
+  JsonReader reader(document, "reply");
+  Reply reply;
+  reply.id = reader.unsigned_integer("id");
+  reply.ok = reader.boolean("ok");
+  if (reply.ok) {
+    reply.body = reader.object("body");
+  } else {
+    reply.error = reader.string("error");
+  }
+  reader.reject_unknown();
+  return reply;
+}
+
+}  // namespace kvrun::protocol

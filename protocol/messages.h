@@ -1,0 +1,117 @@
+// Typed host -> agent requests and agent -> host replies (docs/agent-protocol.md).
+//
+//   request: {"version":1,"id":N,"type":"CreateContainer","body":{...}}
+//   reply:   {"id":N,"ok":true,"body":{...}}  or  {"id":N,"ok":false,"error":"<one line>"}
+//
+// Decoding is strict: unknown types, unknown fields, missing fields and out-of-range values are
+// errors that name the field. OCI objects (config, process) are only checked to be objects here;
+// the agent's spec parser owns their contents.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "common/error.h"
+
+namespace kvrun::protocol {
+
+inline constexpr std::int64_t kProtocolVersion = 1;
+
+struct Ping {};
+
+// Exactly one of bundle_path (a directory holding config.json) and config (an inline OCI
+// config) is set. rootfs overrides config's root.path; relative root paths resolve against the
+// bundle.
+struct CreateContainer {
+  std::string container_id;
+  std::optional<std::string> bundle_path;
+  std::optional<nlohmann::json> config;
+  std::optional<std::string> rootfs;
+  bool stdin = false;  // false: the process reads /dev/null
+};
+
+struct StartContainer {
+  std::string container_id;
+};
+
+struct ExecProcess {
+  std::string container_id;
+  std::string exec_id;
+  nlohmann::json process;  // an OCI "process" object
+  bool stdin = false;
+};
+
+// exec_id "" names the container's init process.
+struct SignalProcess {
+  std::string container_id;
+  std::string exec_id;
+  int signal = 0;
+};
+
+struct WaitProcess {
+  std::string container_id;
+  std::string exec_id;
+};
+
+struct RemoveContainer {
+  std::string container_id;
+  bool force = false;  // kill remaining processes instead of refusing
+};
+
+enum class StdioStream { kStdin, kStdout, kStderr };
+std::string_view to_string(StdioStream stream);
+
+// First and only message on a stdio connection; after the ok reply the connection carries raw
+// bytes of that stream (see docs/agent-protocol.md).
+struct AttachStdio {
+  std::string container_id;
+  std::string exec_id;
+  StdioStream stream = StdioStream::kStdout;
+};
+
+using RequestBody = std::variant<Ping, CreateContainer, StartContainer, ExecProcess, SignalProcess,
+                                 WaitProcess, RemoveContainer, AttachStdio>;
+
+struct Request {
+  std::uint64_t id = 0;
+  RequestBody body;
+};
+
+// A request that could not be decoded. id() is the request's id when the envelope had a valid
+// one, else 0, so the error reply can still be matched.
+class RequestError : public Error {
+ public:
+  RequestError(std::uint64_t id, const std::string& message) : Error(message), id_(id) {}
+  std::uint64_t id() const { return id_; }
+
+ private:
+  std::uint64_t id_;
+};
+
+// Throws RequestError.
+Request decode_request(std::string_view json_text);
+std::string encode_request(const Request& request);
+std::string_view type_name(const RequestBody& body);
+
+struct Reply {
+  std::uint64_t id = 0;
+  bool ok = false;
+  nlohmann::json body = nlohmann::json::object();
+  std::string error;
+};
+
+std::string encode_ok(std::uint64_t id, const nlohmann::json& body = nlohmann::json::object());
+// The message is flattened to one line.
+std::string encode_error(std::uint64_t id, std::string_view message);
+// Throws Error on a malformed reply.
+Reply decode_reply(std::string_view json_text);
+
+// Container and exec ids become path components (cgroups, state), so they are restricted to
+// [A-Za-z0-9_.-], 1..64 characters, not starting with '.'. Throws Error naming `field`.
+void check_id(std::string_view id, std::string_view field, bool allow_empty);
+
+}  // namespace kvrun::protocol

@@ -1,0 +1,138 @@
+#include "protocol/messages.h"
+
+#include <gtest/gtest.h>
+
+namespace kvrun::protocol {
+namespace {
+
+std::string request(const std::string& type, const nlohmann::json& body, std::uint64_t id = 7) {
+  return nlohmann::json{{"version", 1}, {"id", id}, {"type", type}, {"body", body}}.dump();
+}
+
+// The error a request decodes to, or "" if it decodes.
+std::string decode_error(const std::string& text) {
+  try {
+    decode_request(text);
+    return "";
+  } catch (const RequestError& e) {
+    return e.what();
+  }
+}
+
+TEST(Messages, DecodesEveryRequestType) {
+  auto create = decode_request(
+      request("CreateContainer",
+              {{"container_id", "c1"}, {"config", {{"process", {}}}}, {"rootfs", "/r"}}));
+  EXPECT_EQ(create.id, 7u);
+  const auto& c = std::get<CreateContainer>(create.body);
+  EXPECT_EQ(c.container_id, "c1");
+  EXPECT_EQ(c.rootfs, "/r");
+  EXPECT_FALSE(c.stdin);
+
+  EXPECT_TRUE(
+      std::holds_alternative<Ping>(decode_request(request("Ping", nlohmann::json::object())).body));
+  auto signal = std::get<SignalProcess>(
+      decode_request(request("SignalProcess", {{"container_id", "c1"}, {"signal", 9}})).body);
+  EXPECT_EQ(signal.exec_id, "");
+  EXPECT_EQ(signal.signal, 9);
+  auto attach = std::get<AttachStdio>(
+      decode_request(
+          request("AttachStdio", {{"container_id", "c1"}, {"exec_id", "e1"}, {"stream", "stderr"}}))
+          .body);
+  EXPECT_EQ(attach.stream, StdioStream::kStderr);
+  auto exec = std::get<ExecProcess>(
+      decode_request(
+          request("ExecProcess",
+                  {{"container_id", "c1"}, {"exec_id", "e1"}, {"process", {{"args", {"ls"}}}}}))
+          .body);
+  EXPECT_EQ(exec.process["args"][0], "ls");
+}
+
+TEST(Messages, EncodeDecodeRoundTrip) {
+  Request r{42, RemoveContainer{"abc", true}};
+  auto back = decode_request(encode_request(r));
+  EXPECT_EQ(back.id, 42u);
+  EXPECT_TRUE(std::get<RemoveContainer>(back.body).force);
+}
+
+TEST(Messages, MalformedJsonIsAnErrorWithIdZero) {
+  try {
+    decode_request("{\"version\":1,");
+    FAIL() << "no error";
+  } catch (const RequestError& e) {
+    EXPECT_EQ(e.id(), 0u);
+    EXPECT_STREQ(e.what(), "malformed JSON in request");
+  }
+}
+
+TEST(Messages, ErrorsKeepTheRequestId) {
+  try {
+    decode_request(request("Bogus", nlohmann::json::object(), 99));
+    FAIL() << "no error";
+  } catch (const RequestError& e) {
+    EXPECT_EQ(e.id(), 99u);
+    EXPECT_STREQ(e.what(), "type: unknown request type \"Bogus\"");
+  }
+}
+
+TEST(Messages, MissingFieldIsNamed) {
+  EXPECT_EQ(decode_error(request("StartContainer", nlohmann::json::object())),
+            "body.container_id: required field is missing");
+  EXPECT_EQ(decode_error(nlohmann::json{{"version", 1}, {"type", "Ping"}}.dump()),
+            "id: required field is missing");
+}
+
+TEST(Messages, WrongTypesAreNamed) {
+  EXPECT_EQ(decode_error(request("StartContainer", {{"container_id", 5}})),
+            "body.container_id: expected a string");
+  EXPECT_EQ(decode_error(request("SignalProcess", {{"container_id", "c"}, {"signal", "KILL"}})),
+            "body.signal: expected an integer in [1, 64]");
+  EXPECT_EQ(decode_error(request("SignalProcess", {{"container_id", "c"}, {"signal", 0}})),
+            "body.signal: expected an integer in [1, 64]");
+  EXPECT_EQ(decode_error(request("ExecProcess",
+                                 {{"container_id", "c"}, {"exec_id", "e"}, {"process", {1, 2}}})),
+            "body.process: expected an object");
+  EXPECT_EQ(decode_error(nlohmann::json{{"version", 1}, {"id", -1}, {"type", "Ping"}}.dump()),
+            "id: expected an integer in [0, 18446744073709551615]");
+  EXPECT_EQ(decode_error("[1,2]"), ": expected an object");
+}
+
+TEST(Messages, UnknownFieldsAndVersionsAreRejected) {
+  EXPECT_EQ(decode_error(request("StartContainer", {{"container_id", "c"}, {"extra", 1}})),
+            "body.extra: unknown field");
+  EXPECT_EQ(decode_error(nlohmann::json{{"version", 2}, {"id", 1}, {"type", "Ping"}}.dump()),
+            "version: unsupported protocol version 2 (this agent speaks 1)");
+  EXPECT_EQ(decode_error(request("AttachStdio", {{"container_id", "c"}, {"stream", "stdlog"}})),
+            "body.stream: expected one of \"stdin\", \"stdout\", \"stderr\", got \"stdlog\"");
+}
+
+TEST(Messages, CreateNeedsExactlyOneConfigSource) {
+  EXPECT_EQ(decode_error(request("CreateContainer", {{"container_id", "c"}})),
+            "body: exactly one of body.bundle_path and body.config is required");
+  EXPECT_EQ(decode_error(request("CreateContainer", {{"container_id", "c"},
+                                                     {"bundle_path", "/b"},
+                                                     {"config", nlohmann::json::object()}})),
+            "body: exactly one of body.bundle_path and body.config is required");
+}
+
+TEST(Messages, IdsMustBeSafePathComponents) {
+  EXPECT_EQ(decode_error(request("StartContainer", {{"container_id", "../etc"}})),
+            "body.container_id: must be 1-64 characters of [A-Za-z0-9_.-] not starting with '.'");
+  EXPECT_EQ(decode_error(request("StartContainer", {{"container_id", std::string(65, 'a')}})),
+            "body.container_id: must be 1-64 characters of [A-Za-z0-9_.-] not starting with '.'");
+  EXPECT_EQ(decode_error(request("StartContainer", {{"container_id", ""}})),
+            "body.container_id: must not be empty");
+}
+
+TEST(Messages, RepliesRoundTripOnOneLine) {
+  auto ok = decode_reply(encode_ok(3, {{"pid", 12}}));
+  EXPECT_TRUE(ok.ok);
+  EXPECT_EQ(ok.body["pid"], 12);
+  auto error = decode_reply(encode_error(4, "first\nsecond"));
+  EXPECT_FALSE(error.ok);
+  EXPECT_EQ(error.id, 4u);
+  EXPECT_EQ(error.error, "first second");
+}
+
+}  // namespace
+}  // namespace kvrun::protocol

@@ -1,0 +1,41 @@
+#include "agent/container/mounts.h"
+
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+
+#include "agent/container/mount_options.h"
+#include "agent_harness.h"
+
+namespace kvrun::agent {
+namespace {
+
+TEST(MountOptions, FlagsPropagationAndData) {
+  auto o =
+      parse_mount_options({"nosuid", "noexec", "nodev", "ro", "mode=755", "size=64k", "rslave"});
+  EXPECT_EQ(o.flags, static_cast<unsigned long>(MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RDONLY));
+  EXPECT_EQ(o.propagation, static_cast<unsigned long>(MS_SLAVE | MS_REC));
+  EXPECT_EQ(o.data, "mode=755,size=64k");
+  EXPECT_FALSE(o.bind);
+  auto b = parse_mount_options({"rbind", "ro", "rw"});
+  EXPECT_TRUE(b.bind);
+  EXPECT_TRUE(b.recursive);
+  EXPECT_EQ(b.flags, 0ul);
+}
+
+TEST(ResolveInRoot, SymlinksNeverLeaveTheRoot) {
+  test::TempDir dir;
+  auto root = dir.path();
+  std::filesystem::create_directories(root / "real/dir");
+  std::filesystem::create_symlink("/real", root / "abs");
+  std::filesystem::create_symlink("../../..", root / "real/up");
+  std::filesystem::create_symlink("/etc", root / "escape");
+  std::string r = root.string();
+  EXPECT_EQ(resolve_in_root(r, "/abs/dir"), r + "/real/dir");
+  EXPECT_EQ(resolve_in_root(r, "/real/up/real"), r + "/real");
+  EXPECT_EQ(resolve_in_root(r, "/escape/passwd"), r + "/etc/passwd");
+  EXPECT_EQ(resolve_in_root(r, "/../../proc"), r + "/proc");
+  EXPECT_EQ(resolve_in_root(r, "/missing/a/b"), r + "/missing/a/b");
+}
+
+}  // namespace
+}  // namespace kvrun::agent

@@ -1,0 +1,151 @@
+#include "agent/container/spec.h"
+
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include "agent_harness.h"
+#include "common/error.h"
+
+namespace kvrun::agent {
+namespace {
+
+std::string parse_error(const nlohmann::json& config) {
+  try {
+    parse_container_spec(config);
+    return "";
+  } catch (const Error& e) {
+    return e.what();
+  }
+}
+
+nlohmann::json config() { return test::base_config({"/bin/true"}); }
+
+TEST(Spec, ParsesTheTestConfig) {
+  auto c = config();
+  c["process"]["rlimits"] = {{{"type", "RLIMIT_NOFILE"}, {"soft", 10}, {"hard", 20}}};
+  c["process"]["noNewPrivileges"] = true;
+  c["linux"]["maskedPaths"] = {"/proc/kcore"};
+  c["linux"]["resources"] = {{"memory", {{"limit", 1 << 20}}}, {"pids", {{"limit", 10}}}};
+  auto spec = parse_container_spec(c);
+  EXPECT_EQ(spec.process.args, std::vector<std::string>{"/bin/true"});
+  EXPECT_EQ(spec.hostname, "kvrun-test");
+  EXPECT_EQ(spec.mounts.size(), 5u);
+  EXPECT_TRUE(spec.linux_spec.has(NamespaceType::kPid));
+  EXPECT_FALSE(spec.linux_spec.has(NamespaceType::kUser));
+  EXPECT_EQ(spec.process.capabilities.bounding.size(), 5u);
+  ASSERT_EQ(spec.process.rlimits.size(), 1u);
+  EXPECT_EQ(spec.process.rlimits[0].resource, RLIMIT_NOFILE);
+  EXPECT_TRUE(spec.process.no_new_privileges);
+  EXPECT_EQ(spec.linux_spec.resources.memory_limit, 1 << 20);
+  EXPECT_EQ(spec.linux_spec.resources.pids_limit, 10);
+}
+
+TEST(Spec, MissingRequiredFieldsAreNamed) {
+  auto c = config();
+  c["process"].erase("args");
+  EXPECT_EQ(parse_error(c), "config.process.args: required field is missing");
+  c = config();
+  c.erase("root");
+  EXPECT_EQ(parse_error(c), "config.root: required field is missing");
+  c = config();
+  c["process"]["args"] = nlohmann::json::array();
+  EXPECT_EQ(parse_error(c), "config.process.args: needs at least the program to run");
+}
+
+TEST(Spec, UnknownFieldsAreNamed) {
+  auto c = config();
+  c["process"]["consoleSize"] = {{"height", 1}, {"width", 1}};
+  EXPECT_EQ(parse_error(c), "config.process.consoleSize: unknown field");
+  c = config();
+  c["hooks"] = nlohmann::json::object();
+  EXPECT_EQ(parse_error(c), "config.hooks: unknown field");
+  c = config();
+  c["linux"]["intelRdt"] = nlohmann::json::object();
+  EXPECT_EQ(parse_error(c), "config.linux.intelRdt: unknown field");
+}
+
+TEST(Spec, InvalidValuesAreNamed) {
+  auto c = config();
+  c["process"]["terminal"] = true;
+  EXPECT_EQ(parse_error(c),
+            "config.process.terminal: terminals are not supported yet (set it to false)");
+  c = config();
+  c["process"]["capabilities"]["bounding"][1] = "CAP_FLY";
+  EXPECT_EQ(parse_error(c),
+            "config.process.capabilities.bounding[1]: unknown capability \"CAP_FLY\"");
+  c = config();
+  c["process"]["rlimits"] = {{{"type", "RLIMIT_NOFILE"}, {"soft", 30}, {"hard", 20}}};
+  EXPECT_EQ(parse_error(c), "config.process.rlimits[0].soft: is larger than hard");
+  c = config();
+  c["process"]["rlimits"] = {{{"type", "RLIMIT_FOO"}, {"soft", 1}, {"hard", 2}}};
+  EXPECT_EQ(parse_error(c), "config.process.rlimits[0].type: unknown rlimit \"RLIMIT_FOO\"");
+  c = config();
+  c["process"]["user"]["uid"] = -1;
+  EXPECT_EQ(parse_error(c), "config.process.user.uid: expected an integer in [0, 4294967295]");
+  c = config();
+  c["process"]["cwd"] = "relative";
+  EXPECT_EQ(parse_error(c), "config.process.cwd: must be an absolute path");
+  c = config();
+  c["mounts"][0]["destination"] = "proc";
+  EXPECT_EQ(parse_error(c), "config.mounts[0].destination: must be an absolute path");
+  c = config();
+  c["process"]["env"] = {"NOEQUALS"};
+  EXPECT_EQ(parse_error(c), "config.process.env[0]: expected NAME=VALUE");
+}
+
+TEST(Spec, NamespaceRules) {
+  auto c = config();
+  c["linux"]["namespaces"] = {{{"type", "pid"}}, {{"type", "time"}}};
+  EXPECT_EQ(parse_error(c), "config.linux.namespaces[1].type: unknown namespace type \"time\"");
+  c = config();
+  c["linux"]["namespaces"] = {{{"type", "pid"}}, {{"type", "uts"}}};
+  EXPECT_EQ(parse_error(c), "config.linux.namespaces: a mount namespace is required");
+  c = config();
+  c["linux"]["namespaces"] = {{{"type", "mount"}}};
+  EXPECT_EQ(parse_error(c), "config.hostname: setting a hostname needs a uts namespace");
+  c = config();
+  c["linux"]["namespaces"].push_back({{"type", "user"}});
+  EXPECT_EQ(parse_error(c),
+            "config.linux.uidMappings: a user namespace needs uidMappings and gidMappings");
+  c = config();
+  c["linux"]["namespaces"][0]["path"] = "/proc/1/ns/pid";
+  EXPECT_EQ(parse_error(c),
+            "config.linux.namespaces[0].path: joining an existing namespace is not supported yet");
+}
+
+TEST(Spec, SeccompRules) {
+  auto c = config();
+  c["linux"]["seccomp"] = {
+      {"defaultAction", "SCMP_ACT_ALLOW"},
+      {"syscalls", {{{"names", {"mkdir"}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", 1}}}}};
+  auto spec = parse_container_spec(c);
+  ASSERT_TRUE(spec.linux_spec.seccomp);
+  EXPECT_EQ(spec.linux_spec.seccomp->syscalls[0].errno_ret, 1u);
+  c["linux"]["seccomp"]["syscalls"][0]["action"] = "SCMP_ACT_EXPLODE";
+  EXPECT_EQ(parse_error(c),
+            "config.linux.seccomp.syscalls[0].action: unknown action \"SCMP_ACT_EXPLODE\"");
+  c["linux"]["seccomp"] = {{"syscalls", nlohmann::json::array()}};
+  EXPECT_EQ(parse_error(c), "config.linux.seccomp.defaultAction: required field is missing");
+}
+
+TEST(Spec, OnlyTheDenyAllDeviceRuleIsAccepted) {
+  auto c = config();
+  c["linux"]["resources"] = {{"devices", {{{"allow", false}, {"access", "rwm"}}}}};
+  EXPECT_EQ(parse_error(c), "");
+  c["linux"]["resources"] = {{"devices", {{{"allow", true}, {"type", "c"}, {"major", 1}}}}};
+  EXPECT_EQ(parse_error(c),
+            "config.linux.resources.devices[0]: only the deny-all rule "
+            "{\"allow\":false,\"access\":\"rwm\"} is supported");
+}
+
+TEST(Spec, ExecProcessErrorsUseTheRequestPath) {
+  try {
+    parse_process_spec({{"args", {"ls"}}, {"cwd", 3}}, "body.process");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "body.process.cwd: expected a string");
+  }
+}
+
+}  // namespace
+}  // namespace kvrun::agent
