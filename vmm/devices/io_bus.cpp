@@ -18,15 +18,17 @@ void IoBus::insert(std::shared_ptr<BusDevice> device, uint64_t base, uint64_t si
   };
   if (!device) throw Error(describe() + ": no device");
   if (size == 0) throw Error(describe() + ": empty range");
-  if (base + size < base) throw Error(describe() + ": range wraps around");
-  // The only candidates for overlap are the entry at or before base and the first after it.
+  // Inclusive last address, so a range may end exactly at the top of the address space.
+  const uint64_t last = base + (size - 1);
+  if (last < base) throw Error(describe() + ": range wraps around");
+  // The only candidates for overlap are the first entry at or after base and the one before.
   auto next = entries_.lower_bound(base);
-  if (next != entries_.end() && next->first < base + size) {
+  if (next != entries_.end() && next->first <= last) {
     throw Error(describe() + ": overlaps " + next->second.name);
   }
   if (next != entries_.begin()) {
     auto prev = std::prev(next);
-    if (prev->first + prev->second.size > base) {
+    if (prev->first + (prev->second.size - 1) >= base) {
       throw Error(describe() + ": overlaps " + prev->second.name);
     }
   }

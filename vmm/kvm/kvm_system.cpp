@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "common/error.h"
+#include "vmm/kvm/kvm_abi.h"
 
 namespace kvrun::vmm {
 
@@ -76,14 +77,11 @@ size_t KvmSystem::vcpu_mmap_size() const {
 
 std::vector<kvm_cpuid_entry2> KvmSystem::supported_cpuid() const {
   for (uint32_t capacity = kInitialCpuidEntries; capacity <= kMaxCpuidEntries; capacity *= 2) {
-    // kvm_cpuid2 ends in a flexible array; back it with 8-byte-aligned storage.
-    const size_t bytes = sizeof(kvm_cpuid2) + capacity * sizeof(kvm_cpuid_entry2);
-    std::vector<uint64_t> storage((bytes + sizeof(uint64_t) - 1) / sizeof(uint64_t));
-    auto* cpuid = reinterpret_cast<kvm_cpuid2*>(storage.data());
-    cpuid->nent = capacity;
-    if (::ioctl(fd(), KVM_GET_SUPPORTED_CPUID, cpuid) == 0) {
-      const uint32_t n = std::min(cpuid->nent, capacity);
-      return std::vector<kvm_cpuid_entry2>(cpuid->entries, cpuid->entries + n);
+    kvm_abi::FlexBuffer<kvm_abi::Cpuid2Header, kvm_cpuid_entry2> cpuid(capacity);
+    cpuid.header().nent = capacity;
+    if (::ioctl(fd(), kvm_abi::kGetSupportedCpuid, cpuid.data()) == 0) {
+      const auto entries = cpuid.entries().first(std::min(cpuid.header().nent, capacity));
+      return std::vector<kvm_cpuid_entry2>(entries.begin(), entries.end());
     }
     if (errno != E2BIG) throw_errno(path_ + ": KVM_GET_SUPPORTED_CPUID");
   }

@@ -7,22 +7,11 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <vector>
 
 #include "common/error.h"
+#include "vmm/kvm/kvm_abi.h"
 
 namespace kvrun::vmm {
-
-namespace {
-
-// Storage for a KVM struct that ends in a flexible array of `count` Entry, aligned for both.
-template <typename Header, typename Entry>
-std::vector<uint64_t> flexible_storage(size_t count) {
-  const size_t bytes = sizeof(Header) + count * sizeof(Entry);
-  return std::vector<uint64_t>((bytes + sizeof(uint64_t) - 1) / sizeof(uint64_t));
-}
-
-}  // namespace
 
 Vcpu Vcpu::create(const Vm& vm, uint32_t id, size_t mmap_size) {
   const std::string context = "vCPU " + std::to_string(id);
@@ -38,22 +27,22 @@ std::string Vcpu::what(const char* ioctl_name) const {
 }
 
 void Vcpu::set_cpuid(std::span<const kvm_cpuid_entry2> entries) {
-  auto storage = flexible_storage<kvm_cpuid2, kvm_cpuid_entry2>(entries.size());
-  auto* cpuid = reinterpret_cast<kvm_cpuid2*>(storage.data());
-  cpuid->nent = static_cast<uint32_t>(entries.size());
-  std::copy(entries.begin(), entries.end(), cpuid->entries);
-  if (::ioctl(fd_.get(), KVM_SET_CPUID2, cpuid) < 0) throw_errno(what("KVM_SET_CPUID2"));
+  kvm_abi::FlexBuffer<kvm_abi::Cpuid2Header, kvm_cpuid_entry2> cpuid(entries.size());
+  cpuid.header().nent = static_cast<uint32_t>(entries.size());
+  std::copy(entries.begin(), entries.end(), cpuid.entries().begin());
+  if (::ioctl(fd_.get(), kvm_abi::kSetCpuid2, cpuid.data()) < 0) {
+    throw_errno(what("KVM_SET_CPUID2"));
+  }
 }
 
 void Vcpu::set_msrs(std::span<const MsrValue> msrs) {
-  auto storage = flexible_storage<kvm_msrs, kvm_msr_entry>(msrs.size());
-  auto* list = reinterpret_cast<kvm_msrs*>(storage.data());
-  list->nmsrs = static_cast<uint32_t>(msrs.size());
+  kvm_abi::FlexBuffer<kvm_abi::MsrsHeader, kvm_msr_entry> list(msrs.size());
+  list.header().nmsrs = static_cast<uint32_t>(msrs.size());
   for (size_t i = 0; i < msrs.size(); ++i) {
-    list->entries[i].index = msrs[i].index;
-    list->entries[i].data = msrs[i].value;
+    list.entries()[i].index = msrs[i].index;
+    list.entries()[i].data = msrs[i].value;
   }
-  const int set = ::ioctl(fd_.get(), KVM_SET_MSRS, list);
+  const int set = ::ioctl(fd_.get(), kvm_abi::kSetMsrs, list.data());
   if (set < 0) throw_errno(what("KVM_SET_MSRS"));
   // KVM stops at the first MSR it refuses and returns how many it set before it.
   if (static_cast<size_t>(set) < msrs.size()) {
