@@ -1,6 +1,7 @@
 #include "vmm/vmm.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -87,6 +88,11 @@ class Console {
         bytes = bytes.subspan(static_cast<size_t>(n));
       } else if (errno == EINTR) {
         if (stop_.requested()) return;  // kicked while the reader is not reading: give up
+      } else if (errno == EAGAIN) {
+        // stdout was handed to us non-blocking: wait for room instead of losing output.
+        pollfd p{fd_, POLLOUT, 0};
+        ::poll(&p, 1, kPollMs);
+        if (stop_.requested()) return;
       } else {
         // The reader went away (EPIPE): the guest runs on without a console.
         spdlog::debug("console output dropped: {}", std::strerror(errno));
@@ -102,6 +108,10 @@ class Console {
 };
 
 void ignore_kick(int) {}
+
+// A terminal we do not own the foreground of would stop us (SIGTTIN/SIGTTOU) the moment we
+// read from it or change its mode, e.g. under `kvrun-vmm ... &`.
+bool is_background_tty(int fd) { return ::isatty(fd) && ::tcgetpgrp(fd) != ::getpgrp(); }
 
 // Routes SIGINT/SIGTERM to a signalfd (blocked in this thread and every thread it creates)
 // and installs the kick handler, without SA_RESTART so the kick interrupts KVM_RUN.
@@ -160,7 +170,7 @@ class SignalSetup {
 class TerminalMode {
  public:
   explicit TerminalMode(int fd) : fd_(fd) {
-    if (!::isatty(fd) || ::tcgetattr(fd, &saved_) < 0) return;
+    if (!::isatty(fd) || is_background_tty(fd) || ::tcgetattr(fd, &saved_) < 0) return;
     termios raw = saved_;
     raw.c_lflag &= ~static_cast<tcflag_t>(ICANON | ECHO);
     raw.c_cc[VMIN] = 1;
@@ -301,7 +311,7 @@ void serve_until_stopped(VmStop& stop, int signal_fd, int timer_fd, int timeout_
   // it cannot (a regular file or /dev/null: epoll refuses them with EPERM); ignored when it
   // is closed. Input pauses while the UART's receive queue is full.
   enum class Input { kNone, kEpoll, kPolled } input = Input::kNone;
-  if (::fcntl(STDIN_FILENO, F_GETFD) >= 0) {
+  if (::fcntl(STDIN_FILENO, F_GETFD) >= 0 && !is_background_tty(STDIN_FILENO)) {
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.fd = STDIN_FILENO;
