@@ -100,7 +100,14 @@ std::optional<Cgroup> Cgroup::create(const CgroupConfig& config, std::string_vie
     if (std::find(wanted.begin(), wanted.end(), c) == wanted.end()) wanted.push_back(c);
   }
   std::vector<std::string> missing;
-  auto available = available_controllers(config.root);
+  std::vector<std::string> available;
+  try {
+    available = available_controllers(config.root);
+  } catch (const Error& e) {
+    if (config.mode == CgroupMode::kRequired) throw;
+    spdlog::warn("{}; container {} runs without cgroup limits (host mode)", e.what(), container_id);
+    return std::nullopt;
+  }
   for (const auto& c : wanted) {
     if (std::find(available.begin(), available.end(), c) == available.end()) missing.push_back(c);
   }

@@ -86,9 +86,10 @@ TEST(Cgroups, MissingControllersAreSkippedInBestEffortMode) {
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "kvrun"));
 }
 
-TEST(Cgroups, NotACgroupRootIsAnError) {
+TEST(Cgroups, NotACgroupRootIsAnErrorOnlyWhenRequired) {
   test::TempDir dir;
-  EXPECT_THROW(Cgroup::create({dir.path(), CgroupMode::kBestEffort}, "c1", {}), Error);
+  EXPECT_THROW(Cgroup::create({dir.path(), CgroupMode::kRequired}, "c1", {}), Error);
+  EXPECT_EQ(Cgroup::create({dir.path(), CgroupMode::kBestEffort}, "c1", {}), std::nullopt);
 }
 
 }  // namespace
