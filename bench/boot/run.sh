@@ -127,7 +127,9 @@ fi
 # --- report ------------------------------------------------------------------------------------
 field() { # RESULT NAME
   local kv
-  for kv in $1; do [[ ${kv%%=*} == "$2" ]] && echo "${kv#*=}"; done
+  for kv in $1; do
+    if [[ ${kv%%=*} == "$2" ]]; then echo "${kv#*=}"; fi
+  done
 }
 echo
 echo "boot to \"$ready_line\": $runs runs each, ${memory} MiB guest, kernel $kernel"
