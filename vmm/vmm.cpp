@@ -9,7 +9,6 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -31,6 +30,7 @@
 #include "vmm/boot/layout.h"
 #include "vmm/boot/long_mode.h"
 #include "vmm/boot/mptable.h"
+#include "vmm/console_input.h"
 #include "vmm/devices/exit_port.h"
 #include "vmm/devices/i8042.h"
 #include "vmm/devices/io_bus.h"
@@ -109,10 +109,6 @@ class Console {
 
 void ignore_kick(int) {}
 
-// A terminal we do not own the foreground of would stop us (SIGTTIN/SIGTTOU) the moment we
-// read from it or change its mode, e.g. under `kvrun-vmm ... &`.
-bool is_background_tty(int fd) { return ::isatty(fd) && ::tcgetpgrp(fd) != ::getpgrp(); }
-
 // Routes SIGINT/SIGTERM to a signalfd (blocked in this thread and every thread it creates)
 // and installs the kick handler, without SA_RESTART so the kick interrupts KVM_RUN.
 class SignalSetup {
@@ -163,30 +159,6 @@ class SignalSetup {
   struct sigaction saved_action_ {};
   bool mask_saved_ = false;
   bool action_saved_ = false;
-};
-
-// A terminal on stdin goes to non-canonical, no-echo mode so keys reach the guest as typed
-// and are echoed once, by the guest. ISIG stays on: Ctrl-C still stops the VMM.
-class TerminalMode {
- public:
-  explicit TerminalMode(int fd) : fd_(fd) {
-    if (!::isatty(fd) || is_background_tty(fd) || ::tcgetattr(fd, &saved_) < 0) return;
-    termios raw = saved_;
-    raw.c_lflag &= ~static_cast<tcflag_t>(ICANON | ECHO);
-    raw.c_cc[VMIN] = 1;
-    raw.c_cc[VTIME] = 0;
-    active_ = ::tcsetattr(fd, TCSANOW, &raw) == 0;
-  }
-  ~TerminalMode() {
-    if (active_) ::tcsetattr(fd_, TCSANOW, &saved_);
-  }
-  TerminalMode(const TerminalMode&) = delete;
-  TerminalMode& operator=(const TerminalMode&) = delete;
-
- private:
-  int fd_;
-  termios saved_{};
-  bool active_ = false;
 };
 
 // One thread per vCPU. Stopping kicks each until it has left its loop, then joins it; the
@@ -307,37 +279,17 @@ void serve_until_stopped(VmStop& stop, int signal_fd, int timer_fd, int timeout_
   epoll_add(epoll.get(), signal_fd, EPOLLIN);
   if (timer_fd >= 0) epoll_add(epoll.get(), timer_fd, EPOLLIN);
 
-  // stdin: waited for with epoll when it can be (tty, pipe, socket); read on every turn when
-  // it cannot (a regular file or /dev/null: epoll refuses them with EPERM); ignored when it
-  // is closed. Input pauses while the UART's receive queue is full.
-  enum class Input { kNone, kEpoll, kPolled } input = Input::kNone;
-  if (::fcntl(STDIN_FILENO, F_GETFD) >= 0 && !is_background_tty(STDIN_FILENO)) {
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.fd = STDIN_FILENO;
-    if (::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, STDIN_FILENO, &ev) == 0) {
-      input = Input::kEpoll;
-    } else if (errno == EPERM) {
-      input = Input::kPolled;
-    }
-  }
-  auto stop_input = [&] {
-    if (input == Input::kEpoll) ::epoll_ctl(epoll.get(), EPOLL_CTL_DEL, STDIN_FILENO, nullptr);
-    input = Input::kNone;
-  };
+  ConsoleInput input(STDIN_FILENO, epoll.get(), serial);
 
-  std::array<uint8_t, 4096> buffer;
   std::array<epoll_event, 8> events;
   while (!stop.requested()) {
-    const bool must_poll =
-        input == Input::kPolled || (input == Input::kEpoll && serial.input_space() == 0);
     const int n = ::epoll_wait(epoll.get(), events.data(), static_cast<int>(events.size()),
-                               must_poll ? kPollMs : -1);
+                               input.wait_timeout_ms());
     if (n < 0) {
       if (errno == EINTR) continue;
       throw_errno("epoll_wait");
     }
-    bool input_ready = input == Input::kPolled;
+    bool input_ready = false;
     for (int i = 0; i < n; ++i) {
       const int fd = events[i].data.fd;
       if (fd == signal_fd) {
@@ -348,37 +300,11 @@ void serve_until_stopped(VmStop& stop, int signal_fd, int timer_fd, int timeout_
         }
       } else if (fd == timer_fd) {
         stop.request(StopOutcome{StopCause::kTimeout, timeout_s, {}});
-      } else if (fd == STDIN_FILENO) {
+      } else if (fd == input.fd()) {
         input_ready = true;
       }
     }
-    if (!input_ready || input == Input::kNone) continue;
-    const size_t space = std::min(serial.input_space(), buffer.size());
-    if (space == 0) {
-      // Level-triggered stdin would wake us at once again; poll until the guest drains.
-      if (input == Input::kEpoll) {
-        epoll_event ev{};
-        ev.data.fd = STDIN_FILENO;
-        ::epoll_ctl(epoll.get(), EPOLL_CTL_MOD, STDIN_FILENO, &ev);
-      }
-      continue;
-    }
-    if (input == Input::kEpoll) {
-      epoll_event ev{};
-      ev.events = EPOLLIN;
-      ev.data.fd = STDIN_FILENO;
-      ::epoll_ctl(epoll.get(), EPOLL_CTL_MOD, STDIN_FILENO, &ev);
-    }
-    const ssize_t got = ::read(STDIN_FILENO, buffer.data(), space);
-    if (got > 0) {
-      serial.enqueue_input(std::span<const uint8_t>(buffer.data(), static_cast<size_t>(got)));
-    } else if (got == 0) {
-      spdlog::debug("stdin: end of input");
-      stop_input();
-    } else if (errno != EINTR && errno != EAGAIN) {
-      spdlog::debug("stdin: {}; no more console input", std::strerror(errno));
-      stop_input();
-    }
+    input.pump(input_ready);
   }
 }
 
