@@ -6,14 +6,15 @@ set -euo pipefail
 packages=(
   # toolchain
   build-essential cmake pkg-config clang-format
-  # vmm / shared libraries
+  # vmm, agent and shared libraries
   linux-libc-dev nlohmann-json3-dev libspdlog-dev libcli11-dev libgtest-dev libgmock-dev
+  libseccomp-dev
   # guest kernel build (kernel-config/build-kernel.sh)
   linux-source-6.1 flex bison bc libelf-dev libssl-dev xz-utils
-  # guest initramfs and test images
+  # guest initramfs and test images (busybox also runs the nested VM's /init)
   busybox-static cpio
-  # peers for tests and benchmarks (QEMU microvm, and TCG when /dev/kvm is missing)
-  qemu-system-x86
+  # peers for tests and benchmarks (QEMU microvm), QEMU TCG for tests where /dev/kvm is missing
+  qemu-system-x86 time
 )
 
 missing=()
