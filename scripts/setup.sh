@@ -14,7 +14,7 @@ packages=(
   # guest initramfs and test images (busybox also runs the nested VM's /init)
   busybox-static cpio
   # peers for tests and benchmarks (QEMU microvm), QEMU TCG for tests where /dev/kvm is missing
-  qemu-system-x86 time
+  qemu-system-x86
 )
 
 missing=()
