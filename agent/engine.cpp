@@ -265,11 +265,16 @@ void Engine::on_exit(pid_t pid, int wait_status) {
 
 void Engine::kill_all(Container& container) {
   container.pending_start.reset();
-  std::vector<Process*> processes{container.init.get()};
+  // Execs first: an init killed while exec'd processes of its PID namespace are still unreaped
+  // zombies of the agent does not become reapable itself until they are reaped.
+  std::vector<Process*> processes;
   for (auto& [_, p] : container.execs) processes.push_back(p.get());
+  processes.push_back(container.init.get());
+  for (Process* process : processes) {
+    if (!process->exit_status && process->pid > 0) ::kill(process->pid, SIGKILL);
+  }
   for (Process* process : processes) {
     if (process->exit_status || process->pid <= 0) continue;
-    ::kill(process->pid, SIGKILL);
     int status = 0;
     while (::waitpid(process->pid, &status, 0) < 0 && errno == EINTR) {
     }

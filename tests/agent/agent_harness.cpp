@@ -1,6 +1,7 @@
 #include "agent_harness.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -95,6 +96,7 @@ AgentProcess::~AgentProcess() {
     if (::waitpid(pid_, nullptr, WNOHANG) == pid_) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  ADD_FAILURE() << "kvrun-agent did not exit within 10 s of SIGTERM:\n" << log();
   ::kill(pid_, SIGKILL);
   ::waitpid(pid_, nullptr, 0);
 }

@@ -9,57 +9,19 @@
 #include <set>
 #include <sstream>
 
-#include "agent_harness.h"
+#include "root/container_fixture.h"
 
 namespace kvrun::agent::test {
 namespace {
 
-class ContainerRoot : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    if (::geteuid() != 0) return;  // SetUp fails each test with the reason
-    rootfs_dir_ = std::make_unique<TempDir>();
-    rootfs_ = make_busybox_rootfs(rootfs_dir_->path());
-  }
-  static void TearDownTestSuite() { rootfs_dir_.reset(); }
-
-  void SetUp() override {
-    ASSERT_EQ(::geteuid(), 0u) << "container tests need root (namespaces, mounts, pivot_root)";
-    // This host's cgroup2 mount has no controllers: the agent must warn and carry on.
-    agent_ = std::make_unique<AgentProcess>(
-        dir_.path(), std::vector<std::string>{"--cgroup-root", "/sys/fs/cgroup/unified"});
-  }
-  void TearDown() override {
-    if (HasFailure() && agent_) std::cerr << "---- agent log ----\n" << agent_->log();
-  }
-
-  RunResult run(const std::string& id, const nlohmann::json& config) {
-    return run_container(agent_->socket_path(), id, config, rootfs_);
-  }
-  RunResult run_args(const std::string& id, const std::vector<std::string>& args) {
-    return run(id, base_config(args));
-  }
-  protocol::Reply create(AgentClient& client, const std::string& id, const nlohmann::json& config,
-                         bool stdin = false) {
-    return client.call(
-        "CreateContainer",
-        {{"container_id", id}, {"config", config}, {"rootfs", rootfs_.string()}, {"stdin", stdin}});
-  }
-
-  static inline std::unique_ptr<TempDir> rootfs_dir_;
-  static inline std::filesystem::path rootfs_;
-  TempDir dir_;
-  std::unique_ptr<AgentProcess> agent_;
-};
-
-TEST_F(ContainerRoot, ExitCodePropagates) {
+TEST_F(ContainerAsRoot, ExitCodePropagates) {
   auto result = run_args("exit7", {"/bin/sh", "-c", "echo out; echo err >&2; exit 7"});
   EXPECT_EQ(result.exit_status, 7);
   EXPECT_EQ(result.out, "out\n");
   EXPECT_EQ(result.err, "err\n");
 }
 
-TEST_F(ContainerRoot, KilledBySigkillIs137) {
+TEST_F(ContainerAsRoot, KilledBySigkillIs137) {
   AgentClient client(agent_->socket_path());
   ASSERT_TRUE(create(client, "killed", base_config({"sleep", "1000"})).ok);
   ASSERT_TRUE(client.call("StartContainer", {{"container_id", "killed"}}).ok);
@@ -71,7 +33,7 @@ TEST_F(ContainerRoot, KilledBySigkillIs137) {
   EXPECT_TRUE(client.call("RemoveContainer", {{"container_id", "killed"}}).ok);
 }
 
-TEST_F(ContainerRoot, SeesOnlyItsOwnProcesses) {
+TEST_F(ContainerAsRoot, SeesOnlyItsOwnProcesses) {
   auto result = run_args("pids", {"/bin/sh", "-c", "echo pid=$$; ls /proc | grep -E '^[0-9]+$'"});
   EXPECT_EQ(result.exit_status, 0) << result.err;
   std::istringstream lines(result.out);
@@ -85,7 +47,7 @@ TEST_F(ContainerRoot, SeesOnlyItsOwnProcesses) {
   EXPECT_TRUE(pids.contains("1"));
 }
 
-TEST_F(ContainerRoot, HasItsOwnHostname) {
+TEST_F(ContainerAsRoot, HasItsOwnHostname) {
   auto result = run_args("uts", {"hostname"});
   EXPECT_EQ(result.out, "kvrun-test\n");
   char host[256] = {};
@@ -93,7 +55,7 @@ TEST_F(ContainerRoot, HasItsOwnHostname) {
   EXPECT_NE(std::string(host), "kvrun-test");
 }
 
-TEST_F(ContainerRoot, HasItsOwnMountTable) {
+TEST_F(ContainerAsRoot, HasItsOwnMountTable) {
   auto result = run_args("mnt", {"/bin/sh", "-c", "cut -d' ' -f5 /proc/self/mountinfo | sort"});
   ASSERT_EQ(result.exit_status, 0) << result.err;
   EXPECT_EQ(result.out,
@@ -101,7 +63,7 @@ TEST_F(ContainerRoot, HasItsOwnMountTable) {
             "/dev/zero\n/proc\n/sys\n/tmp\n");
 }
 
-TEST_F(ContainerRoot, ExecFailureIsAClearError) {
+TEST_F(ContainerAsRoot, ExecFailureIsAClearError) {
   AgentClient client(agent_->socket_path());
   ASSERT_TRUE(create(client, "noexec", base_config({"/bin/nonexistent"})).ok);
   auto started = client.call("StartContainer", {{"container_id", "noexec"}});
@@ -115,7 +77,7 @@ TEST_F(ContainerRoot, ExecFailureIsAClearError) {
   EXPECT_EQ(started.error, "exec nonexistent: executable file not found in $PATH");
 }
 
-TEST_F(ContainerRoot, SetupFailureIsAClearErrorAndLeavesNothingBehind) {
+TEST_F(ContainerAsRoot, SetupFailureIsAClearErrorAndLeavesNothingBehind) {
   AgentClient client(agent_->socket_path());
   auto config = base_config({"true"});
   config["mounts"].push_back({{"destination", "/data"},
@@ -129,7 +91,7 @@ TEST_F(ContainerRoot, SetupFailureIsAClearErrorAndLeavesNothingBehind) {
   EXPECT_TRUE(again.ok) << again.error;
 }
 
-TEST_F(ContainerRoot, StdinReachesTheProcessAndEofEndsIt) {
+TEST_F(ContainerAsRoot, StdinReachesTheProcessAndEofEndsIt) {
   AgentClient client(agent_->socket_path());
   ASSERT_TRUE(create(client, "cat", base_config({"cat"}), true).ok);
   UniqueFd in = attach(agent_->socket_path(), "cat", "", "stdin");
@@ -144,7 +106,7 @@ TEST_F(ContainerRoot, StdinReachesTheProcessAndEofEndsIt) {
 }
 
 // Deterministic output so the test knows what must arrive: "0123456789abcdef" repeated.
-TEST_F(ContainerRoot, HundredMegabytesOfStdoutArriveIntact) {
+TEST_F(ContainerAsRoot, HundredMegabytesOfStdoutArriveIntact) {
   constexpr std::size_t kSize = 100 * 1024 * 1024;
   AgentClient client(agent_->socket_path());
   ASSERT_TRUE(create(client, "big",
