@@ -48,6 +48,13 @@ int run(const std::string& listen, const kvrun::agent::CgroupConfig& cgroups) {
   Supervisor supervisor(loop, [&](pid_t pid, int status) { engine.on_exit(pid, status); });
   ListenAddress address = parse_listen_address(listen);
   Server server(loop, engine, listen_on(address));
+  // Removes the socket file on every way out of run(), so a stale path never confuses a client.
+  struct SocketFile {
+    std::string path;
+    ~SocketFile() {
+      if (!path.empty()) ::unlink(path.c_str());
+    }
+  } socket_file{address.kind == ListenAddress::Kind::kUnix ? address.path : ""};
   spdlog::info("kvrun-agent listening on {} (cgroup root {}, {})", listen, cgroups.root.string(),
                cgroups.mode == CgroupMode::kRequired ? "required" : "best effort");
   loop.run();

@@ -18,6 +18,8 @@ class ContainerAsRoot : public ::testing::Test {
     if (::geteuid() != 0) return;  // SetUp fails each test with the reason
     rootfs_dir_ = std::make_unique<TempDir>();
     rootfs_ = make_busybox_rootfs(rootfs_dir_->path());
+    // mkdtemp makes 0700 directories; root of a user namespace is an ordinary host uid.
+    std::filesystem::permissions(rootfs_dir_->path(), std::filesystem::perms(0755));
   }
   static void TearDownTestSuite() { rootfs_dir_.reset(); }
 

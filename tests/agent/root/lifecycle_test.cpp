@@ -1,0 +1,87 @@
+// Namespaces beyond the defaults, bundles, and what is left on the host afterwards: nothing.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "root/container_fixture.h"
+
+namespace kvrun::agent::test {
+namespace {
+
+class LifecycleAsRoot : public ContainerAsRoot {};
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST_F(LifecycleAsRoot, UserNamespaceMapsRootToAnUnprivilegedHostUid) {
+  auto config =
+      base_config({"/bin/sh", "-c",
+                   "cat /proc/self/uid_map /proc/self/gid_map; id -u; stat -c %u /bin/busybox"});
+  config["linux"]["namespaces"].push_back({{"type", "user"}});
+  config["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+  config["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+  auto result = run("userns", config);
+  ASSERT_EQ(result.exit_status, 0) << result.err;
+  // Root inside; the host's root-owned files show up as the overflow uid.
+  EXPECT_EQ(result.out,
+            "         0     100000      65536\n         0     100000      65536\n0\n65534\n");
+}
+
+TEST_F(LifecycleAsRoot, CgroupNamespaceHidesTheAgentsCgroupPath) {
+  auto config = base_config({"cat", "/proc/self/cgroup"});
+  config["linux"]["namespaces"].push_back({{"type", "cgroup"}});
+  auto result = run("cgroupns", config);
+  ASSERT_EQ(result.exit_status, 0) << result.err;
+  EXPECT_NE(result.out.find("0::/\n"), std::string::npos) << result.out;
+}
+
+TEST_F(LifecycleAsRoot, CreatesFromABundleDirectory) {
+  auto bundle = dir_.path() / "bundle";
+  std::filesystem::create_directories(bundle);
+  std::filesystem::create_symlink(rootfs_, bundle / "rootfs");
+  auto config = base_config({"/bin/sh", "-c", "exit 5"});
+  std::ofstream(bundle / "config.json") << config.dump();
+  AgentClient client(agent_->socket_path());
+  auto created =
+      client.call("CreateContainer", {{"container_id", "b"}, {"bundle_path", bundle.string()}});
+  ASSERT_TRUE(created.ok) << created.error;
+  ASSERT_TRUE(client.call("StartContainer", {{"container_id", "b"}}).ok);
+  EXPECT_EQ(client.call("WaitProcess", {{"container_id", "b"}}).body["exit_status"], 5);
+
+  auto missing =
+      client.call("CreateContainer", {{"container_id", "c"}, {"bundle_path", "/nonexistent"}});
+  EXPECT_EQ(missing.error, "open /nonexistent/config.json: No such file or directory");
+}
+
+TEST_F(LifecycleAsRoot, AgentShutdownLeavesNoProcessesOrMounts) {
+  std::string mounts_before = read_file("/proc/self/mountinfo");
+  std::vector<pid_t> pids;
+  {
+    AgentClient client(agent_->socket_path());
+    for (const char* id : {"a", "b"}) {
+      auto created = create(client, id, base_config({"sleep", "1000"}));
+      ASSERT_TRUE(created.ok) << created.error;
+      pids.push_back(created.body["pid"].get<pid_t>());
+    }
+    ASSERT_TRUE(client.call("StartContainer", {{"container_id", "a"}}).ok);  // b stays created
+    auto exec = client.call(
+        "ExecProcess",
+        {{"container_id", "a"}, {"exec_id", "e"}, {"process", {{"args", {"sleep", "1000"}}}}});
+    ASSERT_TRUE(exec.ok) << exec.error;
+    pids.push_back(exec.body["pid"].get<pid_t>());
+  }
+  agent_.reset();  // SIGTERM and wait
+  for (pid_t pid : pids) {
+    EXPECT_NE(::kill(pid, 0), 0) << "pid " << pid << " outlived the agent";
+  }
+  EXPECT_EQ(read_file("/proc/self/mountinfo"), mounts_before);
+}
+
+}  // namespace
+}  // namespace kvrun::agent::test
