@@ -22,8 +22,18 @@ inline ::testing::AssertionResult exited_with(const ChildProcess& vm, int code) 
   return ::testing::AssertionFailure() << "expected exit status " << code << transcript(vm);
 }
 
+// Guest serial output with "\r\n" as "\n": Linux's console (tty ONLCR) ends lines with CRLF,
+// the test guests with LF.
+inline std::string serial_text(const ChildProcess& vm) {
+  std::string text;
+  const std::string& raw = vm.stdout_text();
+  for (size_t i = 0; i < raw.size(); ++i)
+    if (!(raw[i] == '\r' && i + 1 < raw.size() && raw[i + 1] == '\n')) text += raw[i];
+  return text;
+}
+
 inline ::testing::AssertionResult stdout_has(const ChildProcess& vm, const std::string& text) {
-  if (vm.stdout_text().find(text) != std::string::npos) return ::testing::AssertionSuccess();
+  if (serial_text(vm).find(text) != std::string::npos) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure()
          << "expected on stdout: \"" << text << "\"" << transcript(vm);
 }
