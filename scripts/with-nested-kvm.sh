@@ -119,7 +119,7 @@ qemu_cmd=(
   -accel tcg,thread=multi,tb-size=256
   -machine q35 -cpu "$cpu_model" -smp "$cpus" -m "$memory"
   -kernel "$vmlinuz" -initrd "$initrd"
-  -append "console=ttyS0 quiet loglevel=3 panic=-1 mitigations=off tsc=reliable kvrun.job=$job${extra_args}"
+  -append "console=ttyS0 quiet loglevel=3 panic=-1 mitigations=off kvrun.job=$job${extra_args}"
   -serial "file:$job/console.log"
   -fsdev local,id=hostroot,path=/,security_model=passthrough,multidevs=remap
   -device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot

@@ -6,9 +6,15 @@
 //                 directly (CR0.PG|PE, CR4.PAE, EFER.LME|LMA) like kvrun-vmm;
 //                 writes 'L' to 0x3f8, then a 64-bit-computed dword to 0x3fa
 //  3. exit loop:  N x `out` in long mode to measure the cost of one exit
+//  4. kick:       the guest spins with interrupts off (`pause; jmp`, then
+//                 `jmp .`); another thread signals the vCPU thread, and
+//                 KVM_RUN must return EINTR (how kvrun-vmm stops a running VM)
 //
-// Build: cc -O2 -Wall -o kvm-smoke kvm-smoke.c      Run: ./kvm-smoke [N]
+// Build: cc -O2 -Wall -pthread -o kvm-smoke kvm-smoke.c
+// Run:   ./kvm-smoke [N-exits [kick]]   (kick test only when asked: "kick")
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <stdarg.h>
@@ -210,6 +216,46 @@ static void test_exit_loop(int kvm, unsigned n) {
          dt * 1e6 / n);
 }
 
+struct kicker {
+  pthread_t target;
+  volatile int done;
+};
+
+static void *kick_thread(void *arg) {
+  struct kicker *k = arg;
+  for (int i = 0; i < 100 && !k->done; i++) { // 100 x 100 ms
+    usleep(100 * 1000);
+    if (!k->done) pthread_kill(k->target, SIGUSR1);
+  }
+  if (!k->done) {
+    fprintf(stderr, "kvm-smoke: FAIL: kick: KVM_RUN not interrupted after 10 s of kicks\n");
+    _exit(1);
+  }
+  return NULL;
+}
+
+static void on_kick(int sig) { (void)sig; }
+
+static void test_kick(int kvm, const char *name, const uint8_t *code, size_t len) {
+  struct vm v = make_vm(kvm);
+  setup_long_mode(&v);
+  memcpy(v.mem + CODE_ADDR, code, len);
+  struct kvm_regs regs = {.rip = CODE_ADDR, .rflags = 0x2};
+  if (ioctl(v.vcpu, KVM_SET_REGS, &regs) < 0) fail("KVM_SET_REGS");
+  struct kicker k = {.target = pthread_self(), .done = 0};
+  pthread_t t;
+  double t0 = now();
+  if (pthread_create(&t, NULL, kick_thread, &k) != 0) fail("pthread_create");
+  int r = ioctl(v.vcpu, KVM_RUN, 0);
+  int err = errno;
+  k.done = 1;
+  pthread_join(t, NULL);
+  if (r >= 0) failx("kick (%s): KVM_RUN returned exit_reason %u, expected EINTR", name, v.run->exit_reason);
+  if (err != EINTR) { errno = err; fail("kick: KVM_RUN"); }
+  free_vm(&v);
+  printf("kvm-smoke: kick OK (%s): KVM_RUN returned EINTR after %.0f ms\n", name, (now() - t0) * 1e3);
+}
+
 int main(int argc, char **argv) {
   unsigned n = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 0) : 1000;
   double t0 = now();
@@ -221,6 +267,15 @@ int main(int argc, char **argv) {
   test_real_mode(kvm);
   test_long_mode(kvm);
   if (n) test_exit_loop(kvm, n);
+  if (argc > 2 && strcmp(argv[2], "kick") == 0) {
+    struct sigaction sa = {.sa_handler = on_kick}; // no SA_RESTART
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGUSR1, &sa, NULL) < 0) fail("sigaction");
+    static const uint8_t pause_loop[] = {0xf3, 0x90, 0xeb, 0xfc}; // 1: pause; jmp 1b
+    static const uint8_t jmp_self[] = {0xeb, 0xfe};                // 1: jmp 1b
+    test_kick(kvm, "pause loop, IF=0", pause_loop, sizeof pause_loop);
+    test_kick(kvm, "jmp ., IF=0", jmp_self, sizeof jmp_self);
+  }
   printf("kvm-smoke: PASS (%.1f ms total)\n", (now() - t0) * 1e3);
   return 0;
 }
