@@ -1,8 +1,10 @@
 #include "agent/event_loop.h"
 
+#include <spdlog/spdlog.h>
 #include <sys/epoll.h>
 
 #include <cerrno>
+#include <exception>
 
 #include "common/error.h"
 
@@ -73,7 +75,14 @@ void EventLoop::run_once(int timeout_ms) {
     auto it = entries_.find(events[i].data.u64);
     if (it == entries_.end() || it->second.events == 0) continue;
     Handler handler = it->second.handler;  // the entry may die while the handler runs
-    handler(events[i].events);
+    int fd = it->second.fd;
+    try {
+      handler(events[i].events);
+    } catch (const std::exception& e) {
+      // As PID 1 the agent must outlive any one failed handler; the fd's owner has already
+      // reported what it could to its peer.
+      spdlog::error("event handler for fd {}: {}", fd, e.what());
+    }
   }
 }
 

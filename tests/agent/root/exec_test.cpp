@@ -1,5 +1,6 @@
 // ExecProcess, SignalProcess and RemoveContainer against a running container.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
 #include "root/container_fixture.h"
 
@@ -50,6 +51,24 @@ TEST_F(ExecAsRoot, ExitStatusAndFailuresArePerProcess) {
   EXPECT_EQ(missing.error, "exec /bin/nope: No such file or directory");
   auto duplicate = exec("three", {"true"});
   EXPECT_EQ(duplicate.error, "container box: process three already exists");
+}
+
+TEST_F(ExecAsRoot, StdinOfAnExecAndEachStreamAttachesOnce) {
+  auto reply = client_->call("ExecProcess", {{"container_id", "box"},
+                                             {"exec_id", "rev"},
+                                             {"stdin", true},
+                                             {"process", {{"args", {"tr", "a-z", "A-Z"}}}}});
+  ASSERT_TRUE(reply.ok) << reply.error;
+  UniqueFd in = attach(agent_->socket_path(), "box", "rev", "stdin");
+  UniqueFd out = attach(agent_->socket_path(), "box", "rev", "stdout");
+  EXPECT_THROW(attach(agent_->socket_path(), "box", "rev", "stdout"), Error);
+  EXPECT_THROW(attach(agent_->socket_path(), "box", "", "stdin"), Error);  // init has no stdin
+  std::string text = "shout\n";
+  ASSERT_EQ(::send(in.get(), text.data(), text.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(text.size()));
+  in.reset();
+  EXPECT_EQ(read_all(out.get()), "SHOUT\n");
+  EXPECT_EQ(wait("rev"), 0);
 }
 
 TEST_F(ExecAsRoot, SignalsReachTheRightProcess) {
