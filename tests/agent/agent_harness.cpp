@@ -54,10 +54,12 @@ std::filesystem::path make_busybox_rootfs(const std::filesystem::path& dir) {
   return rootfs;
 }
 
-AgentProcess::AgentProcess(const std::filesystem::path& dir, std::vector<std::string> extra_args)
+AgentProcess::AgentProcess(const std::filesystem::path& dir, std::vector<std::string> extra_args,
+                           std::vector<std::string> wrapper)
     : socket_(dir / "agent.sock"), log_(dir / "agent.log") {
-  std::vector<std::string> args = {KVRUN_AGENT_BINARY, "--listen", "unix:" + socket_.string(),
-                                   "--log-level", "debug"};
+  std::vector<std::string> args = std::move(wrapper);
+  args.insert(args.end(),
+              {KVRUN_AGENT_BINARY, "--listen", "unix:" + socket_.string(), "--log-level", "debug"});
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   pid_ = ::fork();
   if (pid_ < 0) throw_errno("fork");
@@ -68,7 +70,7 @@ AgentProcess::AgentProcess(const std::filesystem::path& dir, std::vector<std::st
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
+    ::execvp(argv[0], argv.data());
     ::_exit(127);
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);

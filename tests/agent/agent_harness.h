@@ -32,7 +32,9 @@ std::filesystem::path make_busybox_rootfs(const std::filesystem::path& dir);
 
 class AgentProcess {
  public:
-  explicit AgentProcess(const std::filesystem::path& dir, std::vector<std::string> extra_args = {});
+  // wrapper, if any, is a command line the agent runs under (e.g. unshare to make it PID 1).
+  explicit AgentProcess(const std::filesystem::path& dir, std::vector<std::string> extra_args = {},
+                        std::vector<std::string> wrapper = {});
   AgentProcess(const AgentProcess&) = delete;
   AgentProcess& operator=(const AgentProcess&) = delete;
   // SIGTERM, then waits: the agent kills its containers on the way out.

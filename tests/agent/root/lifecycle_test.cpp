@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "root/container_fixture.h"
 
@@ -81,6 +82,32 @@ TEST_F(LifecycleAsRoot, AgentShutdownLeavesNoProcessesOrMounts) {
     EXPECT_NE(::kill(pid, 0), 0) << "pid " << pid << " outlived the agent";
   }
   EXPECT_EQ(read_file("/proc/self/mountinfo"), mounts_before);
+}
+
+// In the guest the agent is PID 1: every orphan of the VM becomes its child and must be reaped.
+TEST_F(LifecycleAsRoot, AsPid1TheAgentReapsOrphans) {
+  agent_.reset();
+  agent_ = std::make_unique<AgentProcess>(
+      dir_.path(), std::vector<std::string>{"--cgroups", "best-effort"},
+      std::vector<std::string>{"unshare", "--pid", "--fork", "--mount-proc",
+                               "--kill-child=SIGTERM"});
+  auto config = base_config({"/bin/sh", "-c", "sleep 0.2 & echo $!"});
+  config["linux"]["namespaces"] = {{{"type", "mount"}}, {{"type", "uts"}}};  // agent's PID ns
+  auto result = run("orphans", config);
+  ASSERT_EQ(result.exit_status, 0) << result.err;
+  std::string orphan = result.out.substr(0, result.out.find('\n'));
+  std::string expected = "reaped pid " + orphan + " (not a container process)";
+  for (int i = 0; i < 100 && agent_->log().find(expected) == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_NE(agent_->log().find(expected), std::string::npos) << agent_->log();
+  EXPECT_NE(agent_->log().find("(cgroup root /sys/fs/cgroup, best effort)"), std::string::npos);
+  // unshare ignores SIGTERM while it waits; stop the agent itself, then unshare follows.
+  std::string pid = std::to_string(agent_->pid());
+  std::istringstream children(read_file("/proc/" + pid + "/task/" + pid + "/children"));
+  pid_t agent_pid = 0;
+  ASSERT_TRUE(children >> agent_pid);
+  ASSERT_EQ(::kill(agent_pid, SIGTERM), 0);
 }
 
 }  // namespace
