@@ -14,6 +14,7 @@
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -101,6 +102,9 @@ bool cmdline_has(const std::string& cmdline, std::string_view word) {
 
 [[noreturn]] void stop_vm(unsigned char status) {
   ::sync();
+  // The exit port stops the VM at once: let the console's transmit queue drain first, or the
+  // last lines (ours, or the kernel's from another vCPU) are lost.
+  ::tcdrain(STDOUT_FILENO);
   // iopl/ioperm need CONFIG_X86_IOPL_IOPERM; without it we go straight to the reset path.
   if (::ioperm(kExitPort, 1, 1) == 0) {
     ::outb(status, kExitPort);
