@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "protocol/client.h"
 #include "protocol/framing.h"
 
 namespace kvrun::agent::test {
@@ -152,18 +153,10 @@ protocol::Reply AgentClient::read_reply() {
 
 UniqueFd attach(const std::filesystem::path& socket, const std::string& container,
                 const std::string& exec_id, const std::string& stream) {
-  UniqueFd fd = connect_unix(socket);
-  nlohmann::json request = {
-      {"version", 1},
-      {"id", 1},
-      {"type", "AttachStdio"},
-      {"body", {{"container_id", container}, {"exec_id", exec_id}, {"stream", stream}}}};
-  protocol::write_frame(fd.get(), request.dump());
-  auto frame = protocol::read_frame(fd.get());
-  if (!frame) throw Error("attach " + stream + ": connection closed");
-  auto reply = protocol::decode_reply(*frame);
-  if (!reply.ok) throw Error("attach " + stream + ": " + reply.error);
-  return fd;
+  protocol::AttachStdio request{container, exec_id, protocol::StdioStream::kStdout};
+  if (stream == "stdin") request.stream = protocol::StdioStream::kStdin;
+  if (stream == "stderr") request.stream = protocol::StdioStream::kStderr;
+  return protocol::attach_stdio(connect_unix(socket), request);
 }
 
 std::string read_all(int fd) {
@@ -222,24 +215,20 @@ nlohmann::json base_config(const std::vector<std::string>& args) {
 
 RunResult run_container(const std::filesystem::path& socket, const std::string& id,
                         const nlohmann::json& config, const std::filesystem::path& rootfs) {
-  AgentClient client(socket);
-  auto created = client.call(
-      "CreateContainer", {{"container_id", id}, {"config", config}, {"rootfs", rootfs.string()}});
-  if (!created.ok) throw Error("CreateContainer: " + created.error);
+  protocol::Client client(connect_unix(socket));
+  protocol::CreateContainer create{id, std::nullopt, config, rootfs.string(), false};
+  client.call_ok(create);
   UniqueFd out = attach(socket, id, "", "stdout");
   UniqueFd err = attach(socket, id, "", "stderr");
   // Read stderr concurrently so neither pipe can fill up and stall the container.
   auto err_text = std::async(std::launch::async, [&] { return read_all(err.get()); });
   RunResult result;
-  auto started = client.call("StartContainer", {{"container_id", id}});
+  auto started = client.call(protocol::StartContainer{id});
   result.out = read_all(out.get());
   result.err = err_text.get();
   if (!started.ok) throw Error("StartContainer: " + started.error);
-  auto waited = client.call("WaitProcess", {{"container_id", id}});
-  if (!waited.ok) throw Error("WaitProcess: " + waited.error);
-  result.exit_status = waited.body.at("exit_status").get<int>();
-  auto removed = client.call("RemoveContainer", {{"container_id", id}});
-  if (!removed.ok) throw Error("RemoveContainer: " + removed.error);
+  result.exit_status = client.call_ok(protocol::WaitProcess{id, ""}).at("exit_status").get<int>();
+  client.call_ok(protocol::RemoveContainer{id, false});
   return result;
 }
 
