@@ -93,15 +93,20 @@ void reset_child(const ChildStdio& stdio, std::vector<int> keep) {
 }
 
 // The container's init: every stage in order. Never returns.
-[[noreturn]] void run_init_child(const LaunchContext& context, const ChildStdio& stdio,
-                                 const SyncChannel& channel) {
+[[noreturn]] void run_init_child(const LaunchContext& context, const NamespaceSet& joined,
+                                 const ChildStdio& stdio, const SyncChannel& channel) {
   const ContainerSpec& spec = context.spec;
   try {
-    reset_child(stdio, {channel.fd()});
+    std::vector<int> keep = joined.fds();
+    keep.push_back(channel.fd());
+    reset_child(stdio, keep);
+    joined.enter_except_pid();  // the PID namespace was joined by being created in it
     // Wait until the agent has written our id maps and moved us into our cgroup.
     auto go = channel.receive(kChildTimeout);
     if (!go || *go != kMsgSetupDone) ::_exit(kExitSetupFailed);
-    if (spec.linux_spec.has(NamespaceType::kCgroup) && ::unshare(CLONE_NEWCGROUP) != 0) {
+    if (spec.linux_spec.has(NamespaceType::kCgroup) &&
+        !spec.linux_spec.namespace_paths.contains(NamespaceType::kCgroup) &&
+        ::unshare(CLONE_NEWCGROUP) != 0) {
       // Unshared only now so the namespace is rooted at the container's own cgroup.
       throw_errno("unshare the cgroup namespace");
     }
@@ -173,12 +178,17 @@ int exit_status_of(int wait_status) {
 }
 
 LaunchedInit launch_init(const LaunchContext& context, ChildStdio stdio) {
+  NamespaceSet joined = NamespaceSet::open_paths(context.spec.linux_spec);
   auto [agent_end, child_end] = SyncChannel::make_pair();
   unsigned long flags = clone_flags(context.spec.linux_spec) & ~CLONE_NEWCGROUP;
-  pid_t pid = clone_child(flags);
+  pid_t pid;
+  {
+    PidNamespaceForChildren pid_namespace(joined.fd_of(NamespaceType::kPid));
+    pid = clone_child(flags);
+  }
   if (pid == 0) {
     agent_end.close();
-    run_init_child(context, stdio, child_end);
+    run_init_child(context, joined, stdio, child_end);
   }
   ChildGuard guard(pid);
   child_end.close();

@@ -68,7 +68,9 @@ std::string format_mappings(const std::vector<IdMapping>& mappings) {
 
 unsigned long clone_flags(const LinuxSpec& spec) {
   unsigned long flags = 0;
-  for (auto type : spec.namespaces) flags |= flag_of(type);
+  for (auto type : spec.namespaces) {
+    if (!spec.namespace_paths.contains(type)) flags |= flag_of(type);
+  }
   return flags;
 }
 
@@ -128,6 +130,45 @@ std::vector<int> NamespaceSet::fds() const {
   std::vector<int> out;
   for (const auto& entry : entries_) out.push_back(entry.fd.get());
   return out;
+}
+
+NamespaceSet NamespaceSet::open_paths(const LinuxSpec& spec) {
+  NamespaceSet set;
+  for (const auto& [type, path] : spec.namespace_paths) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) throw_errno("open " + std::string(namespace_name(type)) + " namespace " + path);
+    set.entries_.push_back({type, std::move(fd)});
+  }
+  return set;
+}
+
+int NamespaceSet::fd_of(NamespaceType type) const {
+  for (const auto& entry : entries_) {
+    if (entry.type == type) return entry.fd.get();
+  }
+  return -1;
+}
+
+void NamespaceSet::enter_except_pid() const {
+  for (const auto& entry : entries_) {
+    if (entry.type == NamespaceType::kPid) continue;
+    if (::setns(entry.fd.get(), static_cast<int>(flag_of(entry.type))) != 0) {
+      throw_errno("setns into the " + std::string(namespace_name(entry.type)) + " namespace");
+    }
+  }
+}
+
+PidNamespaceForChildren::PidNamespaceForChildren(int fd) {
+  if (fd < 0) return;
+  owner_ = ::getpid();
+  own_ = UniqueFd(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+  if (!own_) throw_errno("open /proc/self/ns/pid");
+  if (::setns(fd, CLONE_NEWPID) != 0) throw_errno("setns into the pid namespace to join");
+}
+
+PidNamespaceForChildren::~PidNamespaceForChildren() {
+  // Cannot fail for the caller's own active namespace.
+  if (own_ && ::getpid() == owner_) ::setns(own_.get(), CLONE_NEWPID);
 }
 
 void NamespaceSet::enter() const {

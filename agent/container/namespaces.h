@@ -12,7 +12,7 @@
 
 namespace kvrun::agent {
 
-// CLONE_NEW* flags for the spec's namespaces.
+// CLONE_NEW* flags for the namespaces the spec creates (not those it joins by path).
 unsigned long clone_flags(const LinuxSpec& spec);
 
 // fork()-like clone3 with extra flags; exit signal SIGCHLD. Returns 0 in the child. The agent is
@@ -29,10 +29,17 @@ void configure_namespaces(const ContainerSpec& spec);
 class NamespaceSet {
  public:
   static NamespaceSet open(pid_t pid, const LinuxSpec& spec);
+  // The namespaces the spec joins by path (linux.namespaces[].path), opened in the agent so a
+  // bad path is reported before any process exists.
+  static NamespaceSet open_paths(const LinuxSpec& spec);
   // setns() into each, user namespace first so the others are joined with its privileges.
   // Must run in a single-threaded process; CLONE_NEWPID applies to the caller's next child.
   void enter() const;
+  // enter() for all but the PID namespace, which only a child can be created in: see
+  // PidNamespaceForChildren.
+  void enter_except_pid() const;
   std::vector<int> fds() const;
+  int fd_of(NamespaceType type) const;  // -1 if not in the set
 
  private:
   struct Entry {
@@ -40,6 +47,20 @@ class NamespaceSet {
     UniqueFd fd;
   };
   std::vector<Entry> entries_;
+};
+
+// While alive, the agent's next children start in the PID namespace `fd` (setns on a
+// single-threaded process changes only where its children go); restores the agent's own after.
+class PidNamespaceForChildren {
+ public:
+  explicit PidNamespaceForChildren(int fd);  // fd < 0: no change
+  PidNamespaceForChildren(const PidNamespaceForChildren&) = delete;
+  PidNamespaceForChildren& operator=(const PidNamespaceForChildren&) = delete;
+  ~PidNamespaceForChildren();
+
+ private:
+  UniqueFd own_;
+  pid_t owner_ = -1;  // a child cloned inside the scope must not restore anything
 };
 
 }  // namespace kvrun::agent

@@ -264,8 +264,15 @@ LinuxSpec parse_linux(const nlohmann::json& json, const std::string& path) {
         linux_spec.namespaces.push_back(value);
       }
       if (!known) throw Error(n.path_of("type") + ": unknown namespace type \"" + type + "\"");
-      if (n.has("path")) {
-        throw Error(n.path_of("path") + ": joining an existing namespace is not supported yet");
+      if (auto path = n.optional_string("path")) {
+        if (path->empty() || path->front() != '/') {
+          throw Error(n.path_of("path") + ": must be an absolute path");
+        }
+        // Namespaces created alongside would be owned by the agent's user namespace instead.
+        if (type == "user") {
+          throw Error(n.path_of("path") + ": joining a user namespace is not supported yet");
+        }
+        linux_spec.namespace_paths.emplace(linux_spec.namespaces.back(), *path);
       }
       n.reject_unknown();
     }

@@ -85,7 +85,8 @@ struct ResourcesSpec {
 };
 
 struct LinuxSpec {
-  std::vector<NamespaceType> namespaces;
+  std::vector<NamespaceType> namespaces;                 // every listed type
+  std::map<NamespaceType, std::string> namespace_paths;  // those joined instead of created
   std::vector<IdMapping> uid_mappings, gid_mappings;
   std::vector<std::string> masked_paths, readonly_paths;
   std::map<std::string, std::string> sysctl;

@@ -84,6 +84,32 @@ TEST_F(LifecycleAsRoot, AgentShutdownLeavesNoProcessesOrMounts) {
   EXPECT_EQ(read_file("/proc/self/mountinfo"), mounts_before);
 }
 
+// Containers of one pod share the sandbox's namespaces by path.
+TEST_F(LifecycleAsRoot, JoinsAnotherContainersNamespacesByPath) {
+  AgentClient client(agent_->socket_path());
+  auto sandbox = create(client, "sandbox", base_config({"sleep", "1000"}));
+  ASSERT_TRUE(sandbox.ok) << sandbox.error;
+  ASSERT_TRUE(client.call("StartContainer", {{"container_id", "sandbox"}}).ok);
+  std::string ns = "/proc/" + std::to_string(sandbox.body["pid"].get<int>()) + "/ns/";
+
+  auto config =
+      base_config({"/bin/sh", "-c", "hostname; cat /proc/1/comm; readlink /proc/self/ns/net"});
+  config.erase("hostname");
+  config["linux"]["namespaces"] = {{{"type", "mount"}},
+                                   {{"type", "pid"}, {"path", ns + "pid"}},
+                                   {{"type", "network"}, {"path", ns + "net"}},
+                                   {{"type", "uts"}, {"path", ns + "uts"}},
+                                   {{"type", "ipc"}, {"path", ns + "ipc"}}};
+  auto result = run("member", config);
+  ASSERT_EQ(result.exit_status, 0) << result.err;
+  std::string net = std::filesystem::read_symlink(ns + "net").string();
+  EXPECT_EQ(result.out, "kvrun-test\nsleep\n" + net + "\n");
+
+  config["linux"]["namespaces"][2]["path"] = "/proc/999999999/ns/net";
+  auto bad = create(client, "bad", config);
+  EXPECT_EQ(bad.error, "open network namespace /proc/999999999/ns/net: No such file or directory");
+}
+
 // In the guest the agent is PID 1: every orphan of the VM becomes its child and must be reaped.
 TEST_F(LifecycleAsRoot, AsPid1TheAgentReapsOrphans) {
   agent_.reset();

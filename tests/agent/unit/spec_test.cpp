@@ -108,9 +108,13 @@ TEST(Spec, NamespaceRules) {
   EXPECT_EQ(parse_error(c),
             "config.linux.uidMappings: a user namespace needs uidMappings and gidMappings");
   c = config();
-  c["linux"]["namespaces"][0]["path"] = "/proc/1/ns/pid";
-  EXPECT_EQ(parse_error(c),
-            "config.linux.namespaces[0].path: joining an existing namespace is not supported yet");
+  c["linux"]["namespaces"][0]["path"] = "proc/1/ns/pid";
+  EXPECT_EQ(parse_error(c), "config.linux.namespaces[0].path: must be an absolute path");
+  c = config();
+  c["linux"]["namespaces"][1]["path"] = "/proc/1/ns/net";
+  auto spec = parse_container_spec(c);
+  EXPECT_EQ(spec.linux_spec.namespace_paths.at(NamespaceType::kNetwork), "/proc/1/ns/net");
+  EXPECT_TRUE(spec.linux_spec.has(NamespaceType::kNetwork));
 }
 
 TEST(Spec, SeccompRules) {
