@@ -156,7 +156,10 @@ jobs=$(nproc)
 step "configuring: allnoconfig + $(basename "$fragment")" make allnoconfig
 step "merging $(basename "$fragment")" scripts/kconfig/merge_config.sh -m .config "$fragment"
 step "resolving dependencies" make olddefconfig
-"$here/check-config.sh" "$fragment" .config || die "config check failed: the options above did not stick"
+if ! "$here/check-config.sh" "$fragment" .config; then
+  keep_build=1
+  die "config check failed: the options above did not stick (tree: $src)"
+fi
 
 step "compiling vmlinux and bzImage with -j$jobs (log: $build_log)" \
   nice -n 10 make -j"$jobs" vmlinux bzImage
