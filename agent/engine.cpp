@@ -10,6 +10,7 @@
 #include <climits>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -265,20 +266,30 @@ void Engine::on_exit(pid_t pid, int wait_status) {
 
 void Engine::kill_all(Container& container) {
   container.pending_start.reset();
-  // Execs first: an init killed while exec'd processes of its PID namespace are still unreaped
-  // zombies of the agent does not become reapable itself until they are reaped.
-  std::vector<Process*> processes;
+  std::vector<Process*> processes{container.init.get()};
   for (auto& [_, p] : container.execs) processes.push_back(p.get());
-  processes.push_back(container.init.get());
+  auto alive = [&] {
+    for (Process* p : processes) {
+      if (!p->exit_status && p->pid > 0) return true;
+    }
+    return false;
+  };
   for (Process* process : processes) {
     if (!process->exit_status && process->pid > 0) ::kill(process->pid, SIGKILL);
   }
-  for (Process* process : processes) {
-    if (process->exit_status || process->pid <= 0) continue;
+  // Reap any child, not just these: a killed PID-namespace init is not reapable until every
+  // other member of its namespace has been reaped, and those may be execs or other
+  // containers' processes (pods), all children of the agent.
+  while (alive()) {
     int status = 0;
-    while (::waitpid(process->pid, &status, 0) < 0 && errno == EINTR) {
+    pid_t pid = ::waitpid(-1, &status, 0);
+    if (pid < 0 && errno == EINTR) continue;
+    if (pid < 0) {
+      spdlog::error("container {}: waiting for its processes: {}", container.id,
+                    std::strerror(errno));
+      break;
     }
-    finish_process(*process, status);
+    on_exit(pid, status);
   }
   container.state = State::kStopped;
 }

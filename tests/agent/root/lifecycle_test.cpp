@@ -105,9 +105,19 @@ TEST_F(LifecycleAsRoot, JoinsAnotherContainersNamespacesByPath) {
   std::string net = std::filesystem::read_symlink(ns + "net").string();
   EXPECT_EQ(result.out, "kvrun-test\nsleep\n" + net + "\n");
 
-  config["linux"]["namespaces"][2]["path"] = "/proc/999999999/ns/net";
-  auto bad = create(client, "bad", config);
+  auto bad_config = config;
+  bad_config["linux"]["namespaces"][2]["path"] = "/proc/999999999/ns/net";
+  auto bad = create(client, "bad", bad_config);
   EXPECT_EQ(bad.error, "open network namespace /proc/999999999/ns/net: No such file or directory");
+
+  // Removing the sandbox kills its PID namespace, members included, without deadlocking on
+  // the member's unreaped init.
+  config["process"]["args"] = {"sleep", "1000"};
+  ASSERT_TRUE(create(client, "member2", config).ok);
+  ASSERT_TRUE(client.call("StartContainer", {{"container_id", "member2"}}).ok);
+  auto removed = client.call("RemoveContainer", {{"container_id", "sandbox"}, {"force", true}});
+  ASSERT_TRUE(removed.ok) << removed.error;
+  EXPECT_EQ(client.call("WaitProcess", {{"container_id", "member2"}}).body["exit_status"], 137);
 }
 
 // In the guest the agent is PID 1: every orphan of the VM becomes its child and must be reaped.
