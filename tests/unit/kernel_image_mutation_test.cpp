@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "tests/unit/elf_image.h"
 #include "vmm/boot/kernel_loader.h"
 #include "vmm/memory/guest_memory.h"
 
@@ -19,29 +20,14 @@ namespace {
 constexpr uint64_t kMiB = 1ull << 20;
 
 std::vector<uint8_t> seed_elf() {
-  Elf64_Ehdr ehdr{};
-  std::memcpy(ehdr.e_ident, ELFMAG, SELFMAG);
-  ehdr.e_ident[EI_CLASS] = ELFCLASS64;
-  ehdr.e_ident[EI_DATA] = ELFDATA2LSB;
-  ehdr.e_type = ET_EXEC;
-  ehdr.e_machine = EM_X86_64;
-  ehdr.e_entry = 0x1000000;
-  ehdr.e_phoff = sizeof(ehdr);
-  ehdr.e_phentsize = sizeof(Elf64_Phdr);
-  ehdr.e_phnum = 2;
-  std::vector<uint8_t> image(sizeof(ehdr) + 2 * sizeof(Elf64_Phdr) + 256, 0x90);
-  std::memcpy(image.data(), &ehdr, sizeof(ehdr));
-  for (int i = 0; i < 2; ++i) {
-    Elf64_Phdr phdr{};
-    phdr.p_type = PT_LOAD;
-    phdr.p_offset = sizeof(ehdr) + 2 * sizeof(Elf64_Phdr) + i * 128;
-    phdr.p_vaddr = 0xffffffff81000000ull + i * 0x100000;
-    phdr.p_paddr = 0x1000000 + i * 0x100000;
-    phdr.p_filesz = 128;
-    phdr.p_memsz = 0x2000;
-    std::memcpy(image.data() + sizeof(ehdr) + i * sizeof(phdr), &phdr, sizeof(phdr));
+  std::vector<test_util::Segment> segments;
+  for (uint64_t i = 0; i < 2; ++i) {
+    segments.push_back({.vaddr = 0xffffffff81000000ull + i * 0x100000,
+                        .paddr = 0x1000000 + i * 0x100000,
+                        .data = std::vector<uint8_t>(128, 0x90),
+                        .memsz = 0x2000});
   }
-  return image;
+  return test_util::ElfImage(0x1000000, segments).bytes();
 }
 
 std::vector<uint8_t> seed_bzimage() {

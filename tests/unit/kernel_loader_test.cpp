@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "tests/unit/boot_test_util.h"
+#include "tests/unit/elf_image.h"
 #include "vmm/memory/guest_memory.h"
 
 namespace kvrun::vmm {
@@ -22,27 +23,12 @@ constexpr uint64_t kGiB = 1ull << 30;
 
 // The smallest loadable vmlinux: one 4 KiB segment at 16 MiB.
 std::vector<uint8_t> tiny_vmlinux(uint16_t machine = EM_X86_64) {
-  Elf64_Ehdr ehdr{};
-  std::memcpy(ehdr.e_ident, ELFMAG, SELFMAG);
-  ehdr.e_ident[EI_CLASS] = ELFCLASS64;
-  ehdr.e_ident[EI_DATA] = ELFDATA2LSB;
-  ehdr.e_type = ET_EXEC;
-  ehdr.e_machine = machine;
-  ehdr.e_entry = 0x1000000;
-  ehdr.e_phoff = sizeof(ehdr);
-  ehdr.e_phentsize = sizeof(Elf64_Phdr);
-  ehdr.e_phnum = 1;
-  Elf64_Phdr phdr{};
-  phdr.p_type = PT_LOAD;
-  phdr.p_offset = sizeof(ehdr) + sizeof(phdr);
-  phdr.p_vaddr = 0xffffffff81000000ull;
-  phdr.p_paddr = 0x1000000;
-  phdr.p_filesz = 16;
-  phdr.p_memsz = 0x1000;
-  std::vector<uint8_t> image(sizeof(ehdr) + sizeof(phdr) + 16, 0x90);
-  std::memcpy(image.data(), &ehdr, sizeof(ehdr));
-  std::memcpy(image.data() + sizeof(ehdr), &phdr, sizeof(phdr));
-  return image;
+  test_util::ElfImage image(0x1000000, {{.vaddr = 0xffffffff81000000ull,
+                                         .paddr = 0x1000000,
+                                         .data = std::vector<uint8_t>(16, 0x90),
+                                         .memsz = 0x1000}});
+  image.ehdr.e_machine = machine;
+  return image.bytes();
 }
 
 std::vector<uint8_t> tiny_bzimage() {
