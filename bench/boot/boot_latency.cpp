@@ -1,10 +1,14 @@
 // boot-latency: starts a VMM command N times and measures, for each run, the time from just
-// before spawning it to the moment a ready line appears on its stdout, and its peak RSS
-// (ru_maxrss from wait4, so the whole process lifetime counts, guest memory included).
+// before spawning it to the moment a ready line appears on its stdout, its peak RSS
+// (ru_maxrss from wait4, so the whole process lifetime counts, guest memory included) and,
+// with --guest-mib, its RSS at the ready line split into guest RAM and the VMM's own overhead
+// (from /proc/<pid>/smaps, see smaps.h).
 //
-//   boot-latency --runs N --ready TEXT [--timeout S] -- COMMAND [ARGS...]
+//   boot-latency --runs N --ready TEXT [--timeout S] [--guest-mib M] -- COMMAND [ARGS...]
 //
-// Prints one line: "median_ms=<x> p95_ms=<y> max_rss_kib=<z>" (z: the largest over all runs).
+// Prints one line: "median_ms=<x> p95_ms=<y> max_rss_kib=<z>" (z: the largest over all runs),
+// with --guest-mib followed by " overhead_kib=<o> guest_rss_kib=<g> ready_rss_kib=<o+g>
+// guest_ram_by=<name|size>", all from the run with the largest overhead.
 // Exits 1 with one line "boot-latency: ..." and the run's last output if a run fails.
 // Deliberately standalone (no kvrun libraries): run.sh compiles it with one c++ call.
 
@@ -23,10 +27,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "smaps.h"
 
 extern char** environ;
 
@@ -104,6 +112,32 @@ class Run {
     return std::chrono::duration<double, std::milli>(Clock::now() - start_).count();
   }
 
+  // Memory at this moment: the process is stopped (SIGSTOP, and we wait until every thread is)
+  // while smaps is read, so the guest can neither touch more RAM nor power off meanwhile.
+  kvrun::bench::SmapsMemory sample_memory(uint64_t guest_bytes) {
+    if (::kill(pid_, SIGSTOP) != 0) fail_errno("kill SIGSTOP");
+    int status = 0;
+    rusage usage{};
+    while (::wait4(pid_, &status, WUNTRACED, &usage) < 0) {
+      if (errno != EINTR) fail_errno("wait4");
+    }
+    if (!WIFSTOPPED(status)) {
+      pid_ = -1;
+      fail("exited right after the ready line, before its memory could be sampled");
+    }
+    const std::string path = "/proc/" + std::to_string(pid_) + "/smaps";
+    std::ifstream file(path);
+    std::ostringstream text;
+    text << file.rdbuf();
+    if (!file) fail("cannot read " + path);
+    if (::kill(pid_, SIGCONT) != 0) fail_errno("kill SIGCONT");
+    kvrun::bench::SmapsMemory memory = kvrun::bench::summarize_smaps(text.str(), guest_bytes);
+    if (memory.guest_mappings == 0)
+      fail("no guest RAM mapping in " + path + " (named " +
+           std::string(kvrun::bench::kGuestRamVmaName) + " or anonymous of the guest size)");
+    return memory;
+  }
+
   // Waits for the process to end (it powers the guest off after the ready line); peak RSS.
   long wait_exit(std::chrono::seconds timeout) {
     const auto deadline = Clock::now() + timeout;
@@ -167,6 +201,7 @@ double median(const std::vector<double>& sorted) {
 int main(int argc, char** argv) {
   int runs = 20;
   int timeout_s = 120;
+  long guest_mib = 0;
   std::string ready;
   std::vector<std::string> command;
   for (int i = 1; i < argc; ++i) {
@@ -185,22 +220,36 @@ int main(int argc, char** argv) {
       ready = argv[++i];
     } else if (arg == "--timeout") {
       timeout_s = std::atoi(argv[++i]);
+    } else if (arg == "--guest-mib") {
+      guest_mib = std::atol(argv[++i]);
+      if (guest_mib < 1) {
+        std::fprintf(stderr, "boot-latency: --guest-mib must be positive\n");
+        return 2;
+      }
     } else {
       std::fprintf(stderr, "boot-latency: unknown option %s\n", arg.c_str());
       return 2;
     }
   }
   if (runs < 1 || timeout_s < 1 || ready.empty() || command.empty()) {
-    std::fprintf(stderr, "usage: boot-latency --runs N --ready TEXT [--timeout S] -- COMMAND...\n");
+    std::fprintf(stderr,
+                 "usage: boot-latency --runs N --ready TEXT [--timeout S] [--guest-mib M] -- "
+                 "COMMAND...\n");
     return 2;
   }
 
   std::vector<double> latencies;
   long max_rss_kib = 0;
+  kvrun::bench::SmapsMemory worst;  // the run with the largest overhead
   for (int i = 0; i < runs; ++i) {
     try {
       Run run(command);
       latencies.push_back(run.wait_ready(ready, std::chrono::seconds(timeout_s)));
+      if (guest_mib > 0) {
+        kvrun::bench::SmapsMemory memory =
+            run.sample_memory(static_cast<uint64_t>(guest_mib) << 20);
+        if (i == 0 || memory.overhead_kib() > worst.overhead_kib()) worst = memory;
+      }
       max_rss_kib = std::max(max_rss_kib, run.wait_exit(std::chrono::seconds(timeout_s)));
     } catch (const std::exception& e) {
       std::fprintf(stderr, "boot-latency: %s: run %d of %d: %s\n", command[0].c_str(), i + 1, runs,
@@ -209,7 +258,15 @@ int main(int argc, char** argv) {
     }
   }
   std::sort(latencies.begin(), latencies.end());
-  std::printf("median_ms=%.1f p95_ms=%.1f max_rss_kib=%ld\n", median(latencies),
+  std::printf("median_ms=%.1f p95_ms=%.1f max_rss_kib=%ld", median(latencies),
               percentile(latencies, 95), max_rss_kib);
+  if (guest_mib > 0) {
+    std::printf(" overhead_kib=%llu guest_rss_kib=%llu ready_rss_kib=%llu guest_ram_by=%s",
+                static_cast<unsigned long long>(worst.overhead_kib()),
+                static_cast<unsigned long long>(worst.guest_rss_kib),
+                static_cast<unsigned long long>(worst.rss_kib),
+                worst.guest_found_by_name ? "name" : "size");
+  }
+  std::printf("\n");
   return 0;
 }
