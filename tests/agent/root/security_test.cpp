@@ -116,6 +116,12 @@ TEST_F(SecurityAsRoot, SysctlsAreWrittenInTheContainersNamespaces) {
   EXPECT_EQ(run("sysctl", config).out, "1\n");
 }
 
+TEST_F(SecurityAsRoot, OomScoreAdjIsApplied) {
+  auto config = base_config({"cat", "/proc/self/oom_score_adj"});
+  config["process"]["oomScoreAdj"] = 500;
+  EXPECT_EQ(run("oom", config).out, "500\n");
+}
+
 TEST_F(SecurityAsRoot, ResourcesWithoutControllersWarnInHostMode) {
   auto config = base_config({"true"});
   config["linux"]["resources"] = {{"memory", {{"limit", 64 << 20}}}, {"pids", {{"limit", 32}}}};
