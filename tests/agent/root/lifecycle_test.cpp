@@ -34,6 +34,27 @@ TEST_F(LifecycleAsRoot, UserNamespaceMapsRootToAnUnprivilegedHostUid) {
             "         0     100000      65536\n         0     100000      65536\n0\n65534\n");
 }
 
+TEST_F(LifecycleAsRoot, ExecJoinsTheUserNamespaceToo) {
+  auto config = base_config({"sleep", "1000"});
+  config["linux"]["namespaces"].push_back({{"type", "user"}});
+  config["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 200000}, {"size", 65536}}};
+  config["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 200000}, {"size", 65536}}};
+  AgentClient client(agent_->socket_path());
+  auto created = create(client, "userexec", config);
+  ASSERT_TRUE(created.ok) << created.error;
+  ASSERT_TRUE(client.call("StartContainer", {{"container_id", "userexec"}}).ok);
+  auto exec =
+      client.call("ExecProcess",
+                  {{"container_id", "userexec"},
+                   {"exec_id", "e"},
+                   {"process",
+                    {{"args", {"/bin/sh", "-c", "id -u; cat /proc/self/uid_map; cat /proc/1/comm"}},
+                     {"user", {{"uid", 1000}, {"gid", 1000}}}}}});
+  ASSERT_TRUE(exec.ok) << exec.error;
+  UniqueFd out = attach(agent_->socket_path(), "userexec", "e", "stdout");
+  EXPECT_EQ(read_all(out.get()), "1000\n         0     200000      65536\nsleep\n");
+}
+
 TEST_F(LifecycleAsRoot, CgroupNamespaceHidesTheAgentsCgroupPath) {
   auto config = base_config({"cat", "/proc/self/cgroup"});
   config["linux"]["namespaces"].push_back({{"type", "cgroup"}});
