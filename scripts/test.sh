@@ -4,8 +4,8 @@
 # Test labels: unit (no root, no KVM), tcg (boots our kernel under QEMU's emulator),
 # kvm (runs kvrun-vmm on /dev/kvm), linux (kvrun-vmm boots our kernel).
 # Where /dev/kvm cannot be opened, the kvm/linux tests run inside a nested VM that has one
-# (scripts/with-nested-kvm.sh) if that works here; otherwise they are reported as NOT RUN in a
-# banner that names each of them.
+# (scripts/with-nested-kvm.sh) if that works here; otherwise a banner names each of them as NOT
+# RUN and the script fails.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=${KVRUN_BUILD_DIR:-$repo/build}
@@ -33,16 +33,20 @@ fi
 ctest "${ctest_args[@]}" -LE 'kvm|linux'
 
 nested=$repo/scripts/with-nested-kvm.sh
-# Time limits for the whole nested VM, several times what its work takes (about 15 s and 90 s),
-# so that a stuck emulator fails with a clear line instead of eating CI's time.
+# The emulated L1 VM sometimes stops making progress (seen in about one run in four; where in the
+# run varies, see docs/nested-kvm.md). Its time limit is several times what the work takes (about
+# 15 s to boot and probe, 60-90 s for the tests), and an L1 failure (124/125, never a test's
+# verdict) boots it again, up to three times.
+nested_args=(--timeout 240)
+# L1's own /tmp keeps the tests' temporary files off the 9p share, which made hangs rarer; it
+# hides the host's /tmp, so only when the build is elsewhere.
+[[ $build_dir == /tmp/* ]] || nested_args+=(--private-tmp)
 if [[ -x $nested ]] && "$nested" --timeout 300 --probe; then
   echo "test: /dev/kvm unavailable here (${kvm_error}); running kvm and linux tests in a nested VM"
-  for attempt in 1 2; do
+  for attempt in 1 2 3; do
     status=0
-    "$nested" --timeout 600 -- ctest "${ctest_args[@]}" -L 'kvm|linux' || status=$?
-    # 124/125: the emulated L1 VM itself hung or failed (seen once under heavy host load), not
-    # a test: boot it once more. Any other status is ctest's verdict.
-    if [[ $status -ne 124 && $status -ne 125 ]] || ((attempt == 2)); then exit "$status"; fi
+    "$nested" "${nested_args[@]}" -- ctest "${ctest_args[@]}" -L 'kvm|linux' || status=$?
+    if [[ $status -ne 124 && $status -ne 125 ]] || ((attempt == 3)); then exit "$status"; fi
     echo "test: the nested VM failed (status $status); running the kvm and linux tests again"
   done
 fi
@@ -54,3 +58,4 @@ cat <<BANNER
 $(ctest -N -L 'kvm|linux' | sed -n 's/^ *Test *#[0-9]*: /   /p')
 =====================================================================================
 BANNER
+exit 1
