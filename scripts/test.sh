@@ -33,7 +33,7 @@ fi
 ctest "${ctest_args[@]}" -LE 'kvm|linux'
 
 nested=$repo/scripts/with-nested-kvm.sh
-# The emulated L1 VM sometimes stops making progress (seen in about one run in four; where in the
+# The emulated L1 VM sometimes stops making progress (5 of about 12 runs so far; where in the
 # run varies, see docs/nested-kvm.md). Its time limit is several times what the work takes (about
 # 15 s to boot and probe, 60-90 s for the tests), and an L1 failure (124/125, never a test's
 # verdict) boots it again, up to three times.
