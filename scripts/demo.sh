@@ -15,9 +15,7 @@ run_vm=("$build_dir/vmm/kvrun-vmm" --kernel "$kernel" --initrd "$initramfs" --me
 if [[ -c /dev/kvm ]]; then
   exec "${run_vm[@]}"
 fi
-if [[ -x $repo/scripts/with-nested-kvm.sh ]] && "$repo/scripts/with-nested-kvm.sh" --probe; then
-  echo "demo: no /dev/kvm here; booting inside a nested VM that has one (slow: emulated CPU)" >&2
-  exec "$repo/scripts/with-nested-kvm.sh" -- "${run_vm[@]}"
-fi
-echo "demo: /dev/kvm is not available on this machine; kvrun-vmm needs it" >&2
-exit 1
+# No /dev/kvm (as on our own machines, docs/machine.md): boot inside a nested VM that has one.
+# It says in one line why, if it cannot start.
+echo "demo: no /dev/kvm here; booting inside a nested VM that has one (slow: emulated CPU)" >&2
+exec "$repo/scripts/with-nested-kvm.sh" --timeout 600 -- "${run_vm[@]}"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what kvrun needs, builds it, builds the guest kernel (cached) and runs every test.
 #
-# Test labels: unit (no root, no KVM), tcg (boots our kernel under QEMU's emulator),
-# kvm (runs kvrun-vmm on /dev/kvm), linux (kvrun-vmm boots our kernel).
+# Test labels: unit (no root, no KVM), root (agent containers, as root), tcg (boots our kernel
+# under QEMU's emulator), kvm (runs kvrun-vmm on /dev/kvm), linux (kvrun-vmm boots our kernel).
 # Where /dev/kvm cannot be opened, the kvm/linux tests run inside a nested VM that has one
 # (scripts/with-nested-kvm.sh) if that works here; otherwise a banner names each of them as NOT
 # RUN and the script fails.
