@@ -339,7 +339,7 @@ int run_vm(const VmConfig& config, std::ostream& diagnostics) {
   GuestMemory memory = GuestMemory::create(config.memory_mib * kMib);
   const LoadedKernel kernel = load_kernel(memory, config.kernel);
   std::optional<LoadedInitrd> initrd;
-  if (config.initrd) initrd = load_initramfs(memory, *config.initrd, kernel.end);
+  if (config.initrd) initrd = load_initramfs(memory, *config.initrd, kernel);
   write_boot_params(memory, kernel, initrd, config.cmdline);
   write_identity_page_tables(memory);
   write_gdt(memory);
