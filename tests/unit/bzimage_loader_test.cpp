@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "tests/unit/boot_test_util.h"
+#include "tests/unit/bzimage_image.h"
 #include "vmm/boot/kernel_loader.h"
 #include "vmm/memory/guest_memory.h"
 
@@ -12,9 +13,10 @@ namespace kvrun::vmm {
 namespace {
 
 using test_util::error_of;
+using test_util::kHeaderOffset;
+using test_util::make_bzimage;
 
 constexpr uint64_t kMiB = 1ull << 20;
-constexpr size_t kHeaderOffset = 0x1f1;
 
 std::vector<uint8_t> pattern(size_t size, uint8_t seed) {
   std::vector<uint8_t> out(size);
@@ -38,20 +40,6 @@ setup_header modern_header() {
   hdr.pref_address = 0x1000000;
   hdr.init_size = 0x400000;
   return hdr;
-}
-
-// Setup sectors holding `hdr` at 0x1f1, then `kernel`. `header_len` is how much of the header
-// the image's jump at 0x200 declares (the whole struct by default).
-std::vector<uint8_t> make_bzimage(const setup_header& hdr, const std::vector<uint8_t>& kernel,
-                                  size_t header_len = sizeof(setup_header)) {
-  const unsigned sects = hdr.setup_sects == 0 ? 4 : hdr.setup_sects;
-  std::vector<uint8_t> image((sects + 1) * 512, 0xcc);  // setup code stand-in
-  setup_header with_jump = hdr;
-  // jmp short (0xeb) over the rest of the header: its offset byte at 0x201 marks the header end.
-  with_jump.jump = static_cast<uint16_t>(0xeb | (kHeaderOffset + header_len - 0x202) << 8);
-  std::memcpy(image.data() + kHeaderOffset, &with_jump, sizeof(with_jump));
-  image.insert(image.end(), kernel.begin(), kernel.end());
-  return image;
 }
 
 class BzImageLoaderTest : public ::testing::Test {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "tests/unit/bzimage_image.h"
 #include "tests/unit/elf_image.h"
 #include "vmm/boot/kernel_loader.h"
 #include "vmm/memory/guest_memory.h"
@@ -33,16 +34,13 @@ std::vector<uint8_t> seed_elf() {
 std::vector<uint8_t> seed_bzimage() {
   setup_header hdr{};
   hdr.setup_sects = 1;
-  hdr.jump = static_cast<uint16_t>(0xeb | (0x1f1 + sizeof(hdr) - 0x202) << 8);
   hdr.header = 0x53726448;
   hdr.version = 0x020f;
   hdr.loadflags = LOADED_HIGH;
   hdr.xloadflags = XLF_KERNEL_64;
   hdr.pref_address = 0x1000000;
   hdr.init_size = 0x100000;
-  std::vector<uint8_t> image(2 * 512 + 512, 0xf4);
-  std::memcpy(image.data() + 0x1f1, &hdr, sizeof(hdr));
-  return image;
+  return test_util::make_bzimage(hdr, std::vector<uint8_t>(512, 0xf4));
 }
 
 // Overwrites a few bytes in [begin, end) with values biased towards the interesting extremes.

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "tests/unit/boot_test_util.h"
+#include "tests/unit/bzimage_image.h"
 #include "tests/unit/elf_image.h"
 #include "vmm/memory/guest_memory.h"
 
@@ -39,10 +40,7 @@ std::vector<uint8_t> tiny_bzimage() {
   hdr.loadflags = LOADED_HIGH;
   hdr.xloadflags = XLF_KERNEL_64;
   hdr.initrd_addr_max = 0x3ffffff;
-  std::vector<uint8_t> image(2 * 512 + 64, 0xf4);
-  std::memcpy(image.data() + 0x1f1, &hdr, sizeof(hdr));
-  image[0x201] = static_cast<uint8_t>(0x1f1 + sizeof(hdr) - 0x202);
-  return image;
+  return test_util::make_bzimage(hdr, std::vector<uint8_t>(64, 0xf4));
 }
 
 std::vector<uint8_t> filled(size_t size, uint8_t value) {
