@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   # toolchain
   build-essential cmake pkg-config clang-format
+  # libFuzzer targets (scripts/fuzz.sh): clang with its fuzzer and sanitizer runtimes
+  clang libclang-rt-14-dev
   # vmm, agent and shared libraries
   linux-libc-dev nlohmann-json3-dev libspdlog-dev libcli11-dev libgtest-dev libgmock-dev
   libseccomp-dev
@@ -13,6 +15,8 @@ packages=(
   linux-source-6.1 flex bison bc libelf-dev libssl-dev xz-utils
   # guest initramfs and test images (busybox also runs the nested VM's /init)
   busybox-static cpio
+  # container rootfs images (kvrun CLI), network namespaces, veth and tap devices in tests
+  erofs-utils e2fsprogs iproute2
   # peers for tests and benchmarks (QEMU microvm), QEMU TCG for tests where /dev/kvm is missing
   qemu-system-x86
 )
