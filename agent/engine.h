@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -25,6 +26,8 @@ namespace kvrun::agent {
 
 struct EngineConfig {
   CgroupConfig cgroups;
+  // Scratch space per container (overlay upper and work directories) is mounted below it.
+  std::filesystem::path state_dir = "/run/kvrun";
 };
 
 class Engine {

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Packs the guest initramfs: a static /init plus the empty mount points it needs.
+# Packs the guest initramfs: the static agent as /init plus the empty mount points it needs.
 #
 #   build-initramfs.sh INIT_BINARY OUTPUT.cpio.gz
 #
 # The archive is byte-for-byte reproducible (sorted names, fixed owner, modes and mtimes,
 # renumbered inodes, gzip without name or timestamp), so it can be cached by content hash.
 # It needs no root: there is no /dev/console node in it — the kernel's built-in initramfs
-# already provides one, and init mounts devtmpfs on /dev before anything else.
+# already provides one, and the agent mounts devtmpfs on /dev before anything else.
 set -euo pipefail
 
 if (($# != 2)); then
@@ -21,7 +21,7 @@ staging=$(mktemp -d "${TMPDIR:-/tmp}/kvrun-initramfs.XXXXXX")
 trap 'rm -rf "$staging"' EXIT
 
 install -m 0755 "$init" "$staging/init"
-for dir in dev proc sys tmp; do
+for dir in dev proc run sys tmp; do
   install -d -m 0755 "$staging/$dir"
 done
 chmod 0755 "$staging"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Test (ctest label unit): build-initramfs.sh is reproducible and packs exactly what init needs.
+# Test (ctest label unit): build-initramfs.sh is reproducible and packs exactly what the agent as /init needs.
 #   check-initramfs.sh INIT_BINARY
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -19,6 +19,7 @@ listing=$(gzip -dc "$work/a.cpio.gz" | cpio -itv --quiet | awk '{ print $1, $3, 
 expected="drwxr-xr-x root root dev
 -rwxr-xr-x root root init
 drwxr-xr-x root root proc
+drwxr-xr-x root root run
 drwxr-xr-x root root sys
 drwxrwxrwt root root tmp"
 if [[ $listing != "$expected" ]]; then

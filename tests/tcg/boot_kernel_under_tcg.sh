@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Boots our guest kernel with our initramfs under QEMU's TCG emulator (no KVM needed) and checks
-# that /init ran and reported the vCPUs it was given. This proves the kernel config and /init;
-# kvrun-vmm itself is covered by the kvm-labelled tests.
+# that /init (kvrun-agent) mounted the system, listened on vsock, reported the vCPUs it was given
+# and powered the VM off as asked (kvrun.init=poweroff-when-ready). This proves the kernel config
+# and the agent as PID 1; kvrun-vmm itself is covered by the kvm-labelled tests.
 # Usage: boot_kernel_under_tcg.sh <initramfs> <cpus>   (kernel: $KVRUN_KERNEL or the cache)
 set -euo pipefail
 initramfs=$1
@@ -26,7 +27,7 @@ timeout --kill-after=10 280 qemu-system-x86_64 \
   -M microvm,x-option-roms=off,isa-serial=on,rtc=off -accel tcg -cpu max -smp "$cpus" -m 256 \
   -nodefaults -no-user-config -nographic -serial stdio -no-reboot \
   -kernel "$bzimage" -initrd "$initramfs" \
-  -append "console=ttyS0 reboot=k panic=-1 quiet" </dev/null >"$console" 2>&1 || status=$?
+  -append "console=ttyS0 reboot=k panic=-1 quiet kvrun.init=poweroff-when-ready" </dev/null >"$console" 2>&1 || status=$?
 elapsed=$(echo "$(date +%s.%N) - $start" | bc)
 cat "$console"
 
@@ -39,8 +40,12 @@ if [[ -z $ready ]]; then
   echo "FAIL: no 'kvrun-init: ready' line on the console" >&2
   exit 1
 fi
-if ! grep -q "cpus=$cpus\b" <<<"$ready"; then
-  echo "FAIL: expected cpus=$cpus in: $ready" >&2
+if ! grep -q " cpus=$cpus listen=vsock:1024[[:space:]]*$" <<<"$ready"; then
+  echo "FAIL: expected cpus=$cpus listen=vsock:1024 in: $ready" >&2
+  exit 1
+fi
+if grep -a -q 'kvrun-agent: fatal' "$console"; then
+  echo "FAIL: the agent reported a fatal error" >&2
   exit 1
 fi
 echo "PASS: $ready (wall clock under TCG: ${elapsed} s)"
