@@ -10,6 +10,7 @@
 #include <iostream>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "common/error.h"
 #include "vmm/vmm.h"
@@ -37,6 +38,10 @@ int main(int argc, char** argv) {
   app.add_option("--memory", config.memory_mib, "guest memory in MiB")->capture_default_str();
   app.add_option("--cpus", config.vcpus, "number of vCPUs")->capture_default_str();
   app.add_option("--timeout", timeout_s, "stop the guest after this many seconds (status 124)");
+  std::vector<std::string> disks;
+  app.add_option("--disk", disks,
+                 "virtio-blk disk: raw image PATH[,ro] (repeatable: vda, vdb, ...)");
+  app.add_flag("--rng", config.virtio.rng, "virtio-rng entropy device");
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();
@@ -60,6 +65,9 @@ int main(int argc, char** argv) {
   // A console reader that goes away must not kill the VMM: the write fails and is dropped.
   std::signal(SIGPIPE, SIG_IGN);
   try {
+    for (const std::string& disk : disks) {
+      config.virtio.disks.push_back(kvrun::vmm::parse_disk_option(disk));
+    }
     return kvrun::vmm::run_vm(config, std::cerr);
   } catch (const std::exception& e) {
     // kvrun::Error carries "<context>: <reason>"; anything else (e.g. out of memory) is just

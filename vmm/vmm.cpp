@@ -36,6 +36,7 @@
 #include "vmm/devices/io_bus.h"
 #include "vmm/devices/panic_detector.h"
 #include "vmm/devices/serial.h"
+#include "vmm/devices/virtio/event_loop.h"
 #include "vmm/kvm/cpuid.h"
 #include "vmm/kvm/host_kind.h"
 #include "vmm/kvm/kvm_system.h"
@@ -46,6 +47,7 @@
 #include "vmm/memory/guest_memory.h"
 #include "vmm/stop.h"
 #include "vmm/vcpu_loop.h"
+#include "vmm/virtio_devices.h"
 
 namespace kvrun::vmm {
 
@@ -216,6 +218,19 @@ class VcpuThreads {
   std::vector<std::unique_ptr<Worker>> workers_;
 };
 
+// Runs the device event loop for as long as it lives; stops and joins it on every way out.
+class DeviceThread {
+ public:
+  explicit DeviceThread(EventLoop& loop) : loop_(loop) { loop_.start("devices"); }
+  ~DeviceThread() { loop_.stop(); }
+  DeviceThread(const DeviceThread&) = delete;
+  DeviceThread& operator=(const DeviceThread&) = delete;
+  void stop() { loop_.stop(); }
+
+ private:
+  EventLoop& loop_;
+};
+
 std::vector<Vcpu> create_vcpus(const KvmSystem& kvm, const Vm& vm, const GuestMemory& memory,
                                GuestAddress entry, unsigned count, HostKind host) {
   const auto supported = kvm.supported_cpuid();
@@ -329,6 +344,7 @@ void validate_config(const VmConfig& config) {
   }
   check_openable(config.kernel, "kernel");
   if (config.initrd) check_openable(*config.initrd, "initramfs");
+  for (const DiskConfig& disk : config.virtio.disks) check_openable(disk.path, "disk");
 }
 
 int run_vm(const VmConfig& config, std::ostream& diagnostics) {
@@ -340,7 +356,14 @@ int run_vm(const VmConfig& config, std::ostream& diagnostics) {
   const LoadedKernel kernel = load_kernel(memory, config.kernel);
   std::optional<LoadedInitrd> initrd;
   if (config.initrd) initrd = load_initramfs(memory, *config.initrd, kernel);
-  write_boot_params(memory, kernel, initrd, config.cmdline);
+
+  VmStop stop;
+  // The device thread. Declared before the devices, stopped (DeviceThread) before they go.
+  EventLoop device_loop([&stop](const std::string& message) {
+    stop.request(StopOutcome{StopCause::kError, 0, "device thread: " + message});
+  });
+  VirtioMmioDevices virtio(create_virtio_devices(config.virtio), memory, device_loop);
+  write_boot_params(memory, kernel, initrd, config.cmdline + virtio.cmdline());
   write_identity_page_tables(memory);
   write_gdt(memory);
   write_mp_table(memory, config.vcpus);
@@ -351,7 +374,6 @@ int run_vm(const VmConfig& config, std::ostream& diagnostics) {
   Vm vm = Vm::create(kvm);
   vm.set_memory(memory);
 
-  VmStop stop;
   Console console(STDOUT_FILENO, stop);
   IoBus pio("pio");
   IoBus mmio("mmio");
@@ -367,6 +389,7 @@ int run_vm(const VmConfig& config, std::ostream& diagnostics) {
                stop.request(StopOutcome{StopCause::kGuestExit, status, {}});
              }),
              layout::kExitPort, ExitPort::kSize, "exit port");
+  virtio.attach(vm, mmio);
 
   std::vector<Vcpu> vcpus = create_vcpus(kvm, vm, memory, kernel.entry, config.vcpus, host);
 
@@ -374,10 +397,12 @@ int run_vm(const VmConfig& config, std::ostream& diagnostics) {
   UniqueFd timer;
   if (config.timeout) timer = arm_timeout(*config.timeout);
   TerminalMode terminal(STDIN_FILENO);
+  DeviceThread device_thread(device_loop);
   VcpuThreads threads(vcpus, Buses{pio, mmio}, stop);
   serve_until_stopped(stop, signals.fd(), timer ? timer.get() : -1,
                       config.timeout ? static_cast<int>(config.timeout->count()) : 0, *serial);
   threads.stop_and_join();
+  device_thread.stop();
 
   const StopOutcome outcome = *stop.outcome();
   if (outcome.cause == StopCause::kError) throw Error(outcome.detail);

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "vmm/virtio_config.h"
+
 namespace kvrun::vmm {
 
 // Serial console on COM1; reboot through the keyboard controller (our i8042 handles exactly
@@ -28,6 +30,7 @@ struct VmConfig {
   uint64_t memory_mib = kDefaultMemoryMib;
   unsigned vcpus = 1;
   std::optional<std::chrono::seconds> timeout;
+  VirtioConfig virtio;  // each device is announced on the guest command line automatically
 };
 
 // Checks what can be checked without KVM: memory size, vCPU count, timeout, and that the

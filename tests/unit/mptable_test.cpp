@@ -106,8 +106,9 @@ TEST_P(MpTableTest, DescribesEveryVcpuAndTheIoApic) {
   EXPECT_EQ(table.ioapics[0].address, kIoapicAddr);
   EXPECT_TRUE(table.ioapics[0].flags & mp::kIoApicEnabled);
 
-  ASSERT_EQ(table.io_interrupts.size(), 16u);
-  for (unsigned irq = 0; irq < 16; ++irq) {
+  // All 24 IOAPIC pins: virtio-mmio devices use those above the ISA range too.
+  ASSERT_EQ(table.io_interrupts.size(), 24u);
+  for (unsigned irq = 0; irq < 24; ++irq) {
     const mp::InterruptEntry& entry = table.io_interrupts[irq];
     EXPECT_EQ(entry.interrupt_type, mp::kInt);
     EXPECT_EQ(entry.source_bus_id, table.buses[0].bus_id);
@@ -132,9 +133,9 @@ TEST(MpTableRawTest, FloatingPointerPointsJustPastItself) {
   EXPECT_EQ(memory.read_obj<uint32_t>(fp), 0x5f504d5fu);  // "_MP_"
   EXPECT_EQ(memory.read_obj<uint32_t>(fp + 4), fp + 16);
   EXPECT_EQ(memory.read_obj<uint32_t>(fp + 16), 0x504d4350u);  // "PCMP"
-  // 2 CPUs + bus + IOAPIC + 16 IO interrupts + 2 local interrupts.
-  EXPECT_EQ(memory.read_obj<uint16_t>(fp + 16 + 34), 22u);
-  EXPECT_EQ(memory.read_obj<uint16_t>(fp + 16 + 4), 44u + 2 * 20 + 2 * 8 + 18 * 8);
+  // 2 CPUs + bus + IOAPIC + 24 IO interrupts + 2 local interrupts.
+  EXPECT_EQ(memory.read_obj<uint16_t>(fp + 16 + 34), 30u);
+  EXPECT_EQ(memory.read_obj<uint16_t>(fp + 16 + 4), 44u + 2 * 20 + 2 * 8 + 26 * 8);
   EXPECT_EQ(memory.read_obj<uint32_t>(fp + 16 + 36), 0xfee00000u);
 }
 

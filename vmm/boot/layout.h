@@ -28,7 +28,14 @@ inline constexpr uint64_t kMmioGapStart = 0xc0000000;
 inline constexpr uint64_t kMmioGapEnd = 0x100000000;
 inline constexpr uint64_t kVirtioMmioBase = 0xd0000000;
 inline constexpr uint64_t kVirtioMmioSize = 0x1000;
-inline constexpr uint32_t kVirtioFirstIrq = 5;
+
+// The IOAPIC's 24 pins, all described in the MP table as edge-triggered, active high.
+inline constexpr unsigned kIoapicPins = 24;
+// IRQs for virtio-mmio devices, in the order devices get them: the ISA lines no legacy device
+// of ours or driver of the guest's claims (not 0-4 timer/keyboard/cascade/COM2/COM1, 8 RTC,
+// 12 mouse, 13 FPU, 14-15 IDE), then the pins above the ISA range.
+inline constexpr uint32_t kVirtioIrqs[] = {5, 6, 7, 9, 10, 11, 16, 17, 18, 19, 20, 21, 22, 23};
+inline constexpr unsigned kMaxVirtioDevices = sizeof(kVirtioIrqs) / sizeof(kVirtioIrqs[0]);
 
 // Multiprocessor table (Linux finds the vCPUs and the IOAPIC through it), in the EBDA.
 inline constexpr uint64_t kMpTableAddr = kEbdaStart;

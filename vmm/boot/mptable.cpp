@@ -13,7 +13,6 @@ namespace kvrun::vmm {
 
 namespace {
 
-constexpr unsigned kIsaIrqs = 16;
 constexpr uint8_t kIsaBusId = 0;
 // The in-kernel local APIC (KVM) reports version 0x14: an integrated APIC, which Linux needs to
 // see here to use it as one.
@@ -27,7 +26,7 @@ constexpr uint64_t kConfigAddr = layout::kMpTableAddr + sizeof(mp::FloatingPoint
 constexpr uint64_t kMaxTableBytes = sizeof(mp::FloatingPointer) + sizeof(mp::ConfigHeader) +
                                     kMaxVcpus * sizeof(mp::ProcessorEntry) + sizeof(mp::BusEntry) +
                                     sizeof(mp::IoApicEntry) +
-                                    (kIsaIrqs + 2) * sizeof(mp::InterruptEntry);
+                                    (layout::kIoapicPins + 2) * sizeof(mp::InterruptEntry);
 // The guest finds the floating pointer only in the last KiB below 640 KiB, and nothing of ours may
 // run into the legacy video area above it.
 static_assert(layout::kMpTableAddr + kMaxTableBytes <= 0xa0000, "MP table overflows the EBDA");
@@ -83,9 +82,10 @@ void write_mp_table(GuestMemory& memory, unsigned num_cpus) {
   ioapic.address = kIoapicAddr;
   append(entries, ioapic);
 
-  for (unsigned irq = 0; irq < kIsaIrqs; ++irq) {
-    // Identity routing: ISA IRQ n arrives at IOAPIC pin n, which is what the devices assume
-    // when they pick an IRQ number.
+  for (unsigned irq = 0; irq < layout::kIoapicPins; ++irq) {
+    // Identity routing: IRQ n arrives at IOAPIC pin n, which is what the devices assume when
+    // they pick an IRQ number. Pins 16-23 have no ISA line; describing them as ISA IRQs
+    // (conforming: edge, active high) is how Linux learns it may use them for virtio-mmio.
     const mp::InterruptEntry entry{
         mp::kIoInterrupt,          mp::kInt,  mp::kFlagsConformToBus,   kIsaBusId,
         static_cast<uint8_t>(irq), ioapic_id, static_cast<uint8_t>(irq)};
@@ -96,7 +96,7 @@ void write_mp_table(GuestMemory& memory, unsigned num_cpus) {
                                      kIsaBusId, 0, mp::kAllLocalApics, 0});
   append(entries, mp::InterruptEntry{mp::kLocalInterrupt, mp::kNmi, mp::kFlagsConformToBus,
                                      kIsaBusId, 0, mp::kAllLocalApics, 1});
-  const unsigned entry_count = num_cpus + 2 + kIsaIrqs + 2;
+  const unsigned entry_count = num_cpus + 2 + layout::kIoapicPins + 2;
 
   mp::ConfigHeader header{};
   std::memcpy(header.signature, "PCMP", 4);

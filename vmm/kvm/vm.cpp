@@ -69,4 +69,23 @@ void Vm::set_irq_line(uint32_t irq, bool asserted) const {
   }
 }
 
+void Vm::add_irqfd(int event_fd, uint32_t gsi) const {
+  kvm_irqfd irqfd{};
+  irqfd.fd = static_cast<uint32_t>(event_fd);
+  irqfd.gsi = gsi;
+  if (::ioctl(fd(), KVM_IRQFD, &irqfd) < 0) throw_errno(fmt::format("KVM_IRQFD gsi {}", gsi));
+}
+
+void Vm::add_ioeventfd(int event_fd, uint64_t addr, uint32_t len, uint64_t datamatch) const {
+  kvm_ioeventfd ioeventfd{};
+  ioeventfd.datamatch = datamatch;
+  ioeventfd.addr = addr;
+  ioeventfd.len = len;
+  ioeventfd.fd = event_fd;
+  ioeventfd.flags = KVM_IOEVENTFD_FLAG_DATAMATCH;
+  if (::ioctl(fd(), KVM_IOEVENTFD, &ioeventfd) < 0) {
+    throw_errno(fmt::format("KVM_IOEVENTFD at {:#x} value {}", addr, datamatch));
+  }
+}
+
 }  // namespace kvrun::vmm

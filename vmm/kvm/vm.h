@@ -28,6 +28,14 @@ class Vm {
   // Drives an ISA/IOAPIC interrupt input line. Thread-safe (one ioctl on the VM fd).
   void set_irq_line(uint32_t irq, bool asserted) const;
 
+  // Each write to `event_fd` pulses `gsi` (an IOAPIC pin; edge-triggered in our MP table) in
+  // the kernel, without a vCPU exit or an ioctl per interrupt (KVM_IRQFD).
+  void add_irqfd(int event_fd, uint32_t gsi) const;
+
+  // A guest write of `len` bytes of value `datamatch` to MMIO address `addr` signals
+  // `event_fd` inside KVM instead of exiting to a vCPU thread (KVM_IOEVENTFD).
+  void add_ioeventfd(int event_fd, uint64_t addr, uint32_t len, uint64_t datamatch) const;
+
   int fd() const { return fd_.get(); }
 
  private:

@@ -1,0 +1,117 @@
+// virtio-blk (virtio 1.2 §5.2) on a raw image file: read, write, flush (fdatasync), get-id,
+// and discard / write-zeroes by punching holes where the host file system can. Data moves with
+// preadv/pwritev straight between the file and guest memory.
+//
+// The image's size is rounded down to whole 512-byte sectors (the tail is not visible to the
+// guest); every request's sector range is checked against that capacity, so no access reaches
+// past it.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/unique_fd.h"
+#include "vmm/devices/virtio/device.h"
+
+namespace kvrun::vmm::virtio {
+
+namespace blk {
+inline constexpr uint64_t kSectorSize = 512;
+// Feature bits (§5.2.3).
+inline constexpr unsigned kFeatureSizeMax = 1;
+inline constexpr unsigned kFeatureSegMax = 2;
+inline constexpr unsigned kFeatureRo = 5;
+inline constexpr unsigned kFeatureBlkSize = 6;
+inline constexpr unsigned kFeatureFlush = 9;
+inline constexpr unsigned kFeatureDiscard = 13;
+inline constexpr unsigned kFeatureWriteZeroes = 14;
+// Request types and status values (§5.2.6).
+inline constexpr uint32_t kTypeIn = 0;
+inline constexpr uint32_t kTypeOut = 1;
+inline constexpr uint32_t kTypeFlush = 4;
+inline constexpr uint32_t kTypeGetId = 8;
+inline constexpr uint32_t kTypeDiscard = 11;
+inline constexpr uint32_t kTypeWriteZeroes = 13;
+inline constexpr uint8_t kStatusOk = 0;
+inline constexpr uint8_t kStatusIoErr = 1;
+inline constexpr uint8_t kStatusUnsupported = 2;
+inline constexpr uint32_t kWriteZeroesFlagUnmap = 1;
+inline constexpr size_t kIdBytes = 20;
+
+struct RequestHeader {
+  uint32_t type;
+  uint32_t reserved;
+  uint64_t sector;
+};
+static_assert(sizeof(RequestHeader) == 16);
+
+struct DiscardSegment {
+  uint64_t sector;
+  uint32_t num_sectors;
+  uint32_t flags;
+};
+static_assert(sizeof(DiscardSegment) == 16);
+
+// A request as parsed from a chain, before it touches the file.
+struct Request {
+  uint32_t type = 0;
+  uint64_t sector = 0;
+  std::vector<Segment> data;  // IN: writable data; OUT/DISCARD/WRITE_ZEROES: readable payload
+  uint64_t data_bytes = 0;
+  std::span<uint8_t> status;  // the last writable byte
+};
+
+// Splits `chain` into header, data and status byte. Returns nullopt if the chain cannot carry
+// a request at all (no 16-byte header or no writable status byte).
+std::optional<Request> parse_request(const DescriptorChain& chain);
+}  // namespace blk
+
+class Blk : public VirtioDevice {
+ public:
+  static constexpr uint16_t kQueueSize = 256;
+  // Data segments per request: the queue's descriptors minus header and status.
+  static constexpr uint32_t kSegMax = kQueueSize - 2;
+  static constexpr uint32_t kMaxDiscardSegments = 16;
+  static constexpr uint32_t kMaxDiscardSectors = 1u << 22;  // 2 GiB per segment
+
+  // Opens the image (read-only: O_RDONLY and VIRTIO_BLK_F_RO). Throws kvrun::Error naming the
+  // path if it cannot be opened, is a directory, or is smaller than one sector.
+  static std::shared_ptr<Blk> open(const std::filesystem::path& path, bool read_only);
+
+  // `id` is what GET_ID reports (up to 20 bytes). `punch_holes`: offer DISCARD/WRITE_ZEROES.
+  Blk(UniqueFd file, uint64_t size_bytes, bool read_only, std::string id, bool punch_holes);
+
+  uint64_t capacity_sectors() const { return capacity_; }
+  bool read_only() const { return read_only_; }
+
+  DeviceType type() const override { return DeviceType::kBlock; }
+  uint64_t features() const override;
+  std::vector<uint16_t> queue_max_sizes() const override { return {kQueueSize}; }
+  void read_config(uint64_t offset, std::span<uint8_t> data) const override;
+  void activate(const DeviceContext& context) override { context_ = &context; }
+  void process_queue(size_t index) override;
+  void reset() override { context_ = nullptr; }
+
+  // Executes one request chain and returns the used length (bytes written to the chain).
+  // Public for the tests and the fuzzer.
+  uint32_t handle(const DescriptorChain& chain);
+
+ private:
+  uint8_t execute(const blk::Request& request);
+  bool in_range(uint64_t sector, uint64_t sectors) const;
+  uint8_t read_write(const blk::Request& request, bool write);
+  uint8_t punch(const blk::Request& request);
+
+  UniqueFd file_;
+  uint64_t capacity_;
+  bool read_only_;
+  std::string id_;
+  bool punch_holes_;
+  const DeviceContext* context_ = nullptr;
+};
+
+}  // namespace kvrun::vmm::virtio

@@ -1,0 +1,25 @@
+// What the kvrun-vmm command line asks for in virtio devices, and the parsers of the options
+// that describe them. Kept apart from the device code so vmm.h stays light.
+#pragma once
+
+#include <filesystem>
+#include <string_view>
+#include <vector>
+
+namespace kvrun::vmm {
+
+struct DiskConfig {
+  std::filesystem::path path;
+  bool read_only = false;
+};
+
+// "PATH[,ro|,rw]" (the --disk option). Throws kvrun::Error for an empty path or an unknown
+// flag. Paths with commas are not supported.
+DiskConfig parse_disk_option(std::string_view text);
+
+struct VirtioConfig {
+  std::vector<DiskConfig> disks;  // /dev/vda, /dev/vdb, ... in this order
+  bool rng = false;
+};
+
+}  // namespace kvrun::vmm
