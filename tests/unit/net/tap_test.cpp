@@ -38,19 +38,32 @@ struct Packet {
   std::vector<uint8_t> frame;
 };
 
-// Reads frames from the tap until `match` accepts one or two seconds pass.
-std::optional<Packet> read_until(const Tap& tap, const std::function<bool(const Packet&)>& match) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+// Reads frames from the tap until `match` accepts one or `wait` passes.
+std::optional<Packet> read_until(const Tap& tap, const std::function<bool(const Packet&)>& match,
+                                 std::chrono::milliseconds wait = std::chrono::seconds(2)) {
+  const auto deadline = std::chrono::steady_clock::now() + wait;
   std::vector<uint8_t> buffer(kNetHeaderBytes + kMaxFrameBytes);
   while (std::chrono::steady_clock::now() < deadline) {
     pollfd pfd{tap.fd(), POLLIN, 0};
-    if (::poll(&pfd, 1, 100) <= 0) continue;
+    if (::poll(&pfd, 1, 50) <= 0) continue;
     const ssize_t n = ::read(tap.fd(), buffer.data(), buffer.size());
     if (n < static_cast<ssize_t>(kNetHeaderBytes)) continue;
     Packet packet;
     std::memcpy(&packet.header, buffer.data(), kNetHeaderBytes);
     packet.frame.assign(buffer.begin() + kNetHeaderBytes, buffer.begin() + n);
     if (match(packet)) return packet;
+  }
+  return std::nullopt;
+}
+
+// `send` until a frame `match` accepts comes back: right after a tap is attached its carrier
+// comes up asynchronously (linkwatch, up to a second), and until then the namespace's
+// replies are dropped, so like any peer we retry.
+std::optional<Packet> exchange(const Tap& tap, const std::function<void()>& send,
+                               const std::function<bool(const Packet&)>& match) {
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    send();
+    if (auto packet = read_until(tap, match, std::chrono::milliseconds(300))) return packet;
   }
   return std::nullopt;
 }
@@ -96,9 +109,10 @@ TEST(TapTest, AttachesToATapInAnotherNamespaceAndExchangesFrames) {
   NetHeader header{};
   std::vector<uint8_t> request = arp_request();
   std::array<iovec, 2> iov{{{&header, sizeof(header)}, {request.data(), request.size()}}};
-  ASSERT_EQ(::writev(tap.fd(), iov.data(), 2), static_cast<ssize_t>(12 + request.size()));
-
-  std::optional<Packet> reply = read_until(tap, [](const Packet& p) {
+  const auto send = [&] {
+    ASSERT_EQ(::writev(tap.fd(), iov.data(), 2), static_cast<ssize_t>(12 + request.size()));
+  };
+  std::optional<Packet> reply = exchange(tap, send, [](const Packet& p) {
     return ethertype(p) == 0x0806 && p.frame.size() >= 42 && p.frame[21] == 2;
   });
   ASSERT_TRUE(reply) << "no ARP reply from 10.209.9.1";
@@ -124,10 +138,12 @@ TEST(TapTest, ChecksumOffloadReachesUsOnlyOnceEnabled) {
   ::inet_pton(AF_INET, "10.209.9.2", &to.sin_addr);
   const auto send_and_capture = [&] {
     const char payload[] = "kvrun";
-    EXPECT_EQ(::sendto(udp.get(), payload, sizeof(payload), 0,
-                       reinterpret_cast<const sockaddr*>(&to), sizeof(to)),
-              static_cast<ssize_t>(sizeof(payload)));
-    return read_until(tap, [](const Packet& p) {
+    const auto send = [&] {
+      EXPECT_EQ(::sendto(udp.get(), payload, sizeof(payload), 0,
+                         reinterpret_cast<const sockaddr*>(&to), sizeof(to)),
+                static_cast<ssize_t>(sizeof(payload)));
+    };
+    return exchange(tap, send, [](const Packet& p) {
       return ethertype(p) == 0x0800 && p.frame.size() >= 38 && p.frame[23] == IPPROTO_UDP &&
              p.frame[36] == 9999 >> 8 && p.frame[37] == (9999 & 0xff);
     });

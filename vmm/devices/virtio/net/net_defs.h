@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "vmm/memory/guest_memory.h"
+#include "vmm/devices/virtio/virtio_spec.h"
 
 namespace kvrun::vmm::net {
 
@@ -26,7 +26,7 @@ inline constexpr unsigned kHostUfo = 14;
 inline constexpr unsigned kMrgRxbuf = 15;
 inline constexpr unsigned kStatus = 16;
 inline constexpr unsigned kCtrlVq = 17;
-inline constexpr unsigned kVersion1 = 32;
+inline constexpr unsigned kVersion1 = virtio::kFeatureVersion1;
 }  // namespace feature
 
 // NetHeader::flags
@@ -66,13 +66,6 @@ inline constexpr size_t kMinFrameBytes = 14;
 // one readv/writev (IOV_MAX = 1024).
 inline constexpr size_t kMaxChainSegments = 1023;
 
-// One buffer of a descriptor chain, as the guest described it: nothing here is trusted yet.
-struct ChainSegment {
-  GuestAddress addr = 0;
-  uint32_t len = 0;
-  bool device_writable = false;
-};
-
-constexpr uint64_t feature_bit(unsigned bit) { return uint64_t{1} << bit; }
+using virtio::feature_bit;
 
 }  // namespace kvrun::vmm::net

@@ -38,8 +38,6 @@ std::string_view describe(RxError error) {
       return "accepted";
     case RxError::kReadOnlySegment:
       return "device-readable buffer in an RX chain";
-    case RxError::kBadAddress:
-      return "buffer outside guest memory";
     case RxError::kTooManySegments:
       return "too many buffers in one chain";
     case RxError::kShortChain:
@@ -48,17 +46,16 @@ std::string_view describe(RxError error) {
   return "unknown";
 }
 
-RxError parse_rx_chain(GuestMemory& memory, std::span<const ChainSegment> chain, RxBuffer& out) {
+RxError parse_rx_chain(const virtio::DescriptorChain& chain, RxBuffer& out) {
   out.iov.clear();
   out.header_iov.clear();
   out.frame_capacity = 0;
   out.iov.push_back({&out.header, kNetHeaderBytes});
+  if (!chain.readable().empty()) return RxError::kReadOnlySegment;
 
   size_t header_room = 0;
-  for (const ChainSegment& segment : chain) {
-    if (!segment.device_writable) return RxError::kReadOnlySegment;
-    if (!memory.contains(segment.addr, segment.len)) return RxError::kBadAddress;
-    std::span<uint8_t> bytes = memory.slice(segment.addr, segment.len);
+  for (const virtio::Segment& segment : chain.writable()) {
+    std::span<uint8_t> bytes = segment.data;
 
     const size_t to_header = std::min(bytes.size(), kNetHeaderBytes - header_room);
     if (to_header > 0) {

@@ -1,10 +1,10 @@
 // Guest receive buffers: turns one RX descriptor chain into the places a packet from the tap
 // goes, and writes the packet's virtio-net header there once it has arrived.
 //
-// The chain is the guest's and untrusted: each buffer is checked against guest memory and
-// must be device-writable. A chain that can hold any frame (kMaxFrameBytes, as a guest with
-// GUEST_TSO4/6 and no MRG_RXBUF posts) is read into directly; a smaller one gets a copy of
-// the frame when it fits.
+// The queue has already checked that every buffer lies in guest RAM; the chain must also be
+// all device-writable and long enough. A chain that can hold any frame (kMaxFrameBytes, as a guest
+// with GUEST_TSO4/6 and no MRG_RXBUF posts) is read into directly; a smaller one gets a copy of the
+// frame when it fits.
 #pragma once
 
 #include <sys/uio.h>
@@ -15,14 +15,13 @@
 #include <vector>
 
 #include "vmm/devices/virtio/net/net_defs.h"
-#include "vmm/memory/guest_memory.h"
+#include "vmm/devices/virtio/queue.h"
 
 namespace kvrun::vmm::net {
 
 enum class RxError {
   kNone,
   kReadOnlySegment,  // the driver must give us device-writable buffers only
-  kBadAddress,       // a buffer outside guest memory
   kTooManySegments,  // more than kMaxChainSegments non-empty buffers
   kShortChain,       // not even room for the header and an Ethernet header
 };
@@ -41,7 +40,7 @@ struct RxBuffer {
 
 // Parses `chain` into `out` (whose vectors are reused between calls). Lengths beyond
 // kMaxFrameBytes are ignored: no frame needs them.
-RxError parse_rx_chain(GuestMemory& memory, std::span<const ChainSegment> chain, RxBuffer& out);
+RxError parse_rx_chain(const virtio::DescriptorChain& chain, RxBuffer& out);
 
 // Copies `frame` into the buffer's frame part. False (nothing copied) if it does not fit.
 bool copy_frame(const RxBuffer& buffer, std::span<const uint8_t> frame);

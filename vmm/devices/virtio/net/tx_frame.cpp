@@ -11,8 +11,6 @@ std::string_view describe(TxError error) {
       return "accepted";
     case TxError::kWritableSegment:
       return "device-writable buffer in a TX chain";
-    case TxError::kBadAddress:
-      return "buffer outside guest memory";
     case TxError::kTooManySegments:
       return "too many buffers in one chain";
     case TxError::kShortHeader:
@@ -55,19 +53,16 @@ TxError check_tx_header(const NetHeader& header, size_t frame_bytes, uint64_t fe
   return TxError::kNone;
 }
 
-TxError parse_tx_chain(GuestMemory& memory, std::span<const ChainSegment> chain, uint64_t features,
-                       TxFrame& out) {
+TxError parse_tx_chain(const virtio::DescriptorChain& chain, uint64_t features, TxFrame& out) {
   out.iov.clear();
   out.frame_bytes = 0;
   out.iov.push_back({&out.header, kNetHeaderBytes});
+  if (!chain.writable().empty()) return TxError::kWritableSegment;
 
   auto* header_bytes = reinterpret_cast<uint8_t*>(&out.header);
   size_t header_filled = 0;
-  for (const ChainSegment& segment : chain) {
-    if (segment.device_writable) return TxError::kWritableSegment;
-    if (!memory.contains(segment.addr, segment.len)) return TxError::kBadAddress;
-    std::span<uint8_t> bytes = memory.slice(segment.addr, segment.len);
-
+  for (const virtio::Segment& segment : chain.readable()) {
+    std::span<uint8_t> bytes = segment.data;
     // The header may be split over several buffers; copy it out piece by piece.
     const size_t to_header = std::min(bytes.size(), kNetHeaderBytes - header_filled);
     std::memcpy(header_bytes + header_filled, bytes.data(), to_header);

@@ -1,21 +1,20 @@
 // The request parser for guest -> tap: turns one TX descriptor chain into a validated
 // virtio-net header and the frame bytes, ready for one writev() to the tap.
 //
-// Everything in the chain is the guest's: addresses, lengths, the header's fields. Nothing is
-// dereferenced before it is checked against guest memory, the frame is bounded by
-// kMaxFrameBytes, and the header is copied out before it is checked, so the guest cannot change
-// it between the check and the write.
+// The queue has already checked that every buffer lies in guest RAM; everything else is the
+// guest's to get wrong: which buffers are writable, how long the chain is, the header's
+// fields. The frame is bounded by kMaxFrameBytes, and the header is copied out before it is
+// checked, so the guest cannot change it between the check and the write.
 #pragma once
 
 #include <sys/uio.h>
 
 #include <cstdint>
-#include <span>
 #include <string_view>
 #include <vector>
 
 #include "vmm/devices/virtio/net/net_defs.h"
-#include "vmm/memory/guest_memory.h"
+#include "vmm/devices/virtio/queue.h"
 
 namespace kvrun::vmm::net {
 
@@ -23,8 +22,7 @@ namespace kvrun::vmm::net {
 enum class TxError {
   kNone,
   kWritableSegment,  // the driver may only hand us device-readable buffers
-  kBadAddress,       // a buffer outside guest memory
-  kTooManySegments,  // more than kMaxChainSegments non-empty buffers
+  kTooManySegments,  // more than kMaxChainSegments buffers after the header
   kShortHeader,      // fewer bytes than the 12-byte header
   kShortFrame,       // less than an Ethernet header after it
   kLongFrame,        // more than kMaxFrameBytes after it
@@ -40,8 +38,7 @@ struct TxFrame {
 
 // Parses `chain` into `out` (whose buffers are reused between calls). `features` are the
 // negotiated ones; they decide which header flags and GSO types are legal.
-TxError parse_tx_chain(GuestMemory& memory, std::span<const ChainSegment> chain, uint64_t features,
-                       TxFrame& out);
+TxError parse_tx_chain(const virtio::DescriptorChain& chain, uint64_t features, TxFrame& out);
 
 // The header checks alone, for a frame of `frame_bytes`.
 TxError check_tx_header(const NetHeader& header, size_t frame_bytes, uint64_t features);
