@@ -41,6 +41,10 @@ int main(int argc, char** argv) {
   std::vector<std::string> disks;
   app.add_option("--disk", disks,
                  "virtio-blk disk: raw image PATH[,ro] (repeatable: vda, vdb, ...)");
+  std::vector<std::string> nets;
+  app.add_option("--net", nets,
+                 "virtio-net on a tap: tap=NAME[,netns=PATH][,mac=xx:xx:xx:xx:xx:xx] "
+                 "(repeatable: eth0, eth1, ...)");
   app.add_flag("--rng", config.virtio.rng, "virtio-rng entropy device");
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
@@ -67,6 +71,9 @@ int main(int argc, char** argv) {
   try {
     for (const std::string& disk : disks) {
       config.virtio.disks.push_back(kvrun::vmm::parse_disk_option(disk));
+    }
+    for (const std::string& net : nets) {
+      config.virtio.nets.push_back(kvrun::vmm::net::parse_net_option(net));
     }
     return kvrun::vmm::run_vm(config, std::cerr);
   } catch (const std::exception& e) {

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "vmm/devices/virtio/net/net_option.h"
+
 namespace kvrun::vmm {
 
 struct DiskConfig {
@@ -18,7 +20,8 @@ struct DiskConfig {
 DiskConfig parse_disk_option(std::string_view text);
 
 struct VirtioConfig {
-  std::vector<DiskConfig> disks;  // /dev/vda, /dev/vdb, ... in this order
+  std::vector<DiskConfig> disks;     // /dev/vda, /dev/vdb, ... in this order
+  std::vector<net::NetConfig> nets;  // eth0, eth1, ... in this order
   bool rng = false;
 };
 

@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "vmm/boot/layout.h"
 #include "vmm/devices/virtio/blk.h"
+#include "vmm/devices/virtio/net/net_device.h"
 #include "vmm/devices/virtio/rng.h"
 #include "vmm/devices/virtio/virtio_spec.h"
 
@@ -18,6 +19,11 @@ std::vector<NamedDevice> create_virtio_devices(const VirtioConfig& config) {
     const std::string name = fmt::format("virtio-blk vd{} ({}{})", static_cast<char>('a' + i % 26),
                                          disk.path.string(), disk.read_only ? ", ro" : "");
     devices.push_back({name, virtio::Blk::open(disk.path, disk.read_only)});
+  }
+  for (const net::NetConfig& net : config.nets) {
+    auto device = net::NetDevice::open(net);
+    devices.push_back({fmt::format("virtio-net {} ({})", net.tap, net::format_mac(device->mac())),
+                       std::move(device)});
   }
   if (config.rng) devices.push_back({"virtio-rng", std::make_shared<virtio::Rng>()});
   return devices;
