@@ -1,0 +1,40 @@
+// Options every kvrun command shares, and helpers the command files use.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+#include "common/unique_fd.h"
+#include "shim/state/container_state.h"
+#include "shim/state/state_dir.h"
+
+namespace kvrun::cli {
+
+struct Globals {
+  std::string root = state::kDefaultRoot;
+  std::string log;
+  std::string log_format = "text";
+  bool debug = false;
+  std::string kernel, initrd;
+  std::string sandbox;    // vm | host; default from KVRUN_SANDBOX, else vm
+  std::string cache_dir;  // rootfs image cache; default /var/cache/kvrun/rootfs
+  std::string sandbox_kind() const;
+  std::filesystem::path rootfs_cache() const;
+};
+
+// A command's outcome: kvrun's exit status.
+using ExitStatus = int;
+
+// Connects to the container's agent with a bound on every blocking call, so a hung guest makes
+// the command fail instead of hanging.
+UniqueFd connect_to_agent(const state::ContainerState& state,
+                          std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+// Writes the PID to path atomically (temporary file + rename), as runc does.
+void write_pid_file(const std::filesystem::path& path, pid_t pid);
+
+// "KILL", "SIGKILL", "9" -> 9. Throws Error for anything else.
+int parse_signal(const std::string& name);
+
+}  // namespace kvrun::cli

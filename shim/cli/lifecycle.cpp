@@ -1,0 +1,244 @@
+#include "shim/cli/lifecycle.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <thread>
+
+#include "common/error.h"
+#include "protocol/client.h"
+#include "shim/cli/logging.h"
+#include "shim/oci/bundle.h"
+#include "shim/rootfs/image_cache.h"
+#include "shim/sandbox/container_request.h"
+#include "shim/sandbox/locate.h"
+#include "shim/sandbox/monitor.h"
+#include "shim/state/process_identity.h"
+
+namespace kvrun::cli {
+namespace {
+
+using state::ContainerState;
+
+sandbox::LaunchConfig launch_config(const Globals& globals, const oci::Bundle& bundle,
+                                    const std::filesystem::path& dir) {
+  sandbox::LaunchConfig config;
+  config.kind = sandbox::parse_sandbox_kind(globals.sandbox_kind());
+  config.state_dir = dir;
+  if (config.kind == sandbox::SandboxKind::kHost) {
+    config.agent = sandbox::find_agent();
+  } else {
+    config.vmm = sandbox::find_vmm();
+    config.kernel = sandbox::find_kernel(globals.kernel);
+    config.initrd = sandbox::find_initrd(globals.initrd);
+    config.size = sandbox::size_vm(bundle.resources, std::thread::hardware_concurrency());
+  }
+  return config;
+}
+
+// Removes the half-made container unless release() was called.
+class CreationGuard {
+ public:
+  CreationGuard(const state::StateDir& dir, std::string id) : dir_(dir), id_(std::move(id)) {}
+  ~CreationGuard() {
+    if (!released_) dir_.remove(id_);
+  }
+  void release() { released_ = true; }
+
+ private:
+  const state::StateDir& dir_;
+  std::string id_;
+  bool released_ = false;
+};
+
+bool wait_gone(pid_t pid, std::uint64_t start_time, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (state::process_alive(pid, start_time)) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+// Stops the monitor (which kills the sandbox with it); SIGKILL if it does not go in time. The
+// sandbox dies with its monitor (PR_SET_PDEATHSIG), checked here as well.
+void kill_monitor(const ContainerState& state) {
+  if (state.pid > 0 && state::process_alive(state.pid, state.pid_start_time)) {
+    ::kill(state.pid, SIGTERM);
+    if (!wait_gone(state.pid, state.pid_start_time, std::chrono::seconds(5))) {
+      spdlog::warn("monitor {} of {} did not stop, killing it", state.pid, state.id);
+      ::kill(state.pid, SIGKILL);
+      wait_gone(state.pid, state.pid_start_time, std::chrono::seconds(5));
+    }
+  }
+}
+
+}  // namespace
+
+pid_t create_container(const Globals& globals, const CreateOptions& options) {
+  oci::Bundle bundle = oci::load_bundle(options.bundle);
+  if (bundle.terminal)
+    throw Error("config.json: process.terminal: true is not supported by kvrun yet");
+  auto kind = sandbox::parse_sandbox_kind(globals.sandbox_kind());
+  sandbox::check_mounts(bundle, kind);
+
+  state::StateDir states(globals.root);
+  auto dir = states.create(options.id);
+  CreationGuard guard(states, options.id);
+
+  ContainerState initial;
+  initial.id = options.id;
+  initial.bundle = bundle.dir;
+  initial.rootfs = bundle.rootfs;
+  initial.created = state::now_rfc3339();
+  initial.annotations = bundle.annotations;
+  initial.sandbox = sandbox::to_string(kind);
+  state::save_state(dir, initial);
+
+  sandbox::MonitorConfig monitor;
+  monitor.id = options.id;
+  monitor.state_dir = dir;
+  monitor.launch = launch_config(globals, bundle, dir);
+  std::optional<rootfs::CachedImage> image;
+  if (kind == sandbox::SandboxKind::kVm) {
+    auto started = std::chrono::steady_clock::now();
+    image = rootfs::ImageCache(globals.rootfs_cache()).get(bundle.rootfs);
+    spdlog::debug("rootfs image {} ({}) in {} ms", image->path.string(),
+                  image->hit ? "cached" : "built",
+                  std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - started)
+                      .count());
+    monitor.launch.rootfs_image_fd = image->fd.get();
+    monitor.rootfs_image = image->path;
+    initial.rootfs_image = image->path;
+    state::save_state(dir, initial);
+  }
+  monitor.bundle = std::move(bundle);
+
+  int ready[2];
+  if (::pipe2(ready, O_CLOEXEC) != 0) throw_errno("pipe");
+  UniqueFd ready_read(ready[0]), ready_write(ready[1]);
+  std::fflush(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) throw_errno("fork");
+  if (pid == 0) {
+    ready_read.reset();
+    // Its own session: the terminal's Ctrl-C reaches `kvrun run`, which forwards it, and never
+    // tears the sandbox down behind the CLI's back.
+    ::setsid();
+    try {
+      if (globals.log.empty())
+        setup_logging((dir / "monitor.log").string(), globals.log_format, globals.debug);
+    } catch (const Error&) {
+    }
+    monitor.ready_fd = ready_write.release();
+    sandbox::run_monitor(std::move(monitor));
+  }
+  ready_write.reset();
+  try {
+    sandbox::wait_for_monitor(ready_read.get());
+  } catch (const Error&) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    throw;
+  }
+  if (!options.pid_file.empty()) write_pid_file(options.pid_file, pid);
+  guard.release();
+  return pid;
+}
+
+void start_container(const Globals& globals, const std::string& id) {
+  state::StateDir states(globals.root);
+  auto dir = states.open(id);
+  state::ContainerLock lock(dir);
+  ContainerState current = state::load_current_state(dir);
+  switch (current.status) {
+    case state::Status::kCreated:
+      break;
+    case state::Status::kStopped:
+      throw Error("cannot start a container that has stopped");
+    case state::Status::kCreating:
+      throw Error("cannot start a container that is still being created");
+    default:
+      throw Error("cannot start an already running container");
+  }
+  protocol::Client client(connect_to_agent(current, std::chrono::seconds(30)));
+  client.call_ok(protocol::StartContainer{id});
+  current.status = state::Status::kRunning;
+  state::save_state(dir, current);
+}
+
+void delete_container(const Globals& globals, const std::string& id, bool force) {
+  state::StateDir states(globals.root);
+  auto dir = states.open(id);
+  ContainerState current;
+  {
+    state::ContainerLock lock(dir);
+    current = state::load_current_state(dir);
+  }
+  if (current.status != state::Status::kStopped && current.status != state::Status::kCreated &&
+      !force) {
+    throw Error("cannot delete container " + id +
+                " that is not stopped: " + std::string(state::to_string(current.status)));
+  }
+  // Not under the lock: the monitor takes it to record the exit while it stops.
+  kill_monitor(current);
+  states.remove(id);
+}
+
+ExitStatus run_container(const Globals& globals, const CreateOptions& options, bool detach,
+                         bool keep) {
+  // Signals for the container arrive before the monitor can forward them: block them now and
+  // read them from a signalfd once the container runs.
+  sigset_t forwarded;
+  sigemptyset(&forwarded);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH})
+    sigaddset(&forwarded, sig);
+  sigset_t previous;
+  if (!detach) ::sigprocmask(SIG_BLOCK, &forwarded, &previous);
+
+  pid_t monitor = create_container(globals, options);
+  try {
+    start_container(globals, options.id);
+  } catch (const Error&) {
+    delete_container(globals, options.id, true);
+    throw;
+  }
+  if (detach) return 0;
+
+  UniqueFd signals(::signalfd(-1, &forwarded, SFD_CLOEXEC));
+  UniqueFd monitor_fd(static_cast<int>(::syscall(SYS_pidfd_open, monitor, 0)));
+  if (!signals || !monitor_fd) throw_errno("signalfd/pidfd_open");
+  state::StateDir states(globals.root);
+  for (;;) {
+    pollfd fds[2] = {{monitor_fd.get(), POLLIN, 0}, {signals.get(), POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0 && errno != EINTR) throw_errno("poll");
+    if (fds[0].revents != 0) break;
+    if (fds[1].revents != 0) {
+      signalfd_siginfo info{};
+      if (::read(signals.get(), &info, sizeof info) != sizeof info) continue;
+      try {
+        ContainerState current = state::load_state(states.open(options.id));
+        protocol::Client client(connect_to_agent(current, std::chrono::seconds(5)));
+        client.call_ok(protocol::SignalProcess{options.id, "", static_cast<int>(info.ssi_signo)});
+      } catch (const Error& e) {
+        spdlog::warn("forwarding signal {}: {}", info.ssi_signo, e.what());
+      }
+    }
+  }
+  int status = 0;
+  while (::waitpid(monitor, &status, 0) < 0 && errno == EINTR) {
+  }
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  if (!keep) delete_container(globals, options.id, true);
+  ::sigprocmask(SIG_SETMASK, &previous, nullptr);
+  return code;
+}
+
+}  // namespace kvrun::cli

@@ -1,0 +1,187 @@
+#include "shim/cli/processes.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "common/error.h"
+#include "protocol/client.h"
+#include "protocol/framing.h"
+#include "shim/oci/bundle.h"
+#include "shim/sandbox/agent_connect.h"
+#include "shim/sandbox/monitor.h"
+#include "shim/sandbox/stdio_relay.h"
+#include "shim/state/process_identity.h"
+
+namespace kvrun::cli {
+namespace {
+
+using state::ContainerState;
+
+ContainerState running_state(const Globals& globals, const std::string& id) {
+  state::StateDir states(globals.root);
+  ContainerState current = state::load_current_state(states.open(id));
+  if (current.status == state::Status::kStopped) throw Error("container not running");
+  return current;
+}
+
+std::string new_exec_id() {
+  std::random_device random;
+  std::ostringstream id;
+  id << "exec-" << std::hex << random() << random();
+  return id.str();
+}
+
+nlohmann::json read_json_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(path + ": cannot be read");
+  std::stringstream text;
+  text << in.rdbuf();
+  auto json = nlohmann::json::parse(text.str(), nullptr, false);
+  if (json.is_discarded() || !json.is_object()) throw Error(path + ": not a JSON object");
+  return json;
+}
+
+// In the exec monitor: ExecProcess, stdio, WaitProcess. Reports readiness on ready_fd.
+[[noreturn]] void exec_monitor(const ContainerState& container, const std::string& exec_id,
+                               const nlohmann::json& process, int ready_fd) {
+  std::signal(SIGPIPE, SIG_IGN);
+  int status = 1;
+  try {
+    sandbox::StdioRelay relay;
+    UniqueFd wait;
+    try {
+      protocol::Client control(connect_to_agent(container, std::chrono::seconds(30)));
+      control.call_ok(protocol::ExecProcess{container.id, exec_id, process, true});
+      auto attach = [&](protocol::StdioStream stream) {
+        return protocol::attach_stdio(connect_to_agent(container, std::chrono::seconds(30)),
+                                      protocol::AttachStdio{container.id, exec_id, stream});
+      };
+      auto out = attach(protocol::StdioStream::kStdout);
+      auto err = attach(protocol::StdioStream::kStderr);
+      auto in = attach(protocol::StdioStream::kStdin);
+      // Only the connections' blocking calls were bounded; stream reads must wait forever.
+      for (int fd : {out.get(), err.get(), in.get()})
+        sandbox::set_io_timeout(fd, std::chrono::milliseconds(0));
+      relay.copy(std::move(out), 1, true);
+      relay.copy(std::move(err), 2, true);
+      relay.copy(0, std::move(in), false);
+      wait = connect_to_agent(container, std::chrono::milliseconds(0));
+      protocol::write_frame(
+          wait.get(), protocol::encode_request({1, protocol::WaitProcess{container.id, exec_id}}));
+    } catch (const Error& e) {
+      std::string line = std::string("error ") + e.what() + "\n";
+      [[maybe_unused]] auto ignored = ::write(ready_fd, line.data(), line.size());
+      ::_exit(1);  // the CLI reports it
+    }
+    [[maybe_unused]] auto ignored = ::write(ready_fd, "ok\n", 3);
+    ::close(ready_fd);
+    auto frame = protocol::read_frame(wait.get());
+    if (!frame) throw Error("agent closed the connection before the process exited");
+    auto reply = protocol::decode_reply(*frame);
+    if (!reply.ok) throw Error("WaitProcess: " + reply.error);
+    auto code = reply.body.value("exit_status", -1);
+    if (code < 0 || code > 255) throw Error("WaitProcess: exit_status out of range");
+    status = code;
+    relay.wait_output(std::chrono::seconds(5));
+  } catch (const std::exception& e) {
+    spdlog::error("exec in {}: {}", container.id, e.what());
+  }
+  std::fflush(nullptr);
+  ::_exit(status);
+}
+
+}  // namespace
+
+void kill_container(const Globals& globals, const std::string& id, const std::string& signal,
+                    bool all) {
+  int sig = parse_signal(signal);
+  ContainerState current = running_state(globals, id);
+  try {
+    protocol::Client client(connect_to_agent(current, std::chrono::seconds(5)));
+    client.call_ok(protocol::SignalProcess{id, "", sig});
+  } catch (const Error& e) {
+    // A hung or dead agent must not make SIGKILL fail: killing the monitor kills the sandbox.
+    if (sig != SIGKILL) throw;
+    spdlog::warn("kill {}: agent unreachable ({}); killing the sandbox", id, e.what());
+    if (state::process_alive(current.pid, current.pid_start_time)) ::kill(current.pid, SIGTERM);
+  }
+  // --all: the init is PID 1 of the container's PID namespace, so SIGKILL to it takes every
+  // other process down too; other signals go to the init only.
+  (void)all;
+}
+
+nlohmann::json exec_process(const nlohmann::json& container_process, const ExecOptions& options) {
+  if (!options.process_file.empty()) return read_json_file(options.process_file);
+  if (options.args.empty()) throw Error("exec: no command given (args or --process)");
+  nlohmann::json process =
+      container_process.is_object() ? container_process : nlohmann::json::object();
+  process["args"] = options.args;
+  process["terminal"] = options.tty;
+  process.erase("consoleSize");
+  if (!options.cwd.empty()) process["cwd"] = options.cwd;
+  if (!options.env.empty()) {
+    auto env = process.value("env", nlohmann::json::array());
+    for (const auto& entry : options.env) env.push_back(entry);
+    process["env"] = env;
+  }
+  if (!options.user.empty()) {
+    auto colon = options.user.find(':');
+    try {
+      process["user"] = {
+          {"uid", std::stoul(options.user.substr(0, colon))},
+          {"gid", colon == std::string::npos ? 0 : std::stoul(options.user.substr(colon + 1))}};
+    } catch (const std::exception&) {
+      throw Error("exec --user " + options.user + ": expected uid[:gid]");
+    }
+  }
+  return process;
+}
+
+ExitStatus exec_in_container(const Globals& globals, const ExecOptions& options) {
+  if (options.tty) throw Error("exec --tty: terminals are not supported by kvrun yet");
+  ContainerState current = running_state(globals, options.id);
+  if (current.status != state::Status::kRunning)
+    throw Error("cannot exec in a stopped or paused container");
+  nlohmann::json config = oci::load_bundle(current.bundle).config;
+  nlohmann::json process = exec_process(config.value("process", nlohmann::json::object()), options);
+
+  int ready[2];
+  if (::pipe2(ready, O_CLOEXEC) != 0) throw_errno("pipe");
+  UniqueFd ready_read(ready[0]), ready_write(ready[1]);
+  std::fflush(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) throw_errno("fork");
+  if (pid == 0) {
+    ready_read.reset();
+    if (options.detach) ::setsid();
+    exec_monitor(current, new_exec_id(), process, ready_write.release());
+  }
+  ready_write.reset();
+  try {
+    sandbox::wait_for_monitor(ready_read.get());
+  } catch (const Error&) {
+    ::waitpid(pid, nullptr, 0);
+    throw;
+  }
+  if (!options.pid_file.empty()) write_pid_file(options.pid_file, pid);
+  if (options.detach) return 0;
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void pause_container(const Globals& globals, const std::string& id, bool pause) {
+  running_state(globals, id);
+  throw Error(std::string(pause ? "pause" : "resume") + ": not supported by the kvrun agent yet");
+}
+
+}  // namespace kvrun::cli

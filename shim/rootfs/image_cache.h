@@ -1,0 +1,53 @@
+// Read-only erofs images of rootfs directories, cached by tree_key() under one directory
+// (default /var/cache/kvrun/rootfs): `<key>.erofs`. A second run of the same bundle reuses the
+// image. Safe for concurrent kvrun processes: builds go to a temporary file renamed into place,
+// and one lock file (flock) serialises builds and garbage collection.
+//
+// Bound: after every build, images beyond max_bytes are evicted oldest-use first; `kvrun gc`
+// also drops images unused for longer than an age. An image's mtime records its last use. An
+// image in use stays safe: the monitor holds it open, and unlinking an open file is harmless.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <set>
+#include <string>
+
+#include "common/unique_fd.h"
+
+namespace kvrun::rootfs {
+
+inline constexpr const char* kDefaultCacheDir = "/var/cache/kvrun/rootfs";
+inline constexpr std::uint64_t kDefaultMaxBytes = 8ULL << 30;
+
+struct CachedImage {
+  std::filesystem::path path;
+  UniqueFd fd;  // open read-only: the image cannot vanish under its user
+  std::string key;
+  bool hit = false;
+};
+
+class ImageCache {
+ public:
+  explicit ImageCache(std::filesystem::path dir, std::uint64_t max_bytes = kDefaultMaxBytes);
+
+  // The image for rootfs, built if missing. Throws Error with mkfs.erofs's reason on failure.
+  CachedImage get(const std::filesystem::path& rootfs);
+
+  // Removes images last used longer than max_age ago, then the oldest until the cache is within
+  // max_bytes; keeps those whose path is in `keep`. Returns how many were removed.
+  std::size_t collect(std::chrono::seconds max_age, const std::set<std::filesystem::path>& keep);
+  // Removes every image (kvrun gc --all).
+  std::size_t clear();
+
+  const std::filesystem::path& dir() const { return dir_; }
+
+ private:
+  std::size_t evict(std::chrono::seconds max_age, const std::set<std::filesystem::path>& keep);
+
+  std::filesystem::path dir_;
+  std::uint64_t max_bytes_;
+};
+
+}  // namespace kvrun::rootfs

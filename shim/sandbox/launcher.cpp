@@ -1,0 +1,65 @@
+#include "shim/sandbox/launcher.h"
+
+#include <unistd.h>
+
+#include "common/error.h"
+
+namespace kvrun::sandbox {
+namespace {
+
+// The VMM's default console settings (vmm/vmm.h) plus a quiet boot and no reboot on panic
+// loops; the agent finds its rootfs disk through kvrun.rootfs=.
+constexpr const char* kGuestCmdline =
+    "console=ttyS0 reboot=k panic=1 nomodule i8042.noaux i8042.nomux i8042.dumbkbd quiet";
+
+Sandbox launch_vm(const LaunchConfig& config) {
+  std::string vsock = (config.state_dir / "vsock.sock").string();
+  std::vector<std::string> argv = {
+      config.vmm.string(),
+      "--kernel",
+      config.kernel.string(),
+      "--initrd",
+      config.initrd.string(),
+      "--memory",
+      std::to_string(config.size.memory_mib),
+      "--cpus",
+      std::to_string(config.size.vcpus),
+      "--cmdline",
+      std::string(kGuestCmdline) + " kvrun.rootfs=" + kGuestRootfsDevice,
+      "--rng",
+      "--vsock",
+      "cid=" + std::to_string(kGuestCid) + ",uds=" + vsock,
+  };
+  if (config.rootfs_image_fd >= 0) {
+    argv.push_back("--disk");
+    argv.push_back("/proc/self/fd/3,ro");
+  }
+  ChildOptions options{config.state_dir / "vmm.log", config.rootfs_image_fd, false};
+  return Sandbox{ChildProcess(argv, options), "vsock:" + vsock};
+}
+
+Sandbox launch_host(const LaunchConfig& config) {
+  std::string socket = (config.state_dir / "agent.sock").string();
+  std::vector<std::string> argv = {
+      config.agent.string(), "--listen",    "unix:" + socket, "--cgroups",
+      "best-effort",         "--log-level", "warn",
+  };
+  ChildOptions options{config.state_dir / "agent.log", -1, true};
+  return Sandbox{ChildProcess(argv, options), "unix:" + socket};
+}
+
+}  // namespace
+
+SandboxKind parse_sandbox_kind(const std::string& name) {
+  if (name == "vm") return SandboxKind::kVm;
+  if (name == "host") return SandboxKind::kHost;
+  throw Error("sandbox \"" + name + "\": expected vm or host");
+}
+
+std::string to_string(SandboxKind kind) { return kind == SandboxKind::kVm ? "vm" : "host"; }
+
+Sandbox launch_sandbox(const LaunchConfig& config) {
+  return config.kind == SandboxKind::kVm ? launch_vm(config) : launch_host(config);
+}
+
+}  // namespace kvrun::sandbox

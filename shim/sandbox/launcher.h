@@ -1,0 +1,43 @@
+// Starting the sandbox a container runs in, as a child of the monitor:
+//   vm    kvrun-vmm with the guest kernel, initramfs (agent as PID 1), the rootfs image as a
+//         read-only virtio-blk disk, an rng and vsock; the agent is reached through vsock
+//   host  kvrun-agent as PID 1 of a new PID namespace on this host, serving a unix socket
+//         (development and tests on machines without KVM; no isolation beyond namespaces)
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "shim/sandbox/child_process.h"
+#include "shim/sandbox/sizing.h"
+
+namespace kvrun::sandbox {
+
+enum class SandboxKind { kVm, kHost };
+// Throws Error for names other than "vm" and "host".
+SandboxKind parse_sandbox_kind(const std::string& name);
+std::string to_string(SandboxKind kind);
+
+struct LaunchConfig {
+  SandboxKind kind = SandboxKind::kVm;
+  std::filesystem::path state_dir;  // sockets and logs go here
+  // vm only
+  std::filesystem::path vmm, kernel, initrd;
+  VmSize size;
+  int rootfs_image_fd = -1;  // open read-only; passed to kvrun-vmm as fd 3
+  // host only
+  std::filesystem::path agent;
+};
+
+struct Sandbox {
+  ChildProcess process;
+  std::string agent_address;  // for connect_agent()
+};
+
+Sandbox launch_sandbox(const LaunchConfig& config);
+
+// The guest's view of the rootfs disk (first virtio-blk device).
+inline constexpr const char* kGuestRootfsDevice = "/dev/vda";
+inline constexpr unsigned kGuestCid = 3;
+
+}  // namespace kvrun::sandbox

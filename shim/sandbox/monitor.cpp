@@ -1,0 +1,222 @@
+#include "shim/sandbox/monitor.h"
+
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include "common/error.h"
+#include "protocol/client.h"
+#include "protocol/framing.h"
+#include "shim/common/command.h"
+#include "shim/sandbox/agent_connect.h"
+#include "shim/sandbox/container_request.h"
+#include "shim/sandbox/stdio_relay.h"
+#include "shim/state/process_identity.h"
+#include "shim/state/state_dir.h"
+
+namespace kvrun::sandbox {
+namespace {
+
+constexpr int kKilledStatus = 128 + SIGKILL;
+
+void write_report(int fd, const std::string& line) {
+  if (fd < 0) return;
+  std::string text = line + "\n";
+  [[maybe_unused]] auto ignored = ::write(fd, text.data(), text.size());
+}
+
+std::string log_tail(const std::filesystem::path& log) {
+  std::ifstream in(log);
+  std::stringstream text;
+  text << in.rdbuf();
+  return shim::last_line(text.str());
+}
+
+void update_state(const std::filesystem::path& dir, const auto& change) {
+  state::ContainerLock lock(dir);
+  state::ContainerState current = state::load_state(dir);
+  change(current);
+  state::save_state(dir, current);
+}
+
+// The agent may not listen yet (the guest is booting); meanwhile the sandbox may die.
+UniqueFd connect_while_alive(Sandbox& sandbox, const MonitorConfig& config) {
+  auto deadline = std::chrono::steady_clock::now() + config.boot_timeout;
+  for (;;) {
+    try {
+      return connect_agent(sandbox.agent_address);
+    } catch (const Error& e) {
+      if (auto status = sandbox.process.try_wait()) {
+        auto log =
+            config.state_dir / (config.launch.kind == SandboxKind::kVm ? "vmm.log" : "agent.log");
+        throw Error("sandbox exited with status " + std::to_string(*status) +
+                    " before its agent answered: " + log_tail(log));
+      }
+      if (std::chrono::steady_clock::now() >= deadline)
+        throw Error("agent did not answer within " +
+                    std::to_string(config.boot_timeout.count() / 1000) + " s: " + e.what());
+    }
+    ::usleep(20000);
+  }
+}
+
+UniqueFd attach(Sandbox& sandbox, const std::string& id, protocol::StdioStream stream) {
+  return protocol::attach_stdio(connect_agent(sandbox.agent_address),
+                                protocol::AttachStdio{id, "", stream});
+}
+
+struct Running {
+  Sandbox sandbox;
+  UniqueFd wait_connection;  // a WaitProcess request is outstanding on it
+};
+
+Running create_container(const MonitorConfig& config, StdioRelay& relay) {
+  Sandbox sandbox = launch_sandbox(config.launch);
+  update_state(config.state_dir, [&](state::ContainerState& s) {
+    s.vmm_pid = sandbox.process.pid();
+    s.agent_address = sandbox.agent_address;
+  });
+  protocol::Client control(connect_while_alive(sandbox, config));
+  control.call_ok(container_request(config.id, config.bundle, config.launch.kind));
+  relay.copy(attach(sandbox, config.id, protocol::StdioStream::kStdout), 1, true);
+  relay.copy(attach(sandbox, config.id, protocol::StdioStream::kStderr), 2, true);
+  relay.copy(0, attach(sandbox, config.id, protocol::StdioStream::kStdin), false);
+  UniqueFd wait = connect_agent(sandbox.agent_address);
+  protocol::write_frame(wait.get(),
+                        protocol::encode_request({1, protocol::WaitProcess{config.id, ""}}));
+  return Running{std::move(sandbox), std::move(wait)};
+}
+
+int exit_status_from(int wait_fd) {
+  auto frame = protocol::read_frame(wait_fd);
+  if (!frame) throw Error("agent closed the connection before the container exited");
+  protocol::Reply reply = protocol::decode_reply(*frame);
+  if (!reply.ok) throw Error("WaitProcess: " + reply.error);
+  const auto& status = reply.body.at("exit_status");
+  if (!status.is_number_integer() || status.get<std::int64_t>() < 0 ||
+      status.get<std::int64_t>() > 255)
+    throw Error("WaitProcess: exit_status out of range");
+  return status.get<int>();
+}
+
+// Blocks until the init exits, the sandbox dies or a stop signal arrives.
+int supervise(Running& running, int signal_fd) {
+  for (;;) {
+    pollfd fds[3] = {{running.wait_connection.get(), POLLIN, 0},
+                     {running.sandbox.process.pidfd(), POLLIN, 0},
+                     {signal_fd, POLLIN, 0}};
+    if (::poll(fds, 3, -1) < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("poll");
+    }
+    if (fds[0].revents != 0) {
+      try {
+        return exit_status_from(running.wait_connection.get());
+      } catch (const Error& e) {
+        // The VM dying closes the connection too: report it as a kill.
+        spdlog::warn("container {}: {}", "init", e.what());
+        return kKilledStatus;
+      }
+    }
+    if (fds[1].revents != 0) {
+      int status = running.sandbox.process.try_wait().value_or(-1);
+      spdlog::warn("sandbox process exited with status {} while the container ran", status);
+      return kKilledStatus;
+    }
+    if (fds[2].revents != 0) {
+      signalfd_siginfo info{};
+      if (::read(signal_fd, &info, sizeof info) == sizeof info && info.ssi_signo != SIGCHLD) {
+        spdlog::info("monitor: signal {}: tearing the sandbox down", info.ssi_signo);
+        return kKilledStatus;
+      }
+    }
+  }
+}
+
+UniqueFd stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD}) sigaddset(&set, sig);
+  ::sigprocmask(SIG_BLOCK, &set, nullptr);
+  UniqueFd fd(::signalfd(-1, &set, SFD_CLOEXEC));
+  if (!fd) throw_errno("signalfd");
+  return fd;
+}
+
+}  // namespace
+
+void run_monitor(MonitorConfig config) {
+  std::signal(SIGPIPE, SIG_IGN);
+  int status = 1;
+  try {
+    UniqueFd signal_fd = stop_signals();
+    update_state(config.state_dir, [&](state::ContainerState& s) {
+      s.pid = ::getpid();
+      s.pid_start_time = state::process_start_time(s.pid).value_or(0);
+    });
+    std::optional<Running> running;
+    {
+      StdioRelay relay;
+      try {
+        running.emplace(create_container(config, relay));
+      } catch (const Error& e) {
+        write_report(config.ready_fd, std::string("error ") + e.what());
+        throw;
+      }
+      update_state(config.state_dir,
+                   [](state::ContainerState& s) { s.status = state::Status::kCreated; });
+      write_report(config.ready_fd, "ok");
+      ::close(config.ready_fd);
+      config.ready_fd = -1;
+
+      status = supervise(*running, signal_fd.get());
+      // Output written just before the exit is still on its way through the agent.
+      if (status != kKilledStatus) relay.wait_output(std::chrono::seconds(5));
+      running->sandbox.process.stop(config.launch.kind == SandboxKind::kVm ? SIGKILL : SIGTERM,
+                                    2000);
+    }
+    if (std::filesystem::is_directory(config.state_dir)) {
+      update_state(config.state_dir, [&](state::ContainerState& s) {
+        s.status = state::Status::kStopped;
+        s.exit_status = status;
+      });
+    }
+    spdlog::info("container {} exited with status {}", config.id, status);
+  } catch (const std::exception& e) {
+    spdlog::error("monitor of {}: {}", config.id, e.what());
+    if (std::filesystem::is_directory(config.state_dir)) {
+      try {
+        update_state(config.state_dir,
+                     [](state::ContainerState& s) { s.status = state::Status::kStopped; });
+      } catch (const std::exception&) {
+      }
+    }
+  }
+  spdlog::shutdown();
+  std::fflush(nullptr);
+  ::_exit(status);
+}
+
+void wait_for_monitor(int ready_read_fd) {
+  std::string report;
+  char buffer[512];
+  for (;;) {
+    ssize_t n = ::read(ready_read_fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    report.append(buffer, static_cast<std::size_t>(n));
+    if (report.find('\n') != std::string::npos || report.size() > 4096) break;
+  }
+  report = report.substr(0, report.find('\n'));
+  if (report == "ok") return;
+  if (report.rfind("error ", 0) == 0) throw Error(report.substr(6));
+  throw Error("the container's monitor exited before creating it");
+}
+
+}  // namespace kvrun::sandbox

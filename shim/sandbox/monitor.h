@@ -1,0 +1,39 @@
+// The monitor: one host process per container, forked by `kvrun create`. Its PID is the one in
+// --pid-file and its exit status is the container's, which is what podman's conmon and
+// containerd's shim wait for. It owns the sandbox (kvrun-vmm or a host agent) as its child,
+// creates the container through the agent, relays the container's stdio from the fds `create`
+// was given, and when the container's init exits (or the VM dies) records the status, tears the
+// sandbox down and exits with that status.
+//
+// Start, kill, exec and the rest go from the CLI straight to the agent; the monitor only learns
+// of them through the init's exit. SIGTERM/SIGINT/SIGHUP to the monitor mean "tear down now"
+// (delete --force): the container is killed with the sandbox and the status is 137.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+#include "shim/oci/bundle.h"
+#include "shim/sandbox/launcher.h"
+
+namespace kvrun::sandbox {
+
+struct MonitorConfig {
+  std::string id;
+  std::filesystem::path state_dir;
+  oci::Bundle bundle;
+  LaunchConfig launch;
+  std::filesystem::path rootfs_image;  // recorded in state.json (vm only)
+  int ready_fd = -1;                   // "ok\n" or "error <line>\n", then closed
+  std::chrono::milliseconds boot_timeout{60000};
+};
+
+// Never returns: exits the process with the container's exit status (1 when creation failed).
+[[noreturn]] void run_monitor(MonitorConfig config);
+
+// Reads the monitor's report from the other end of ready_fd. Throws Error with the monitor's
+// reason when creation failed or the monitor died first.
+void wait_for_monitor(int ready_read_fd);
+
+}  // namespace kvrun::sandbox

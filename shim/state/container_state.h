@@ -1,0 +1,48 @@
+// What kvrun remembers about one container between CLI invocations (state.json in its state
+// directory), and the runtime-spec "state" view of it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace kvrun::state {
+
+// kCreating: the monitor is still booting the sandbox; never shown to runtime-spec callers as
+// such ("creating" is a runtime-spec status too).
+enum class Status { kCreating, kCreated, kRunning, kPaused, kStopped };
+std::string_view to_string(Status status);
+
+struct ContainerState {
+  std::string id;
+  std::filesystem::path bundle;
+  std::filesystem::path rootfs;
+  Status status = Status::kCreating;
+  pid_t pid = 0;  // the monitor: --pid-file's PID, its exit status is the container's
+  std::uint64_t pid_start_time = 0;  // from /proc/<pid>/stat, tells a reused PID apart
+  pid_t vmm_pid = 0;                 // kvrun-vmm or the host agent, the monitor's child
+  std::string created;               // RFC 3339 with nanoseconds, UTC
+  std::map<std::string, std::string> annotations;
+  std::string sandbox;                 // "vm" or "host"
+  std::string agent_address;           // "unix:<path>" (host agent) or "vsock:<uds path>" (VMM)
+  std::filesystem::path rootfs_image;  // the cached image the VM boots with, if any
+  std::optional<int> exit_status;
+};
+
+nlohmann::json to_json(const ContainerState& state);
+// Throws Error naming the field if state.json is damaged.
+ContainerState from_json(const nlohmann::json& json);
+
+// The runtime-spec state object (plus runc's rootfs/created/owner, which containerd reads).
+nlohmann::json oci_state(const ContainerState& state);
+
+// Now as RFC 3339 with nanoseconds, UTC ("2026-11-23T13:14:15.123456789Z").
+std::string now_rfc3339();
+
+}  // namespace kvrun::state
