@@ -46,6 +46,10 @@ int main(int argc, char** argv) {
                  "virtio-net on a tap: tap=NAME[,netns=PATH][,mac=xx:xx:xx:xx:xx:xx] "
                  "(repeatable: eth0, eth1, ...)");
   app.add_flag("--rng", config.virtio.rng, "virtio-rng entropy device");
+  std::string vsock;
+  app.add_option("--vsock", vsock,
+                 "virtio-vsock: cid=N,uds=PATH (host clients connect to PATH and send "
+                 "\"CONNECT <port>\\n\"; guest connections to port P go to PATH_P)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();
@@ -75,6 +79,7 @@ int main(int argc, char** argv) {
     for (const std::string& net : nets) {
       config.virtio.nets.push_back(kvrun::vmm::net::parse_net_option(net));
     }
+    if (!vsock.empty()) config.virtio.vsock = kvrun::vmm::vsock::parse_vsock_option(vsock);
     return kvrun::vmm::run_vm(config, std::cerr);
   } catch (const std::exception& e) {
     // kvrun::Error carries "<context>: <reason>"; anything else (e.g. out of memory) is just

@@ -3,10 +3,12 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string_view>
 #include <vector>
 
 #include "vmm/devices/virtio/net/net_option.h"
+#include "vmm/devices/virtio/vsock/vsock_option.h"
 
 namespace kvrun::vmm {
 
@@ -23,6 +25,7 @@ struct VirtioConfig {
   std::vector<DiskConfig> disks;     // /dev/vda, /dev/vdb, ... in this order
   std::vector<net::NetConfig> nets;  // eth0, eth1, ... in this order
   bool rng = false;
+  std::optional<vsock::VsockConfig> vsock;  // at most one: the guest has one CID
 };
 
 }  // namespace kvrun::vmm

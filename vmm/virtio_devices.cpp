@@ -9,6 +9,7 @@
 #include "vmm/devices/virtio/net/net_device.h"
 #include "vmm/devices/virtio/rng.h"
 #include "vmm/devices/virtio/virtio_spec.h"
+#include "vmm/devices/virtio/vsock/vsock_device.h"
 
 namespace kvrun::vmm {
 
@@ -26,6 +27,11 @@ std::vector<NamedDevice> create_virtio_devices(const VirtioConfig& config) {
                        std::move(device)});
   }
   if (config.rng) devices.push_back({"virtio-rng", std::make_shared<virtio::Rng>()});
+  if (config.vsock) {
+    devices.push_back({fmt::format("virtio-vsock cid {} ({})", config.vsock->guest_cid,
+                                   config.vsock->uds_path.string()),
+                       std::make_shared<virtio::Vsock>(*config.vsock)});
+  }
   return devices;
 }
 
