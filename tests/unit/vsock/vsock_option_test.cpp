@@ -26,7 +26,7 @@ TEST(VsockOption, BadOptionsNameTheirProblem) {
     }
     return std::string("no error");
   };
-  EXPECT_NE(error_of("uds=/x").find("cid= is required"), std::string::npos);
+  EXPECT_EQ(error_of("uds=/x"), "--vsock uds=/x: cid= is required") << "names the whole option";
   EXPECT_NE(error_of("cid=3").find("uds= is required"), std::string::npos);
   EXPECT_NE(error_of("cid=2,uds=/x").find("between 3 and"), std::string::npos);
   EXPECT_NE(error_of("cid=4294967295,uds=/x").find("between 3 and"), std::string::npos);

@@ -9,11 +9,12 @@
 
 namespace kvrun::vmm::vsock {
 
-VsockConfig parse_vsock_option(std::string_view text) {
+VsockConfig parse_vsock_option(std::string_view option) {
   VsockConfig config;
+  std::string_view text = option;
   bool have_cid = false, have_uds = false;
   auto fail = [&](const std::string& why) -> void {
-    throw Error("--vsock " + std::string(text) + ": " + why);
+    throw Error("--vsock " + std::string(option) + ": " + why);
   };
   while (!text.empty()) {
     const size_t comma = text.find(',');
