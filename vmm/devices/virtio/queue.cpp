@@ -146,7 +146,6 @@ void Queue::activate(GuestMemory& memory, uint64_t features) {
   next_avail_ = 0;
   next_used_ = load_relaxed(used_idx_);
   signalled_used_ = next_used_;
-  signalled_used_valid_ = false;
   broken_reason_.clear();
   memory_ = &memory;
 }
@@ -161,7 +160,6 @@ void Queue::reset() {
   avail_event_ = used_event_ = nullptr;
   used_entries_ = nullptr;
   next_avail_ = next_used_ = signalled_used_ = 0;
-  signalled_used_valid_ = false;
   broken_reason_.clear();
   malformed_chains_ = 0;
 }
@@ -288,12 +286,9 @@ bool Queue::needs_interrupt() {
   // could read a stale "no interrupt" and the driver a stale used idx: both would sleep.
   std::atomic_thread_fence(std::memory_order_seq_cst);
   const uint16_t old_used = signalled_used_;
-  const bool old_valid = signalled_used_valid_;
   signalled_used_ = next_used_;
-  signalled_used_valid_ = true;
   if (old_used == next_used_) return false;  // nothing new since the last check
   if (!event_idx_) return (load_relaxed(avail_flags_) & kAvailFlagNoInterrupt) == 0;
-  if (!old_valid) return true;
   // §2.7.10: interrupt if used_event lies in (old_used, next_used].
   const uint16_t event = load_relaxed(used_event_);
   return static_cast<uint16_t>(next_used_ - event - 1) <

@@ -148,7 +148,6 @@ class Queue {
   uint16_t next_avail_ = 0;
   uint16_t next_used_ = 0;
   uint16_t signalled_used_ = 0;
-  bool signalled_used_valid_ = false;
   std::string broken_reason_;
   uint64_t malformed_chains_ = 0;
 };
