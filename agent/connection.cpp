@@ -108,6 +108,23 @@ void Connection::dispatch(const protocol::Request& request) {
               }
             });
             return nullptr;  // replied by the callback, now or later
+          } else if constexpr (std::is_same_v<T, protocol::GetOomEvent>) {
+            std::weak_ptr<Connection> weak = weak_from_this();
+            engine_.wait_oom([weak, id](const std::string& container_id) {
+              auto self = weak.lock();
+              if (!self || !self->fd_.valid()) return false;
+              self->send(protocol::encode_ok(id, {{"container_id", container_id}}));
+              return true;
+            });
+            return nullptr;
+          } else if constexpr (std::is_same_v<T, protocol::PauseContainer>) {
+            return engine_.pause(m);
+          } else if constexpr (std::is_same_v<T, protocol::ResumeContainer>) {
+            return engine_.resume(m);
+          } else if constexpr (std::is_same_v<T, protocol::StatsContainer>) {
+            return engine_.stats(m);
+          } else if constexpr (std::is_same_v<T, protocol::ResizePty>) {
+            return engine_.resize(m);
           } else {
             throw Error("AttachStdio must be the first message on its own connection");
           }

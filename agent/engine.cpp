@@ -14,6 +14,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "agent/container/cgroup_stats.h"
+#include "agent/container/pty.h"
 #include "common/error.h"
 #include "protocol/framing.h"
 
@@ -54,6 +56,9 @@ std::pair<UniqueFd, UniqueFd> make_pipe() {
   return {UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
+// A client that never asks for OOM events must not make the agent grow without bound.
+constexpr std::size_t kMaxQueuedOomEvents = 1024;
+
 std::string process_name(const std::string& container, const std::string& exec_id) {
   return exec_id.empty() ? container : container + "/" + exec_id;
 }
@@ -64,10 +69,16 @@ LaunchContext Engine::Container::context() const {
   return LaunchContext{spec, rootfs, cgroup ? &*cgroup : nullptr, seccomp ? &*seccomp : nullptr};
 }
 
-Engine::Engine(EventLoop& loop, EngineConfig config) : loop_(loop), config_(std::move(config)) {}
+Engine::Engine(EventLoop& loop, EngineConfig config)
+    : loop_(loop),
+      config_(std::move(config)),
+      oom_watcher_(loop, [this](const std::string& id) { on_oom(id); }) {}
 
 Engine::~Engine() {
-  for (auto& [id, container] : containers_) kill_all(*container);
+  for (auto& [id, container] : containers_) {
+    kill_all(*container);
+    oom_watcher_.remove(id);
+  }
 }
 
 Engine::Container& Engine::find(const std::string& id) {
@@ -85,8 +96,15 @@ Engine::Process& Engine::find_process(Container& container, const std::string& e
   return *it->second;
 }
 
-ChildStdio Engine::make_stdio(Process& process, bool with_stdin) {
+ChildStdio Engine::make_stdio(Process& process, bool with_stdin, bool terminal) {
   ChildStdio child;
+  if (terminal) {
+    for (UniqueFd* fd : {&child.in, &child.out, &child.err}) {
+      *fd = UniqueFd(::open("/dev/null", O_RDWR | O_CLOEXEC));
+      if (!*fd) throw_errno("open /dev/null");
+    }
+    return child;
+  }
   if (with_stdin) {
     auto [read_end, write_end] = make_pipe();
     child.in = std::move(read_end);
@@ -105,6 +123,15 @@ ChildStdio Engine::make_stdio(Process& process, bool with_stdin) {
   return child;
 }
 
+void Engine::use_pty(Process& process, UniqueFd master) {
+  // The relays may each close their copy; the engine keeps one for resizing.
+  process.stdout_pipe = UniqueFd(::fcntl(master.get(), F_DUPFD_CLOEXEC, 3));
+  process.stdin_pipe = UniqueFd(::fcntl(master.get(), F_DUPFD_CLOEXEC, 3));
+  if (!process.stdout_pipe || !process.stdin_pipe) throw_errno("dup the pty master");
+  process.has_stdin = true;
+  process.pty_master = std::move(master);
+}
+
 nlohmann::json Engine::create(const protocol::CreateContainer& request) {
   const std::string& id = request.container_id;
   if (containers_.contains(id)) throw Error("container " + id + ": already exists");
@@ -121,17 +148,24 @@ nlohmann::json Engine::create(const protocol::CreateContainer& request) {
     rootfs = *request.bundle_path + "/" + rootfs;
   }
   container->rootfs = canonical_directory(rootfs);
+  if (request.overlay) {
+    container->overlay.emplace(OverlayRootfs::mount(config_.state_dir, id, container->rootfs));
+    container->rootfs = container->overlay->path();
+  }
   if (container->spec.linux_spec.seccomp) {
     container->seccomp = SeccompFilter::compile(*container->spec.linux_spec.seccomp);
   }
   container->cgroup = Cgroup::create(config_.cgroups, id, container->spec.linux_spec.resources);
 
   container->init = std::make_unique<Process>();
-  ChildStdio stdio = make_stdio(*container->init, request.stdin);
+  bool terminal = container->spec.process.terminal;
+  ChildStdio stdio = make_stdio(*container->init, request.stdin, terminal);
   LaunchedInit init = launch_init(container->context(), std::move(stdio));
   container->init->pid = init.pid;
+  if (terminal) use_pty(*container->init, std::move(init.pty_master));
   container->pending_start = std::move(init);
   pid_t pid = container->init->pid;
+  if (container->cgroup) oom_watcher_.add(id, container->cgroup->path());
   containers_.emplace(id, std::move(container));
   spdlog::info("container {}: created, init pid {}", id, pid);
   return {{"pid", pid}};
@@ -152,6 +186,7 @@ nlohmann::json Engine::start(const protocol::StartContainer& request) {
 
 nlohmann::json Engine::exec(const protocol::ExecProcess& request) {
   Container& container = find(request.container_id);
+  if (container.state == State::kPaused) throw Error("container " + container.id + ": paused");
   if (container.state != State::kRunning || container.init->exit_status) {
     throw Error("container " + container.id + ": not running");
   }
@@ -161,8 +196,11 @@ nlohmann::json Engine::exec(const protocol::ExecProcess& request) {
   ProcessSpec spec = parse_process_spec(request.process, "body.process");
   auto process = std::make_unique<Process>();
   process->exec_id = request.exec_id;
-  ChildStdio stdio = make_stdio(*process, request.stdin);
-  process->pid = launch_exec(container.context(), container.init->pid, spec, std::move(stdio));
+  ChildStdio stdio = make_stdio(*process, request.stdin, spec.terminal);
+  LaunchedExec launched =
+      launch_exec(container.context(), container.init->pid, spec, std::move(stdio));
+  process->pid = launched.pid;
+  if (spec.terminal) use_pty(*process, std::move(launched.pty_master));
   pid_t pid = process->pid;
   container.execs.emplace(request.exec_id, std::move(process));
   spdlog::info("container {}: exec {} pid {}", container.id, request.exec_id, pid);
@@ -196,7 +234,9 @@ nlohmann::json Engine::remove(const protocol::RemoveContainer& request) {
   if (alive && !request.force && container.state != State::kCreated) {
     throw Error("container " + container.id + ": still running (remove with force)");
   }
+  if (container.state == State::kPaused) container.cgroup->freeze(false);
   kill_all(container);
+  oom_watcher_.remove(container.id);
   containers_.erase(request.container_id);
   spdlog::info("container {}: removed", request.container_id);
   return nlohmann::json::object();
@@ -212,6 +252,9 @@ void Engine::check_attach(const protocol::AttachStdio& request) {
     if (!process.has_stdin) throw Error("process " + name + ": was created without stdin");
     pipe = &process.stdin_pipe;
   } else if (request.stream == protocol::StdioStream::kStderr) {
+    if (process.pty_master) {
+      throw Error("process " + name + ": has a terminal, whose output is all on stdout");
+    }
     pipe = &process.stderr_pipe;
   }
   if (!pipe->valid()) throw Error("process " + name + ": " + stream + " is already attached");
@@ -241,6 +284,67 @@ void Engine::attach(const protocol::AttachStdio& request, UniqueFd connection) {
   process.relays.push_back(std::move(relay));
 }
 
+const Cgroup& Engine::cgroup_of(const Container& container) const {
+  if (!container.cgroup) {
+    throw Error("container " + container.id + ": has no cgroup (the agent runs without one)");
+  }
+  return *container.cgroup;
+}
+
+nlohmann::json Engine::pause(const protocol::PauseContainer& request) {
+  Container& container = find(request.container_id);
+  if (container.state != State::kRunning) {
+    throw Error("container " + container.id + ": not running");
+  }
+  cgroup_of(container).freeze(true);
+  container.state = State::kPaused;
+  spdlog::info("container {}: paused", container.id);
+  return nlohmann::json::object();
+}
+
+nlohmann::json Engine::resume(const protocol::ResumeContainer& request) {
+  Container& container = find(request.container_id);
+  if (container.state != State::kPaused) throw Error("container " + container.id + ": not paused");
+  cgroup_of(container).freeze(false);
+  container.state = container.init->exit_status ? State::kStopped : State::kRunning;
+  spdlog::info("container {}: resumed", container.id);
+  return nlohmann::json::object();
+}
+
+nlohmann::json Engine::resize(const protocol::ResizePty& request) {
+  Container& container = find(request.container_id);
+  Process& process = find_process(container, request.exec_id);
+  if (!process.pty_master) {
+    throw Error("process " + process_name(container.id, request.exec_id) + ": has no terminal");
+  }
+  resize_pty(process.pty_master.get(), static_cast<unsigned short>(request.rows),
+             static_cast<unsigned short>(request.cols));
+  return nlohmann::json::object();
+}
+
+nlohmann::json Engine::stats(const protocol::StatsContainer& request) {
+  Container& container = find(request.container_id);
+  return to_json(read_cgroup_stats(cgroup_of(container).path()));
+}
+
+void Engine::wait_oom(OomCallback done) {
+  if (oom_events_.empty()) {
+    oom_waiters_.push_back(std::move(done));
+  } else if (done(oom_events_.front())) {
+    oom_events_.pop_front();  // else the client left; keep it for the next one
+  }
+}
+
+void Engine::on_oom(const std::string& container_id) {
+  while (!oom_waiters_.empty()) {
+    OomCallback waiter = std::move(oom_waiters_.front());
+    oom_waiters_.pop_front();
+    if (waiter(container_id)) return;
+  }
+  if (oom_events_.size() >= kMaxQueuedOomEvents) oom_events_.pop_front();
+  oom_events_.push_back(container_id);
+}
+
 void Engine::finish_process(Process& process, int wait_status) {
   process.exit_status = exit_status_of(wait_status);
   auto waiters = std::move(process.waiters);
@@ -257,7 +361,9 @@ void Engine::on_exit(pid_t pid, int wait_status) {
       finish_process(*process, wait_status);
       spdlog::info("process {}: exited with status {}", process_name(id, process->exec_id),
                    *process->exit_status);
-      if (process == container->init.get()) container->state = State::kStopped;
+      if (process == container->init.get() && container->state != State::kPaused) {
+        container->state = State::kStopped;
+      }
       return;
     }
   }

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -15,9 +16,11 @@
 
 #include "agent/container/cgroups.h"
 #include "agent/container/launch.h"
+#include "agent/container/overlay_rootfs.h"
 #include "agent/container/seccomp.h"
 #include "agent/container/spec.h"
 #include "agent/event_loop.h"
+#include "agent/oom_watcher.h"
 #include "agent/stdio_relay.h"
 #include "common/unique_fd.h"
 #include "protocol/messages.h"
@@ -33,6 +36,8 @@ struct EngineConfig {
 class Engine {
  public:
   using WaitCallback = std::function<void(int exit_status)>;
+  // Returns false if the event could not be delivered (the client left); it is then kept.
+  using OomCallback = std::function<bool(const std::string& container_id)>;
 
   Engine(EventLoop& loop, EngineConfig config);
   Engine(const Engine&) = delete;
@@ -51,6 +56,12 @@ class Engine {
   // Throws if the stream does not exist or is already attached; call before acknowledging.
   void check_attach(const protocol::AttachStdio& request);
   void attach(const protocol::AttachStdio& request, UniqueFd connection);
+  nlohmann::json pause(const protocol::PauseContainer& request);
+  nlohmann::json resume(const protocol::ResumeContainer& request);
+  nlohmann::json stats(const protocol::StatsContainer& request);
+  nlohmann::json resize(const protocol::ResizePty& request);
+  // done runs now if an OOM kill is queued, else at the next one.
+  void wait_oom(OomCallback done);
 
   void on_exit(pid_t pid, int wait_status);
 
@@ -61,13 +72,15 @@ class Engine {
     std::optional<int> exit_status;
     UniqueFd stdin_pipe, stdout_pipe, stderr_pipe;  // agent ends until attached
     bool has_stdin = false;
+    UniqueFd pty_master;  // a terminal: stdin/stdout_pipe are copies of it, no stderr
     std::vector<std::unique_ptr<StdioRelay>> relays;
     std::vector<WaitCallback> waiters;
   };
-  enum class State { kCreated, kRunning, kStopped };
+  enum class State { kCreated, kRunning, kPaused, kStopped };
   struct Container {
     std::string id;
     ContainerSpec spec;
+    std::optional<OverlayRootfs> overlay;  // before rootfs: its path may point into it
     std::string rootfs;
     std::optional<Cgroup> cgroup;
     std::optional<SeccompFilter> seccomp;
@@ -80,14 +93,21 @@ class Engine {
 
   Container& find(const std::string& id);
   Process& find_process(Container& container, const std::string& exec_id);
-  // Creates the pipes; returns the child's ends.
-  ChildStdio make_stdio(Process& process, bool with_stdin);
+  // Creates the pipes; returns the child's ends. With a terminal the child's ends are
+  // placeholders and the streams come from the pty (use_pty, after launch).
+  ChildStdio make_stdio(Process& process, bool with_stdin, bool terminal);
+  void use_pty(Process& process, UniqueFd master);
   void finish_process(Process& process, int wait_status);
   // SIGKILLs and synchronously reaps every live process of the container.
   void kill_all(Container& container);
+  const Cgroup& cgroup_of(const Container& container) const;
+  void on_oom(const std::string& container_id);
 
   EventLoop& loop_;
   EngineConfig config_;
+  OomWatcher oom_watcher_;
+  std::deque<std::string> oom_events_;  // kills nobody has asked for yet
+  std::deque<OomCallback> oom_waiters_;
   std::map<std::string, std::unique_ptr<Container>> containers_;
 };
 

@@ -15,6 +15,7 @@ namespace kvrun::agent {
 namespace {
 
 constexpr std::size_t kChunk = 1 << 20;
+constexpr std::size_t kCopyChunk = 64 * 1024;
 // Bound the work per wakeup so one busy stream cannot starve the control connections.
 constexpr int kMaxSplicesPerWakeup = 16;
 
@@ -34,6 +35,10 @@ StdioRelay::StdioRelay(EventLoop& loop, UniqueFd from, UniqueFd to, std::string 
 }
 
 void StdioRelay::pump() {
+  if (copying_) {
+    copy();
+    return;
+  }
   for (int i = 0; i < kMaxSplicesPerWakeup; ++i) {
     ssize_t n = ::splice(from_.get(), nullptr, to_.get(), nullptr, kChunk,
                          SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
@@ -43,6 +48,11 @@ void StdioRelay::pump() {
       return;
     }
     if (errno == EINTR) continue;
+    if (errno == EINVAL && i == 0) {  // neither end is a pipe
+      copying_ = true;
+      copy();
+      return;
+    }
     if (errno != EAGAIN) {
       // The reader went away (EPIPE) or the stream broke; the process sees EPIPE in turn.
       spdlog::debug("{}: {}", name_, std::strerror(errno));
@@ -58,6 +68,41 @@ void StdioRelay::pump() {
       to_watch_.set_events(0);
       from_watch_.set_events(EPOLLIN);
     }
+    return;
+  }
+}
+
+void StdioRelay::copy() {
+  for (int i = 0; i < kMaxSplicesPerWakeup; ++i) {
+    if (written_ == buffer_.size()) {
+      buffer_.resize(kCopyChunk);
+      written_ = 0;
+      ssize_t n = ::read(from_.get(), buffer_.data(), buffer_.size());
+      buffer_.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) {
+        to_watch_.set_events(0);
+        from_watch_.set_events(EPOLLIN);
+        return;
+      }
+      if (n <= 0) {  // end of file; EIO is a pty's end of file once its slave side is closed
+        finish();
+        return;
+      }
+    }
+    ssize_t n = ::write(to_.get(), buffer_.data() + written_, buffer_.size() - written_);
+    if (n > 0) {
+      written_ += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) {
+      from_watch_.set_events(0);
+      to_watch_.set_events(EPOLLOUT);
+      return;
+    }
+    spdlog::debug("{}: {}", name_, std::strerror(errno));
+    finish();
     return;
   }
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdint>
 
 #include "protocol/json_reader.h"
 
@@ -35,6 +36,7 @@ RequestBody decode_body(std::string_view type, JsonReader& body) {
     }
     m.rootfs = body.optional_string("rootfs");
     m.stdin = body.optional_boolean("stdin").value_or(false);
+    m.overlay = body.optional_boolean("overlay").value_or(false);
     return m;
   }
   if (type == "StartContainer") return StartContainer{read_id(body, "container_id", false)};
@@ -69,6 +71,18 @@ RequestBody decode_body(std::string_view type, JsonReader& body) {
     m.stream = parse_stream(body.string("stream"), body.path_of("stream"));
     return m;
   }
+  if (type == "PauseContainer") return PauseContainer{read_id(body, "container_id", false)};
+  if (type == "ResumeContainer") return ResumeContainer{read_id(body, "container_id", false)};
+  if (type == "StatsContainer") return StatsContainer{read_id(body, "container_id", false)};
+  if (type == "GetOomEvent") return GetOomEvent{};
+  if (type == "ResizePty") {
+    ResizePty m;
+    m.container_id = read_id(body, "container_id", false);
+    m.exec_id = read_id(body, "exec_id", true);
+    m.rows = static_cast<int>(body.integer("rows", 1, UINT16_MAX));
+    m.cols = static_cast<int>(body.integer("cols", 1, UINT16_MAX));
+    return m;
+  }
   throw Error("type: unknown request type \"" + std::string(type) + "\"");
 }
 
@@ -84,6 +98,7 @@ nlohmann::json encode_body(const RequestBody& body) {
           if (m.config) j["config"] = *m.config;
           if (m.rootfs) j["rootfs"] = *m.rootfs;
           j["stdin"] = m.stdin;
+          j["overlay"] = m.overlay;
         } else if constexpr (std::is_same_v<T, StartContainer>) {
           j["container_id"] = m.container_id;
         } else if constexpr (std::is_same_v<T, ExecProcess>) {
@@ -105,6 +120,16 @@ nlohmann::json encode_body(const RequestBody& body) {
           j["container_id"] = m.container_id;
           j["exec_id"] = m.exec_id;
           j["stream"] = to_string(m.stream);
+        } else if constexpr (std::is_same_v<T, PauseContainer> ||
+                             std::is_same_v<T, ResumeContainer> ||
+                             std::is_same_v<T, StatsContainer>) {
+          j["container_id"] = m.container_id;
+        } else if constexpr (std::is_same_v<T, GetOomEvent>) {
+        } else if constexpr (std::is_same_v<T, ResizePty>) {
+          j["container_id"] = m.container_id;
+          j["exec_id"] = m.exec_id;
+          j["rows"] = m.rows;
+          j["cols"] = m.cols;
         }
         return j;
       },
@@ -134,8 +159,9 @@ std::string_view to_string(StdioStream stream) {
 
 std::string_view type_name(const RequestBody& body) {
   static constexpr std::string_view kNames[] = {
-      "Ping",          "CreateContainer", "StartContainer",  "ExecProcess",
-      "SignalProcess", "WaitProcess",     "RemoveContainer", "AttachStdio"};
+      "Ping",           "CreateContainer", "StartContainer", "ExecProcess",    "SignalProcess",
+      "WaitProcess",    "RemoveContainer", "AttachStdio",    "PauseContainer", "ResumeContainer",
+      "StatsContainer", "GetOomEvent",     "ResizePty"};
   static_assert(std::size(kNames) == std::variant_size_v<RequestBody>);
   return kNames[body.index()];
 }

@@ -32,6 +32,9 @@ struct CreateContainer {
   std::optional<nlohmann::json> config;
   std::optional<std::string> rootfs;
   bool stdin = false;  // false: the process reads /dev/null
+  // The rootfs becomes the read-only lower layer of an overlay whose upper layer is fresh
+  // scratch space, discarded with the container.
+  bool overlay = false;
 };
 
 struct StartContainer {
@@ -62,6 +65,31 @@ struct RemoveContainer {
   bool force = false;  // kill remaining processes instead of refusing
 };
 
+// Freezes / thaws every process of the container (cgroup v2 freezer).
+struct PauseContainer {
+  std::string container_id;
+};
+struct ResumeContainer {
+  std::string container_id;
+};
+
+// Usage from the container's cgroup: memory, cpu, pids (docs/agent-protocol.md).
+struct StatsContainer {
+  std::string container_id;
+};
+
+// Replied when a process of some container is killed for lack of memory (now, if such a kill is
+// queued). Each kill is reported once, to one waiter.
+struct GetOomEvent {};
+
+// Window size of a process's terminal (processes with "terminal": true).
+struct ResizePty {
+  std::string container_id;
+  std::string exec_id;
+  int rows = 0;
+  int cols = 0;
+};
+
 enum class StdioStream { kStdin, kStdout, kStderr };
 std::string_view to_string(StdioStream stream);
 
@@ -74,7 +102,8 @@ struct AttachStdio {
 };
 
 using RequestBody = std::variant<Ping, CreateContainer, StartContainer, ExecProcess, SignalProcess,
-                                 WaitProcess, RemoveContainer, AttachStdio>;
+                                 WaitProcess, RemoveContainer, AttachStdio, PauseContainer,
+                                 ResumeContainer, StatsContainer, GetOomEvent, ResizePty>;
 
 struct Request {
   std::uint64_t id = 0;

@@ -105,26 +105,29 @@ std::optional<Cgroup> Cgroup::create(const CgroupConfig& config, std::string_vie
     available = available_controllers(config.root);
   } catch (const Error& e) {
     if (config.mode == CgroupMode::kRequired) throw;
-    spdlog::warn("{}; container {} runs without cgroup limits (host mode)", e.what(), container_id);
+    spdlog::warn("{}; container {} runs without a cgroup (host mode)", e.what(), container_id);
     return std::nullopt;
   }
   for (const auto& c : wanted) {
     if (std::find(available.begin(), available.end(), c) == available.end()) missing.push_back(c);
   }
+  std::filesystem::path parent = config.root / "kvrun";
+  std::filesystem::path path = parent / std::string(container_id);
   if (!missing.empty()) {
     std::string message =
         "cgroup2 root " + config.root.string() + " lacks controller(s) " + join(missing, "");
     if (config.mode == CgroupMode::kRequired) throw Error(message);
+    // A cgroup without controllers still freezes, counts CPU time and kills as a unit.
     spdlog::warn("{}; container {} runs without cgroup limits (host mode)", message, container_id);
-    return std::nullopt;
+    make_dir(parent);
+    if (::mkdir(path.c_str(), 0755) != 0) throw_errno("mkdir " + path.string());
+    return Cgroup(path);
   }
 
   std::string enable = join(wanted, "+");
-  std::filesystem::path parent = config.root / "kvrun";
   write_file(config.root / "cgroup.subtree_control", enable);
   make_dir(parent);
   write_file(parent / "cgroup.subtree_control", enable);
-  std::filesystem::path path = parent / std::string(container_id);
   if (::mkdir(path.c_str(), 0755) != 0) throw_errno("mkdir " + path.string());
   Cgroup cgroup(path);
   for (const auto& [file, value] : settings) write_file(path / file, value);
@@ -152,6 +155,22 @@ void Cgroup::remove() {
 
 void Cgroup::add_process(pid_t pid) const {
   write_file(path_ / "cgroup.procs", std::to_string(pid));
+}
+
+void Cgroup::freeze(bool frozen) const {
+  write_file(path_ / "cgroup.freeze", frozen ? "1" : "0");
+  // The write only starts freezing; cgroup.events says when every process has stopped.
+  const std::string want = frozen ? "frozen 1" : "frozen 0";
+  for (int i = 0; i < 2000; ++i) {
+    std::ifstream events(path_ / "cgroup.events");
+    std::string line;
+    while (std::getline(events, line)) {
+      if (line == want) return;
+    }
+    ::usleep(1000);
+  }
+  throw Error("cgroup " + path_.string() + ": not " + (frozen ? "frozen" : "thawed") +
+              " within 2 s");
 }
 
 }  // namespace kvrun::agent

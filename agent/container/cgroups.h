@@ -3,8 +3,9 @@
 // container's init runs.
 //
 // The root is configurable because the agent also runs as a plain host process for tests, where
-// the cgroup2 mount may have no controllers (hybrid v1 hosts). Mode kBestEffort (host) skips
-// cgroups with a warning then; kRequired (guest, PID 1) makes it an error.
+// the cgroup2 mount may have no controllers (hybrid v1 hosts). Mode kBestEffort (host) then
+// makes a cgroup without limits (it still freezes and counts CPU time) and warns; kRequired
+// (guest, PID 1) makes it an error.
 #pragma once
 
 #include <sys/types.h>
@@ -47,6 +48,8 @@ class Cgroup {
 
   const std::filesystem::path& path() const { return path_; }
   void add_process(pid_t pid) const;
+  // Freezes (or thaws) every process in it and waits until that has happened (cgroup.freeze).
+  void freeze(bool frozen) const;
 
  private:
   explicit Cgroup(std::filesystem::path path) : path_(std::move(path)) {}

@@ -15,6 +15,7 @@
 
 #include "agent/container/mounts.h"
 #include "agent/container/process.h"
+#include "agent/container/pty.h"
 #include "agent/container/security.h"
 #include "common/error.h"
 
@@ -117,6 +118,11 @@ void reset_child(const ChildStdio& stdio, std::vector<int> keep) {
     enter_root_filesystem(spec, context.rootfs);
     configure_namespaces(spec);
     restrict_root_filesystem(spec);
+    if (spec.process.terminal) {
+      Pty pty = open_pty(spec.process);
+      channel.send_fd(kMsgPty, pty.master.get());
+      make_controlling_terminal(pty.slave.get());
+    }
     channel.send(kMsgReady);
     auto start = channel.receive(kForever);
     if (!start || *start != kMsgStart) ::_exit(kExitSetupFailed);  // removed before start
@@ -142,9 +148,16 @@ void reset_child(const ChildStdio& stdio, std::vector<int> keep) {
     reset_child(stdio, keep);
     if (context.cgroup != nullptr) context.cgroup->add_process(0);  // 0: the writer itself
     namespaces.enter();
+    Pty pty;
+    if (process.terminal) {
+      pty = open_pty(process);
+      channel.send_fd(kMsgPty, pty.master.get());
+      pty.master.reset();
+    }
     pid_t pid = clone_child(CLONE_PARENT);
     if (pid == 0) {
       try {
+        if (pty.slave) make_controlling_terminal(pty.slave.get());
         enter_security_context(process, context.seccomp);
         exec_process(process);
       } catch (const std::exception& e) {
@@ -160,13 +173,23 @@ void reset_child(const ChildStdio& stdio, std::vector<int> keep) {
 
 // ---- agent side ---------------------------------------------------------------------------
 
-// Reads the child's next message: the child's error line becomes an Error.
-std::optional<std::string> expect_message(const SyncChannel& channel) {
-  auto message = channel.receive(kChildTimeout);
-  if (message && message->rfind(kMsgErrorPrefix, 0) == 0) {
-    throw Error(message->substr(kMsgErrorPrefix.size()));
+// Reads the child's next message: the child's error line becomes an Error. A pty master sent
+// on the way is stored in *pty_master.
+std::optional<std::string> expect_message(const SyncChannel& channel,
+                                          UniqueFd* pty_master = nullptr) {
+  for (;;) {
+    UniqueFd fd;
+    auto message = channel.receive(kChildTimeout, &fd);
+    if (message && message->rfind(kMsgErrorPrefix, 0) == 0) {
+      throw Error(message->substr(kMsgErrorPrefix.size()));
+    }
+    if (message && *message == kMsgPty && pty_master != nullptr) {
+      if (!fd) throw Error("the child sent no pty master");
+      *pty_master = std::move(fd);
+      continue;
+    }
+    return message;
   }
-  return message;
 }
 
 }  // namespace
@@ -198,11 +221,13 @@ LaunchedInit launch_init(const LaunchContext& context, ChildStdio stdio) {
   }
   if (context.cgroup != nullptr) context.cgroup->add_process(pid);
   agent_end.send(kMsgSetupDone);
-  auto message = expect_message(agent_end);
+  UniqueFd pty_master;
+  auto message = expect_message(agent_end, &pty_master);
   if (!message) throw Error("container init exited during setup");
   if (*message != kMsgReady) throw Error("container init sent an unexpected \"" + *message + "\"");
+  if (context.spec.process.terminal && !pty_master) throw Error("container init sent no pty");
   guard.release();
-  return {pid, std::move(agent_end)};
+  return {pid, std::move(agent_end), std::move(pty_master)};
 }
 
 void start_init(LaunchedInit& init) {
@@ -214,8 +239,8 @@ void start_init(LaunchedInit& init) {
   }
 }
 
-pid_t launch_exec(const LaunchContext& context, pid_t init_pid, const ProcessSpec& process,
-                  ChildStdio stdio) {
+LaunchedExec launch_exec(const LaunchContext& context, pid_t init_pid, const ProcessSpec& process,
+                         ChildStdio stdio) {
   NamespaceSet namespaces = NamespaceSet::open(init_pid, context.spec.linux_spec);
   std::vector<int> keep = namespaces.fds();
   auto [agent_end, child_end] = SyncChannel::make_pair();
@@ -227,7 +252,8 @@ pid_t launch_exec(const LaunchContext& context, pid_t init_pid, const ProcessSpe
   ChildGuard helper_guard(helper);
   child_end.close();
   stdio = {};
-  auto message = expect_message(agent_end);
+  UniqueFd pty_master;
+  auto message = expect_message(agent_end, &pty_master);
   if (!message || message->rfind(kMsgPidPrefix, 0) != 0) {
     throw Error("exec helper exited without starting the process");
   }
@@ -236,8 +262,9 @@ pid_t launch_exec(const LaunchContext& context, pid_t init_pid, const ProcessSpe
   ChildGuard process_guard(pid);
   // End-of-file once the process has exec'd; an error line if it could not.
   expect_message(agent_end);
+  if (process.terminal && !pty_master) throw Error("exec helper sent no pty");
   process_guard.release();
-  return pid;
+  return {pid, std::move(pty_master)};
 }
 
 }  // namespace kvrun::agent

@@ -17,7 +17,8 @@
 
 namespace kvrun::agent {
 
-// The child's ends of its standard streams.
+// The child's ends of its standard streams (placeholders for a process with a terminal, whose
+// 0-2 become the pty slave).
 struct ChildStdio {
   UniqueFd in, out, err;
 };
@@ -27,6 +28,12 @@ struct ChildStdio {
 struct LaunchedInit {
   pid_t pid = -1;
   SyncChannel channel;  // agent end; kMsgStart releases the child into exec
+  UniqueFd pty_master;  // process.terminal only
+};
+
+struct LaunchedExec {
+  pid_t pid = -1;
+  UniqueFd pty_master;  // process.terminal only
 };
 
 struct LaunchContext {
@@ -47,8 +54,8 @@ void start_init(LaunchedInit& init);
 // A new process inside the running container whose init is init_pid: joins its namespaces and
 // cgroup, applies process's security context and execs. The returned pid is a child of the
 // agent (so the supervisor reaps it). Throws Error on any failure, exec included.
-pid_t launch_exec(const LaunchContext& context, pid_t init_pid, const ProcessSpec& process,
-                  ChildStdio stdio);
+LaunchedExec launch_exec(const LaunchContext& context, pid_t init_pid, const ProcessSpec& process,
+                         ChildStdio stdio);
 
 // Exit status the way a shell reports it: code, or 128 + signal.
 int exit_status_of(int wait_status);

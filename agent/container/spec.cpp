@@ -353,8 +353,12 @@ std::string_view namespace_name(NamespaceType type) {
 ProcessSpec parse_process_spec(const nlohmann::json& json, const std::string& path) {
   JsonReader r(json, path);
   ProcessSpec process;
-  if (r.optional_boolean("terminal").value_or(false)) {
-    throw Error(r.path_of("terminal") + ": terminals are not supported yet (set it to false)");
+  process.terminal = r.optional_boolean("terminal").value_or(false);
+  if (const auto* size = r.optional_object("consoleSize")) {
+    JsonReader console(*size, r.path_of("consoleSize"));
+    process.console_rows = static_cast<unsigned short>(console.integer("height", 0, UINT16_MAX));
+    process.console_cols = static_cast<unsigned short>(console.integer("width", 0, UINT16_MAX));
+    console.reject_unknown();
   }
   process.args = r.string_array("args");
   if (process.args.empty() || process.args.front().empty()) {

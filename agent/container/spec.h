@@ -37,6 +37,9 @@ struct ProcessSpec {
   bool no_new_privileges = false;
   std::vector<RlimitSpec> rlimits;
   std::optional<int> oom_score_adj;
+  // A pseudo-terminal on 0-2 instead of pipes; its size (0: the kernel's default).
+  bool terminal = false;
+  unsigned short console_rows = 0, console_cols = 0;
 };
 
 struct MountSpec {

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "common/error.h"
 
@@ -23,7 +24,26 @@ void SyncChannel::send(std::string_view message) const {
   }
 }
 
-std::optional<std::string> SyncChannel::receive(std::chrono::milliseconds timeout) const {
+void SyncChannel::send_fd(std::string_view message, int fd) const {
+  iovec iov{const_cast<char*>(message.data()), message.size()};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+  while (::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL) < 0) {
+    if (errno != EINTR) throw_errno("send a descriptor on the child sync channel");
+  }
+}
+
+std::optional<std::string> SyncChannel::receive(std::chrono::milliseconds timeout,
+                                                UniqueFd* fd) const {
   pollfd pfd{fd_.get(), POLLIN, 0};
   int ready;
   do {
@@ -33,10 +53,24 @@ std::optional<std::string> SyncChannel::receive(std::chrono::milliseconds timeou
   if (ready == 0)
     throw Error("timed out after " + std::to_string(timeout.count()) + " ms waiting for the child");
   char buffer[4096];
+  iovec iov{buffer, sizeof buffer};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
   ssize_t n;
   do {
-    n = ::recv(fd_.get(), buffer, sizeof buffer, 0);
+    n = ::recvmsg(fd_.get(), &msg, MSG_CMSG_CLOEXEC);
   } while (n < 0 && errno == EINTR);
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); n >= 0 && c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    int received = -1;
+    std::memcpy(&received, CMSG_DATA(c), sizeof(int));
+    UniqueFd owned(received);  // closed here unless the caller wants it
+    if (fd != nullptr) *fd = std::move(owned);
+  }
   if (n < 0) {
     // The peer vanished mid-conversation (killed); treat as end-of-file.
     if (errno == ECONNRESET) return std::nullopt;

@@ -22,9 +22,12 @@ class SyncChannel {
   explicit SyncChannel(UniqueFd fd) : fd_(std::move(fd)) {}
 
   void send(std::string_view message) const;
+  // A message carrying a file descriptor (SCM_RIGHTS): a pty master for the agent.
+  void send_fd(std::string_view message, int fd) const;
   // nullopt on end-of-file. Throws Error on timeout or a failed read. A negative timeout waits
-  // forever.
-  std::optional<std::string> receive(std::chrono::milliseconds timeout) const;
+  // forever. A descriptor that came with the message goes to *fd if given, else is closed.
+  std::optional<std::string> receive(std::chrono::milliseconds timeout,
+                                     UniqueFd* fd = nullptr) const;
 
   int fd() const { return fd_.get(); }
   bool valid() const { return fd_.valid(); }
@@ -38,6 +41,7 @@ class SyncChannel {
 inline constexpr std::string_view kMsgReady = "ready";  // created, waiting for start
 inline constexpr std::string_view kMsgErrorPrefix = "error:";
 inline constexpr std::string_view kMsgPidPrefix = "pid:";  // exec helper: the process's pid
+inline constexpr std::string_view kMsgPty = "pty";         // with the pty master's fd
 // Agent-side messages.
 inline constexpr std::string_view kMsgSetupDone = "setup";  // id maps written, cgroup joined
 inline constexpr std::string_view kMsgStart = "start";

@@ -27,7 +27,8 @@ class ContainerAsRoot : public ::testing::Test {
     ASSERT_EQ(::geteuid(), 0u) << "container tests need root (namespaces, mounts, pivot_root)";
     // This host's cgroup2 mount has no controllers: the agent must warn and carry on.
     agent_ = std::make_unique<AgentProcess>(
-        dir_.path(), std::vector<std::string>{"--cgroup-root", "/sys/fs/cgroup/unified"});
+        dir_.path(), std::vector<std::string>{"--cgroup-root", "/sys/fs/cgroup/unified",
+                                              "--state-dir", (dir_.path() / "state").string()});
   }
   void TearDown() override {
     if (HasFailure() && agent_) std::cerr << "---- agent log ----\n" << agent_->log();

@@ -169,3 +169,35 @@ TEST_F(LifecycleAsRoot, AsPid1TheAgentReapsOrphans) {
 
 }  // namespace
 }  // namespace kvrun::agent::test
+
+namespace kvrun::agent::test {
+namespace {
+
+class OverlayAsRoot : public ContainerAsRoot {};
+
+TEST_F(OverlayAsRoot, WritesGoToScratchSpaceNeverToTheRootfs) {
+  auto config = base_config({"/bin/sh", "-c",
+                             "echo new > /written && rm /etc/passwd && cat /written && "
+                             "ls /etc/passwd 2>/dev/null || echo gone; grep ' / ' /proc/mounts"});
+  config["root"]["readonly"] = false;
+  AgentClient client(agent_->socket_path());
+  auto created = client.call("CreateContainer", {{"container_id", "ov"},
+                                                 {"config", config},
+                                                 {"rootfs", rootfs_.string()},
+                                                 {"overlay", true}});
+  ASSERT_TRUE(created.ok) << created.error;
+  UniqueFd out = attach(agent_->socket_path(), "ov", "", "stdout");
+  ASSERT_TRUE(client.call("StartContainer", {{"container_id", "ov"}}).ok);
+  std::string output = read_all(out.get());
+  EXPECT_EQ(output.substr(0, 9), "new\ngone\n") << output;
+  EXPECT_NE(output.find("overlay / overlay"), std::string::npos) << output;
+  EXPECT_EQ(client.call("WaitProcess", {{"container_id", "ov"}}).body["exit_status"], 0);
+  ASSERT_TRUE(client.call("RemoveContainer", {{"container_id", "ov"}}).ok);
+  // The shared rootfs is untouched and the scratch space is gone.
+  EXPECT_FALSE(std::filesystem::exists(rootfs_ / "written"));
+  EXPECT_TRUE(std::filesystem::exists(rootfs_ / "etc/passwd"));
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "state/ov"));
+}
+
+}  // namespace
+}  // namespace kvrun::agent::test

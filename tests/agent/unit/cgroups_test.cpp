@@ -79,11 +79,16 @@ TEST(Cgroups, MissingControllersAreAnErrorWhenRequired) {
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "kvrun"));
 }
 
-TEST(Cgroups, MissingControllersAreSkippedInBestEffortMode) {
+TEST(Cgroups, MissingControllersGiveACgroupWithoutLimitsInBestEffortMode) {
   test::TempDir dir;
   fake_root(dir.path(), "");
-  EXPECT_EQ(Cgroup::create({dir.path(), CgroupMode::kBestEffort}, "c1", {}), std::nullopt);
-  EXPECT_FALSE(std::filesystem::exists(dir.path() / "kvrun"));
+  ResourcesSpec r;
+  r.pids_limit = 10;
+  auto cgroup = Cgroup::create({dir.path(), CgroupMode::kBestEffort}, "c1", r);
+  ASSERT_TRUE(cgroup);
+  EXPECT_EQ(cgroup->path(), dir.path() / "kvrun/c1");
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "cgroup.subtree_control"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "kvrun/c1/pids.max"));
 }
 
 TEST(Cgroups, NotACgroupRootIsAnErrorOnlyWhenRequired) {

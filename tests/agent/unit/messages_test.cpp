@@ -136,3 +136,56 @@ TEST(Messages, RepliesRoundTripOnOneLine) {
 
 }  // namespace
 }  // namespace kvrun::protocol
+
+namespace kvrun::protocol {
+namespace {
+
+TEST(Messages, DecodesTheCgroupTerminalAndOomRequests) {
+  auto pause = std::get<PauseContainer>(
+      decode_request(request("PauseContainer", {{"container_id", "c1"}})).body);
+  EXPECT_EQ(pause.container_id, "c1");
+  EXPECT_TRUE(std::holds_alternative<ResumeContainer>(
+      decode_request(request("ResumeContainer", {{"container_id", "c1"}})).body));
+  EXPECT_TRUE(std::holds_alternative<StatsContainer>(
+      decode_request(request("StatsContainer", {{"container_id", "c1"}})).body));
+  EXPECT_TRUE(std::holds_alternative<GetOomEvent>(
+      decode_request(request("GetOomEvent", nlohmann::json::object())).body));
+  auto resize = std::get<ResizePty>(
+      decode_request(request("ResizePty", {{"container_id", "c1"}, {"rows", 24}, {"cols", 80}}))
+          .body);
+  EXPECT_EQ(resize.exec_id, "");
+  EXPECT_EQ(resize.rows, 24);
+  EXPECT_EQ(resize.cols, 80);
+  auto create = std::get<CreateContainer>(
+      decode_request(
+          request("CreateContainer",
+                  {{"container_id", "c1"}, {"config", {{"process", {}}}}, {"overlay", true}}))
+          .body);
+  EXPECT_TRUE(create.overlay);
+}
+
+TEST(Messages, RejectsBadCgroupTerminalAndOomRequests) {
+  EXPECT_EQ(decode_error(request("ResizePty", {{"container_id", "c1"}, {"rows", 0}, {"cols", 80}})),
+            "body.rows: expected an integer in [1, 65535]");
+  EXPECT_EQ(decode_error(request("ResizePty", {{"container_id", "c1"}, {"rows", 24}})),
+            "body.cols: required field is missing");
+  EXPECT_EQ(decode_error(request("PauseContainer", {{"container_id", "../x"}})),
+            "body.container_id: must be 1-64 characters of [A-Za-z0-9_.-] not starting with '.'");
+  EXPECT_EQ(decode_error(request("GetOomEvent", {{"container_id", "c1"}})),
+            "body.container_id: unknown field");
+  EXPECT_EQ(decode_error(request("StatsContainer", nlohmann::json::object())),
+            "body.container_id: required field is missing");
+}
+
+TEST(Messages, NewRequestsRoundTrip) {
+  for (const RequestBody& body :
+       std::vector<RequestBody>{PauseContainer{"a"}, ResumeContainer{"a"}, StatsContainer{"a"},
+                                GetOomEvent{}, ResizePty{"a", "e", 3, 4}}) {
+    Request decoded = decode_request(encode_request({5, body}));
+    EXPECT_EQ(decoded.body.index(), body.index());
+    EXPECT_EQ(type_name(decoded.body), type_name(body));
+  }
+}
+
+}  // namespace
+}  // namespace kvrun::protocol

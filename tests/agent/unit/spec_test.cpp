@@ -54,8 +54,8 @@ TEST(Spec, MissingRequiredFieldsAreNamed) {
 
 TEST(Spec, UnknownFieldsAreNamed) {
   auto c = config();
-  c["process"]["consoleSize"] = {{"height", 1}, {"width", 1}};
-  EXPECT_EQ(parse_error(c), "config.process.consoleSize: unknown field");
+  c["process"]["consoleSize"] = {{"height", 1}, {"width", 1}, {"depth", 1}};
+  EXPECT_EQ(parse_error(c), "config.process.consoleSize.depth: unknown field");
   c = config();
   c["hooks"] = nlohmann::json::object();
   EXPECT_EQ(parse_error(c), "config.hooks: unknown field");
@@ -66,9 +66,8 @@ TEST(Spec, UnknownFieldsAreNamed) {
 
 TEST(Spec, InvalidValuesAreNamed) {
   auto c = config();
-  c["process"]["terminal"] = true;
-  EXPECT_EQ(parse_error(c),
-            "config.process.terminal: terminals are not supported yet (set it to false)");
+  c["process"]["terminal"] = 1;
+  EXPECT_EQ(parse_error(c), "config.process.terminal: expected a boolean");
   c = config();
   c["process"]["capabilities"]["bounding"][1] = "CAP_FLY";
   EXPECT_EQ(parse_error(c),
