@@ -33,7 +33,7 @@ constexpr int kStreams = 100;
 // Bytes each way per stream. Override with KVRUN_VSOCK_TEST_SIZE (e.g. 1048576 on real KVM).
 uint64_t stream_size() {
   if (const char* s = std::getenv("KVRUN_VSOCK_TEST_SIZE")) return std::strtoull(s, nullptr, 10);
-  return 256 * 1024;
+  return 1024 * 1024;
 }
 
 UniqueFd unix_socket_at(const fs::path& path, bool listen) {
