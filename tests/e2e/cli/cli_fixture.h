@@ -1,0 +1,54 @@
+// Runs the real kvrun binary against a busybox-static bundle in a scratch directory, with a
+// state root of its own, and checks afterwards that nothing was left behind.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <sys/types.h>
+
+#include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace kvrun::e2e {
+
+struct Result {
+  int status = -1;  // exit code, 128 + signal, or -1 if it timed out (then killed)
+  std::string out, err;
+};
+
+struct RunOptions {
+  std::string input;  // written to stdin, then EOF
+  int timeout_seconds = 30;
+  bool keep_stdin_open = false;
+};
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  // kvrun --root <root> --sandbox host <args...>
+  Result kvrun(const std::vector<std::string>& args, const RunOptions& options = {});
+  // Starts kvrun without waiting; returns its PID (stdio: /dev/null in, out/err to files).
+  pid_t spawn_kvrun(const std::vector<std::string>& args);
+
+  // A bundle under the scratch dir whose process runs `sh -c script`; returns its directory.
+  std::filesystem::path bundle(const std::string& name, const std::string& script,
+                               const nlohmann::json& patch = nlohmann::json::object());
+  nlohmann::json state(const std::string& id);
+  // Processes whose command line mentions the state root: monitors, agents, containers' helpers.
+  std::vector<pid_t> leftover_processes() const;
+  void expect_nothing_left();
+
+  std::filesystem::path scratch_, root_, rootfs_;
+};
+
+// Waits for pid (a child or, with the test as subreaper, an orphaned grandchild) and returns its
+// status as a shell would show it.
+int wait_status(pid_t pid);
+bool process_exists(pid_t pid);
+bool wait_until(const std::function<bool()>& condition, int timeout_ms);
+
+}  // namespace kvrun::e2e

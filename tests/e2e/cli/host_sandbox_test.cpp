@@ -1,0 +1,260 @@
+// The runc command surface end to end with host sandboxes (label root). What podman/conmon and
+// containerd's shim depend on is asserted here: exit codes, the --pid-file process and its exit
+// status, stdout flowing from `create`, runc's messages, the state JSON, and no leftovers.
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <thread>
+
+#include "cli_fixture.h"
+
+namespace kvrun::e2e {
+namespace {
+
+pid_t read_pid(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  pid_t pid = 0;
+  in >> pid;
+  return pid;
+}
+
+using CliHostTest = CliTest;
+
+TEST_F(CliHostTest, RunGivesTheContainersOutputAndExitStatus) {
+  auto dir = bundle("b", "echo out; echo err >&2; exit 3");
+  Result r = kvrun({"run", "--bundle", dir.string(), "c1"});
+  EXPECT_EQ(r.status, 3) << r.err;
+  EXPECT_EQ(r.out, "out\n");
+  EXPECT_EQ(r.err, "err\n");
+  expect_nothing_left();
+}
+
+TEST_F(CliHostTest, RunPassesStdinThroughToEof) {
+  auto dir = bundle("b", "wc -c");
+  Result r = kvrun({"run", "-b", dir.string(), "c1"}, {.input = std::string(100000, 'x')});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.substr(r.out.find_first_not_of(' ')), "100000\n");
+  expect_nothing_left();
+}
+
+TEST_F(CliHostTest, ContainerSeesItsOwnPidNamespaceAndHostname) {
+  auto dir = bundle("b", "echo $$ $(cat /proc/sys/kernel/hostname)");
+  Result r = kvrun({"run", "-b", dir.string(), "c1"});
+  EXPECT_EQ(r.out, "1 kvrun-e2e\n") << r.err;
+}
+
+TEST_F(CliHostTest, LifecycleCreateStartStateKillDelete) {
+  auto dir =
+      bundle("b", "echo started; trap 'echo got TERM; exit 7' TERM; while :; do sleep 0.1; done");
+  auto pid_file = scratch_ / "pid";
+  Result created =
+      kvrun({"create", "--bundle", dir.string(), "--pid-file", pid_file.string(), "c1"});
+  ASSERT_EQ(created.status, 0) << created.err;
+  pid_t monitor = read_pid(pid_file);
+  ASSERT_GT(monitor, 0);
+  EXPECT_TRUE(process_exists(monitor));
+
+  auto s = state("c1");
+  EXPECT_EQ(s["status"], "created");
+  EXPECT_EQ(s["pid"], monitor);
+  EXPECT_EQ(s["id"], "c1");
+  EXPECT_EQ(s["bundle"], dir.string());
+  EXPECT_EQ(s["ociVersion"], "1.0.2");
+
+  Result again = kvrun({"create", "--bundle", dir.string(), "c1"});
+  EXPECT_EQ(again.status, 1);
+  EXPECT_NE(again.err.find("container with id c1 already exists"), std::string::npos) << again.err;
+
+  ASSERT_EQ(kvrun({"start", "c1"}).status, 0);
+  EXPECT_EQ(state("c1")["status"], "running");
+  Result restart = kvrun({"start", "c1"});
+  EXPECT_EQ(restart.status, 1);
+
+  Result busy = kvrun({"delete", "c1"});
+  EXPECT_EQ(busy.status, 1);
+  EXPECT_NE(busy.err.find("not stopped"), std::string::npos) << busy.err;
+
+  // The trap needs the shell to be running its loop.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_EQ(kvrun({"kill", "c1", "TERM"}).status, 0);
+  // The --pid-file process exits with the container's status, as conmon expects.
+  EXPECT_EQ(wait_status(monitor), 7);
+  EXPECT_EQ(state("c1")["status"], "stopped");
+  EXPECT_EQ(state("c1")["pid"], 0);
+  Result late_kill = kvrun({"kill", "c1", "KILL"});
+  EXPECT_EQ(late_kill.status, 1);
+  EXPECT_NE(late_kill.err.find("container not running"), std::string::npos);
+
+  ASSERT_EQ(kvrun({"delete", "c1"}).status, 0);
+  Result gone = kvrun({"state", "c1"});
+  EXPECT_EQ(gone.status, 1);
+  EXPECT_NE(gone.err.find("container does not exist"), std::string::npos) << gone.err;
+  expect_nothing_left();
+}
+
+TEST_F(CliHostTest, StdoutFlowsFromTheFdsCreateWasGiven) {
+  auto dir = bundle("b", "echo from-the-container");
+  auto out_file = scratch_ / "create.out";
+  pid_t create = ::fork();
+  if (create == 0) {
+    int fd = ::open(out_file.c_str(), O_WRONLY | O_CREAT, 0600);
+    ::dup2(fd, 1);
+    ::execl(KVRUN_CLI_PATH, KVRUN_CLI_PATH, "--root", root_.c_str(), "--sandbox", "host", "create",
+            "-b", dir.c_str(), "--pid-file", (scratch_ / "pid").c_str(), "c1", nullptr);
+    ::_exit(127);
+  }
+  ASSERT_EQ(wait_status(create), 0);
+  ASSERT_EQ(kvrun({"start", "c1"}).status, 0);
+  EXPECT_EQ(wait_status(read_pid(scratch_ / "pid")), 0);
+  std::ifstream in(out_file);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "from-the-container\n");
+  ASSERT_EQ(kvrun({"delete", "c1"}).status, 0);
+  expect_nothing_left();
+}
+
+TEST_F(CliHostTest, ExecRunsInTheContainerWithItsOwnStatus) {
+  auto dir = bundle("b", "while :; do sleep 0.1; done");
+  ASSERT_EQ(kvrun({"create", "-b", dir.string(), "c1"}).status, 0);
+  Result early = kvrun({"exec", "c1", "true"});
+  EXPECT_EQ(early.status, 1);  // not started yet
+  ASSERT_EQ(kvrun({"start", "c1"}).status, 0);
+
+  Result r = kvrun({"exec", "c1", "sh", "-c", "echo $(cat /proc/sys/kernel/hostname) $$; exit 5"});
+  EXPECT_EQ(r.status, 5) << r.err;
+  EXPECT_EQ(r.out.substr(0, 10), "kvrun-e2e ");
+  EXPECT_EQ(kvrun({"exec", "c1", "cat"}, {.input = "piped"}).out, "piped");
+
+  // --process with an OCI process object, detached, with a pid file whose process exits with
+  // the exec'd process's status.
+  std::ofstream(scratch_ / "process.json")
+      << R"({"args": ["/bin/sh", "-c", "exit 4"], "cwd": "/", "env": ["PATH=/bin"]})";
+  Result detached = kvrun({"exec", "--process", (scratch_ / "process.json").string(), "--detach",
+                           "--pid-file", (scratch_ / "exec.pid").string(), "c1"});
+  ASSERT_EQ(detached.status, 0) << detached.err;
+  EXPECT_EQ(wait_status(read_pid(scratch_ / "exec.pid")), 4);
+
+  Result missing = kvrun({"exec", "c1", "/bin/nonexistent"});
+  EXPECT_NE(missing.status, 0);
+
+  ASSERT_EQ(kvrun({"delete", "--force", "c1"}).status, 0);
+  expect_nothing_left();
+}
+
+TEST_F(CliHostTest, ForegroundRunForwardsSignals) {
+  auto dir = bundle("b", "trap 'exit 9' INT; echo ready > /tmp/ready; while :; do sleep 0.1; done");
+  pid_t run = spawn_kvrun({"run", "-b", dir.string(), "c1"});
+  ASSERT_TRUE(wait_until([&] { return std::filesystem::exists(rootfs_ / "tmp/ready"); }, 10000));
+  ::kill(run, SIGINT);
+  EXPECT_EQ(wait_status(run), 9);
+  std::filesystem::remove(rootfs_ / "tmp/ready");
+  expect_nothing_left();
+}
+
+TEST_F(CliHostTest, DetachedRunThenForceDelete) {
+  auto dir = bundle("b", "while :; do sleep 0.1; done");
+  Result r =
+      kvrun({"run", "-d", "-b", dir.string(), "--pid-file", (scratch_ / "pid").string(), "c1"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(state("c1")["status"], "running");
+  Result list = kvrun({"list", "--format", "json"});
+  auto all = nlohmann::json::parse(list.out);
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0]["id"], "c1");
+  EXPECT_EQ(kvrun({"list", "-q"}).out, "c1\n");
+  Result ps = kvrun({"ps", "--format", "json", "c1"});
+  EXPECT_EQ(nlohmann::json::parse(ps.out), nlohmann::json::array({read_pid(scratch_ / "pid")}));
+  ASSERT_EQ(kvrun({"delete", "-f", "c1"}).status, 0);
+  expect_nothing_left();
+}
+
+TEST_F(CliHostTest, KilledMonitorMeansStoppedAndDeleteCleansUp) {
+  auto dir = bundle("b", "while :; do sleep 0.1; done");
+  ASSERT_EQ(
+      kvrun({"run", "-d", "-b", dir.string(), "--pid-file", (scratch_ / "pid").string(), "c1"})
+          .status,
+      0);
+  pid_t monitor = read_pid(scratch_ / "pid");
+  ::kill(monitor, SIGKILL);
+  EXPECT_EQ(wait_status(monitor), 128 + SIGKILL);
+  EXPECT_EQ(state("c1")["status"], "stopped");
+  // The sandbox died with its monitor (and the container with the sandbox's PID namespace).
+  EXPECT_TRUE(wait_until([&] { return leftover_processes().empty(); }, 5000));
+  ASSERT_EQ(kvrun({"delete", "c1"}).status, 0);
+  expect_nothing_left();
+}
+
+TEST_F(CliHostTest, BadConfigIsOneLineNamingTheFieldAndLeavesNothing) {
+  auto dir = bundle("b", "true", {{"process", {{"args", nlohmann::json::array()}}}});
+  Result r = kvrun({"create", "-b", dir.string(), "c1"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("config.json: process.args: must be a non-empty array"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  expect_nothing_left();
+
+  auto missing_rootfs = bundle("b2", "true", {{"root", {{"path", "nope"}}}});
+  r = kvrun({"run", "-b", missing_rootfs.string(), "c1"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("config.json: root.path: "), std::string::npos) << r.err;
+  expect_nothing_left();
+}
+
+TEST_F(CliHostTest, AgentRefusalIsReportedAndLeavesNothing) {
+  // The host accepts the config; the agent refuses it (a field it does not implement).
+  auto dir = bundle("b", "true", {{"hooks", {{"prestart", nlohmann::json::array()}}}});
+  Result r = kvrun({"run", "-b", dir.string(), "c1"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("hooks"), std::string::npos) << r.err;
+  expect_nothing_left();
+}
+
+TEST_F(CliHostTest, VmSandboxRefusesHostBindMountsNamingTheMount) {
+  auto dir = bundle("b", "true",
+                    {{"mounts",
+                      {{{"destination", "/data"},
+                        {"type", "bind"},
+                        {"source", "/srv"},
+                        {"options", {"rbind"}}}}}});
+  std::vector<std::string> args = {KVRUN_CLI_PATH, "--root", root_.string(), "--sandbox", "vm",
+                                   "create",       "-b",     dir.string(),   "c1"};
+  std::string command;
+  for (const auto& a : args) command += "'" + a + "' ";
+  FILE* pipe = ::popen((command + "2>&1").c_str(), "r");
+  char line[512] = {};
+  ASSERT_NE(std::fgets(line, sizeof line, pipe), nullptr);
+  EXPECT_NE(::pclose(pipe), 0);
+  EXPECT_NE(
+      std::string(line).find("mounts[0] (/data): bind mounts of host paths are not supported"),
+      std::string::npos)
+      << line;
+  expect_nothing_left();
+}
+
+TEST_F(CliHostTest, JsonLogLinesForEngines) {
+  auto log = scratch_ / "log.json";
+  Result r = kvrun({"--log", log.string(), "--log-format", "json", "state", "nope"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("container does not exist"), std::string::npos);
+  std::ifstream in(log);
+  std::string line;
+  ASSERT_TRUE(std::getline(in, line));
+  auto json = nlohmann::json::parse(line);
+  EXPECT_EQ(json["level"], "error");
+  EXPECT_EQ(json["msg"], "container does not exist");
+  EXPECT_TRUE(json["time"].is_string());
+}
+
+TEST_F(CliHostTest, VersionAndUsageErrors) {
+  Result version = kvrun({"--version"});
+  EXPECT_EQ(version.status, 0);
+  EXPECT_EQ(version.out.rfind("kvrun version ", 0), 0u) << version.out;
+  EXPECT_NE(version.out.find("spec: 1.0.2"), std::string::npos);
+  EXPECT_NE(kvrun({"kill", "c1", "NOTASIGNAL"}).status, 0);
+  EXPECT_NE(kvrun({"frobnicate"}).status, 0);
+}
+
+}  // namespace
+}  // namespace kvrun::e2e
