@@ -4,6 +4,9 @@
 //   vsock-xfer connect CID PORT COUNT SIZE
 //                                       open COUNT streams to CID:PORT at once, SIZE bytes each
 //   vsock-xfer hold PORT                accept one stream and wait for its EOF (a barrier)
+//   vsock-xfer sink PORT                accept one stream, discard it to EOF, print MiB/s
+//   vsock-xfer source CID PORT BYTES    one stream of BYTES zero bytes to CID:PORT, print MiB/s
+//                                       (sink and source serve bench/io/vsock)
 //
 // Exit status 0 only if every stream passed; failures are printed one per line.
 #include <linux/vm_sockets.h>
@@ -135,6 +138,52 @@ int do_hold(unsigned port) {
   return 0;
 }
 
+int do_sink(unsigned port) {
+  const int listener = listen_on(port, 1);
+  if (listener < 0) return 1;
+  std::printf("vsock-xfer: sink on %u\n", port);
+  std::fflush(stdout);
+  const int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+  if (fd < 0) return 1;
+  static char buf[1 << 20];
+  uint64_t total = 0;
+  const auto start = std::chrono::steady_clock::now();
+  for (ssize_t n; (n = ::read(fd, buf, sizeof(buf))) > 0;) total += static_cast<uint64_t>(n);
+  const double s = seconds_since(start);
+  ::close(fd);
+  ::close(listener);
+  std::printf("vsock-xfer: sink got %llu bytes in %.3f s (%.2f MiB/s)\n",
+              static_cast<unsigned long long>(total), s, total / 1048576.0 / s);
+  return 0;
+}
+
+int do_source(unsigned cid, unsigned port, uint64_t bytes) {
+  const int fd = ::socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_vm addr{};
+  addr.svm_family = AF_VSOCK;
+  addr.svm_cid = cid;
+  addr.svm_port = port;
+  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    report(std::string("connect: ") + std::strerror(errno));
+    return 1;
+  }
+  static char buf[1 << 20];
+  const auto start = std::chrono::steady_clock::now();
+  for (uint64_t left = bytes; left > 0;) {
+    const size_t n = left < sizeof(buf) ? static_cast<size_t>(left) : sizeof(buf);
+    if (!kvrun::vsock_xfer::write_all(fd, buf, n)) {
+      report(std::string("write: ") + std::strerror(errno));
+      return 1;
+    }
+    left -= n;
+  }
+  const double s = seconds_since(start);
+  ::close(fd);
+  std::printf("vsock-xfer: source sent %llu bytes in %.3f s (%.2f MiB/s)\n",
+              static_cast<unsigned long long>(bytes), s, bytes / 1048576.0 / s);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -145,11 +194,14 @@ int main(int argc, char** argv) {
     if (args.size() == 5 && args[0] == "connect")
       return do_connect(num(1), num(2), static_cast<int>(num(3)), num(4));
     if (args.size() == 2 && args[0] == "hold") return do_hold(num(1));
+    if (args.size() == 2 && args[0] == "sink") return do_sink(num(1));
+    if (args.size() == 4 && args[0] == "source") return do_source(num(1), num(2), num(3));
   } catch (const std::exception& e) {
     report(e.what());
     return 1;
   }
   std::fprintf(stderr,
-               "usage: vsock-xfer listen PORT COUNT | connect CID PORT COUNT SIZE | hold PORT\n");
+               "usage: vsock-xfer listen PORT COUNT | connect CID PORT COUNT SIZE | hold PORT | "
+               "sink PORT | source CID PORT BYTES\n");
   return 2;
 }

@@ -162,7 +162,7 @@ TEST(VirtioVsock, HundredStreamsEachWayWithChecksumsAndNoDescriptorLeft) {
 
   ChildProcess vm = ChildProcess::spawn(
       {vmm_path(), "--kernel", kernel, "--initrd", KVRUN_VSOCK_INITRAMFS, "--cmdline",
-       "console=ttyS0 reboot=k panic=1 quiet kvrun.count=" + std::to_string(kStreams) +
+       "console=ttyS0 reboot=k panic=1 quiet kvrun.mode=test kvrun.count=" + std::to_string(kStreams) +
            " kvrun.size=" + std::to_string(size),
        "--memory", "256", "--cpus", "2", "--timeout", "240", "--vsock",
        "cid=3,uds=" + uds.string()});
