@@ -106,6 +106,13 @@ bool Vsock::fill_rx() {
     for (const Segment& s : chain.writable_range(vsock::kHeaderSize, vsock::kMaxPayload))
       payload.push_back(s.data);
     const std::optional<vsock::Header> header = muxer_.fill_rx(payload);
+    if (!header && payload.empty()) {
+      // Header-only buffer while only data waits: it can never carry that, so give it back.
+      rx.add_used(chain.head(), 0);
+      spare_rx_.reset();
+      any = true;
+      continue;
+    }
     if (!header) break;  // keep the buffer for the next packet
     const vsock::WireHeader wire = vsock::encode(*header);
     chain.write_at(0, wire);
