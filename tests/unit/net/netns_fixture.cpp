@@ -62,6 +62,9 @@ TestNetns::TestNetns() {
   run_command({"ip", "netns", "add", name_});
   try {
     ip({"link", "set", "lo", "up"});
+    // No IPv6: its router and multicast chatter would interleave with the frames tests expect.
+    run_command(exec_argv({"sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1",
+                           "net.ipv6.conf.default.disable_ipv6=1"}));
   } catch (...) {
     spawn_and_wait({"ip", "netns", "del", name_});
     throw;

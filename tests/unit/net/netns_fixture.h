@@ -16,8 +16,8 @@ void run_command(const std::vector<std::string>& argv);
 // Runs argv with its output discarded and says whether it exited with status 0.
 bool command_succeeds(const std::vector<std::string>& argv);
 
-// A network namespace `kvt-<pid>-<n>` with `lo` up; `ip netns del` in the destructor (also
-// when a test fails half-way).
+// A network namespace `kvt-<pid>-<n>` with `lo` up and IPv6 off; `ip netns del` in the
+// destructor (also when a test fails half-way).
 class TestNetns {
  public:
   TestNetns();

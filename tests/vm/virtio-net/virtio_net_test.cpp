@@ -50,6 +50,14 @@ TEST(VirtioNet, PingAndTcpBothWaysToATapInANamespace) {
   ASSERT_TRUE(exited_with(vm, 0));
   const std::string serial = serial_text(vm);
   EXPECT_TRUE(stdout_has(vm, "kvrun-net: eth0 02:00:0a:d1:01:02"));
+  // The guest's view of the negotiated features (bit 0 first): checksum and TSO offloads both
+  // ways, since the tap supports them; MAC and STATUS; no merged RX buffers.
+  std::smatch features;
+  ASSERT_TRUE(std::regex_search(serial, features, std::regex("features ([01]{64})")))
+      << transcript(vm);
+  for (int bit : {0, 1, 5, 7, 8, 11, 12, 16, 32})
+    EXPECT_EQ(features[1].str()[bit], '1') << "feature bit " << bit << transcript(vm);
+  EXPECT_EQ(features[1].str()[15], '0') << "MRG_RXBUF is not offered";
   EXPECT_TRUE(stdout_has(vm, "3 packets transmitted, 3 packets received, 0% packet loss"));
 
   const Transfer in = received.get();
