@@ -83,8 +83,6 @@ void kill_monitor(const ContainerState& state) {
 
 pid_t create_container(const Globals& globals, const CreateOptions& options) {
   oci::Bundle bundle = oci::load_bundle(options.bundle);
-  if (bundle.terminal)
-    throw Error("config.json: process.terminal: true is not supported by kvrun yet");
   auto kind = sandbox::parse_sandbox_kind(globals.sandbox_kind());
   sandbox::check_mounts(bundle, kind);
 
@@ -104,6 +102,7 @@ pid_t create_container(const Globals& globals, const CreateOptions& options) {
   sandbox::MonitorConfig monitor;
   monitor.id = options.id;
   monitor.state_dir = dir;
+  monitor.console_socket = options.console_socket;
   monitor.launch = launch_config(globals, bundle, dir);
   std::optional<rootfs::CachedImage> image;
   if (kind == sandbox::SandboxKind::kVm) {

@@ -180,8 +180,22 @@ ExitStatus exec_in_container(const Globals& globals, const ExecOptions& options)
 }
 
 void pause_container(const Globals& globals, const std::string& id, bool pause) {
-  running_state(globals, id);
-  throw Error(std::string(pause ? "pause" : "resume") + ": not supported by the kvrun agent yet");
+  state::StateDir states(globals.root);
+  auto dir = states.open(id);
+  state::ContainerLock lock(dir);
+  ContainerState current = state::load_current_state(dir);
+  if (pause && current.status != state::Status::kRunning)
+    throw Error("container " + id + " is not running");
+  if (!pause && current.status != state::Status::kPaused)
+    throw Error("container " + id + " is not paused");
+  protocol::Client client(connect_to_agent(current));
+  if (pause) {
+    client.call_ok(protocol::PauseContainer{id});
+  } else {
+    client.call_ok(protocol::ResumeContainer{id});
+  }
+  current.status = pause ? state::Status::kPaused : state::Status::kRunning;
+  state::save_state(dir, current);
 }
 
 }  // namespace kvrun::cli

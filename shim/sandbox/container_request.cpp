@@ -24,8 +24,11 @@ protocol::CreateContainer container_request(const std::string& id, const oci::Bu
     request.bundle_path = bundle.dir.string();
     request.rootfs = bundle.rootfs.string();
   } else {
+    // The image is read-only and shared by every run of the bundle: writes go to an overlay
+    // whose upper layer lives in guest memory.
     request.config = bundle.config;
     request.rootfs = kGuestRootfsDevice;
+    request.overlay = true;
   }
   return request;
 }

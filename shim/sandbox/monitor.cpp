@@ -1,5 +1,6 @@
 #include "shim/sandbox/monitor.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/signalfd.h>
@@ -15,6 +16,7 @@
 #include "protocol/framing.h"
 #include "shim/common/command.h"
 #include "shim/sandbox/agent_connect.h"
+#include "shim/sandbox/console.h"
 #include "shim/sandbox/container_request.h"
 #include "shim/sandbox/stdio_relay.h"
 #include "shim/state/process_identity.h"
@@ -72,25 +74,61 @@ UniqueFd attach(Sandbox& sandbox, const std::string& id, protocol::StdioStream s
 }
 
 struct Running {
+  explicit Running(Sandbox launched) : sandbox(std::move(launched)) {}
   Sandbox sandbox;
   UniqueFd wait_connection;  // a WaitProcess request is outstanding on it
+  std::optional<protocol::Client> control;
+  UniqueFd terminal;  // the host end of the container's terminal, when it has one
+  std::optional<RawMode> raw_mode;
 };
 
-Running create_container(const MonitorConfig& config, StdioRelay& relay) {
-  Sandbox sandbox = launch_sandbox(config.launch);
+void resize(Running& running, const std::string& id) {
+  if (!running.control || !running.terminal) return;
+  if (auto size = window_size(running.terminal.get())) {
+    running.control->call(protocol::ResizePty{id, "", size->ws_row, size->ws_col});
+  }
+}
+
+// process.terminal: the guest's pty master arrives as the stdout stream and takes the stdin
+// stream; the host end is a pty of ours sent to --console-socket, or the caller's terminal.
+void relay_terminal(Running& running, const MonitorConfig& config, StdioRelay& relay) {
+  int terminal_in = 0, terminal_out = 1;
+  if (!config.console_socket.empty()) {
+    HostPty pty = open_host_pty();
+    send_console(config.console_socket, pty.master.get(), pty.name);
+    running.terminal = std::move(pty.slave);
+    terminal_in = terminal_out = running.terminal.get();
+  } else {
+    running.terminal = UniqueFd(::fcntl(0, F_DUPFD_CLOEXEC, 3));
+    running.raw_mode.emplace(0);
+  }
+  relay.copy(attach(running.sandbox, config.id, protocol::StdioStream::kStdout), terminal_out,
+             true);
+  relay.copy(terminal_in, attach(running.sandbox, config.id, protocol::StdioStream::kStdin), false);
+  resize(running, config.id);
+}
+
+// Fills `slot`, so that whatever was started is torn down with it if a later step throws.
+void create_container(const MonitorConfig& config, StdioRelay& relay,
+                      std::optional<Running>& slot) {
+  Running& running = slot.emplace(launch_sandbox(config.launch));
+  Sandbox& sandbox = running.sandbox;
   update_state(config.state_dir, [&](state::ContainerState& s) {
     s.vmm_pid = sandbox.process.pid();
     s.agent_address = sandbox.agent_address;
   });
-  protocol::Client control(connect_while_alive(sandbox, config));
-  control.call_ok(container_request(config.id, config.bundle, config.launch.kind));
-  relay.copy(attach(sandbox, config.id, protocol::StdioStream::kStdout), 1, true);
-  relay.copy(attach(sandbox, config.id, protocol::StdioStream::kStderr), 2, true);
-  relay.copy(0, attach(sandbox, config.id, protocol::StdioStream::kStdin), false);
-  UniqueFd wait = connect_agent(sandbox.agent_address);
-  protocol::write_frame(wait.get(),
+  running.control.emplace(connect_while_alive(sandbox, config));
+  running.control->call_ok(container_request(config.id, config.bundle, config.launch.kind));
+  if (config.bundle.terminal) {
+    relay_terminal(running, config, relay);
+  } else {
+    relay.copy(attach(sandbox, config.id, protocol::StdioStream::kStdout), 1, true);
+    relay.copy(attach(sandbox, config.id, protocol::StdioStream::kStderr), 2, true);
+    relay.copy(0, attach(sandbox, config.id, protocol::StdioStream::kStdin), false);
+  }
+  running.wait_connection = connect_agent(sandbox.agent_address);
+  protocol::write_frame(running.wait_connection.get(),
                         protocol::encode_request({1, protocol::WaitProcess{config.id, ""}}));
-  return Running{std::move(sandbox), std::move(wait)};
 }
 
 int exit_status_from(int wait_fd) {
@@ -106,7 +144,7 @@ int exit_status_from(int wait_fd) {
 }
 
 // Blocks until the init exits, the sandbox dies or a stop signal arrives.
-int supervise(Running& running, int signal_fd) {
+int supervise(Running& running, const std::string& id, int signal_fd) {
   for (;;) {
     pollfd fds[3] = {{running.wait_connection.get(), POLLIN, 0},
                      {running.sandbox.process.pidfd(), POLLIN, 0},
@@ -131,7 +169,17 @@ int supervise(Running& running, int signal_fd) {
     }
     if (fds[2].revents != 0) {
       signalfd_siginfo info{};
-      if (::read(signal_fd, &info, sizeof info) == sizeof info && info.ssi_signo != SIGCHLD) {
+      if (::read(signal_fd, &info, sizeof info) != sizeof info || info.ssi_signo == SIGCHLD)
+        continue;
+      if (info.ssi_signo == SIGWINCH) {
+        try {
+          resize(running, id);
+        } catch (const Error& e) {
+          spdlog::warn("resize: {}", e.what());
+        }
+        continue;
+      }
+      {
         spdlog::info("monitor: signal {}: tearing the sandbox down", info.ssi_signo);
         return kKilledStatus;
       }
@@ -142,7 +190,7 @@ int supervise(Running& running, int signal_fd) {
 UniqueFd stop_signals() {
   sigset_t set;
   sigemptyset(&set);
-  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD}) sigaddset(&set, sig);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD, SIGWINCH}) sigaddset(&set, sig);
   ::sigprocmask(SIG_BLOCK, &set, nullptr);
   UniqueFd fd(::signalfd(-1, &set, SFD_CLOEXEC));
   if (!fd) throw_errno("signalfd");
@@ -164,7 +212,7 @@ void run_monitor(MonitorConfig config) {
     {
       StdioRelay relay;
       try {
-        running.emplace(create_container(config, relay));
+        create_container(config, relay, running);
       } catch (const Error& e) {
         write_report(config.ready_fd, std::string("error ") + e.what());
         throw;
@@ -175,7 +223,7 @@ void run_monitor(MonitorConfig config) {
       ::close(config.ready_fd);
       config.ready_fd = -1;
 
-      status = supervise(*running, signal_fd.get());
+      status = supervise(*running, config.id, signal_fd.get());
       // Output written just before the exit is still on its way through the agent.
       if (status != kKilledStatus) relay.wait_output(std::chrono::seconds(5));
       running->sandbox.process.stop(config.launch.kind == SandboxKind::kVm ? SIGKILL : SIGTERM,

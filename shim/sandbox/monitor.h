@@ -25,6 +25,7 @@ struct MonitorConfig {
   oci::Bundle bundle;
   LaunchConfig launch;
   std::filesystem::path rootfs_image;  // recorded in state.json (vm only)
+  std::string console_socket;          // process.terminal: where the pty master goes ("" = fds 0/1)
   int ready_fd = -1;                   // "ok\n" or "error <line>\n", then closed
   std::chrono::milliseconds boot_timeout{60000};
 };

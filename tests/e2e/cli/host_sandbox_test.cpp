@@ -2,9 +2,13 @@
 // containerd's shim depend on is asserted here: exit codes, the --pid-file process and its exit
 // status, stdout flowing from `create`, runc's messages, the state JSON, and no leftovers.
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
 #include <thread>
 
@@ -254,6 +258,78 @@ TEST_F(CliHostTest, VersionAndUsageErrors) {
   EXPECT_NE(version.out.find("spec: 1.0.2"), std::string::npos);
   EXPECT_NE(kvrun({"kill", "c1", "NOTASIGNAL"}).status, 0);
   EXPECT_NE(kvrun({"frobnicate"}).status, 0);
+}
+
+}  // namespace
+}  // namespace kvrun::e2e
+
+namespace kvrun::e2e {
+namespace {
+
+// Receives the console fd that `create --console-socket` sends, as conmon does.
+int receive_console(int listener) {
+  int connection = ::accept(listener, nullptr, nullptr);
+  char name[128];
+  iovec data{name, sizeof name};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr message{};
+  message.msg_iov = &data;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  int fd = -1;
+  if (::recvmsg(connection, &message, 0) > 0 && CMSG_FIRSTHDR(&message) != nullptr)
+    std::memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&message)), sizeof fd);
+  ::close(connection);
+  return fd;
+}
+
+using CliHostTerminalTest = CliTest;
+
+TEST_F(CliHostTerminalTest, TerminalGoesToTheConsoleSocket) {
+  auto dir = bundle("b", "tty; read x; echo got $x; exit 4",
+                    {{"process", {{"terminal", true}}},
+                     {"mounts",
+                      {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
+                       {{"destination", "/dev/pts"},
+                        {"type", "devpts"},
+                        {"source", "devpts"},
+                        {"options", {"newinstance", "ptmxmode=0666"}}}}}});
+  std::filesystem::create_symlink("busybox", rootfs_ / "bin/tty");
+  auto socket_path = scratch_ / "console.sock";
+  int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strcpy(address.sun_path, socket_path.c_str());
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(::listen(listener, 1), 0);
+  auto pid_file = scratch_ / "pid";
+  Result created = kvrun({"create", "-b", dir.string(), "--console-socket", socket_path.string(),
+                          "--pid-file", pid_file.string(), "c1"});
+  ASSERT_EQ(created.status, 0) << created.err;
+  int console = receive_console(listener);
+  ::close(listener);
+  ASSERT_GE(console, 0);
+  ASSERT_EQ(kvrun({"start", "c1"}).status, 0);
+  ASSERT_EQ(::write(console, "abc\r", 4), 4);
+  std::ifstream pid_in(pid_file);
+  pid_t monitor = 0;
+  pid_in >> monitor;
+  EXPECT_EQ(wait_status(monitor), 4);
+  std::string text;
+  char buffer[256];
+  pollfd fd{console, POLLIN, 0};
+  while (::poll(&fd, 1, 200) > 0) {
+    ssize_t n = ::read(console, buffer, sizeof buffer);
+    if (n <= 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(console);
+  // The guest-side pty's own line discipline: CRLF, the echoed input, a /dev/pts name.
+  EXPECT_NE(text.find("/dev/pts/"), std::string::npos) << text;
+  EXPECT_NE(text.find("got abc\r\n"), std::string::npos) << text;
+  ASSERT_EQ(kvrun({"delete", "c1"}).status, 0);
+  expect_nothing_left();
 }
 
 }  // namespace
