@@ -30,8 +30,8 @@ NetDevice::NetDevice(Tap tap, MacAddress mac)
     : tap_(std::move(tap)), mac_(mac), bounce_(kNetHeaderBytes + kMaxFrameBytes + 1) {}
 
 std::shared_ptr<NetDevice> NetDevice::open(const NetConfig& config) {
-  return std::make_shared<NetDevice>(Tap::open(config.tap, config.netns),
-                                     config.mac.value_or(random_mac()));
+  const MacAddress mac = config.mac ? *config.mac : random_mac();
+  return std::make_shared<NetDevice>(Tap::open(config.tap, config.netns), mac);
 }
 
 uint64_t NetDevice::features() const {
