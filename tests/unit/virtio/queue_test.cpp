@@ -312,3 +312,23 @@ TEST_F(QueueTest, EventIdxPublishesAvailEventAndSeesLateBuffers) {
 
 }  // namespace
 }  // namespace kvrun::vmm::virtio
+
+namespace kvrun::vmm::virtio {
+namespace {
+
+TEST(QueueActivationTest, UsedRingStartsAtZeroWhateverTheMemoryHeld) {
+  GuestMemory memory = GuestMemory::create(test::kTestMemoryBytes);
+  memory.write_obj<uint16_t>(test::TestDriver::kUsed, kUsedFlagNoNotify);
+  memory.write_obj<uint16_t>(test::TestDriver::kUsed + 2, 7);
+  Queue queue(16);
+  test::TestDriver driver(memory, 16);
+  driver.setup(queue);
+  EXPECT_EQ(memory.read_obj<uint16_t>(test::TestDriver::kUsed), 0);
+  EXPECT_EQ(driver.used_idx(), 0);
+  driver.add_chain({{driver.alloc(8), 8, true}});
+  queue.add_used(queue.pop()->head(), 8);
+  EXPECT_EQ(driver.used_idx(), 1);
+}
+
+}  // namespace
+}  // namespace kvrun::vmm::virtio

@@ -142,10 +142,13 @@ void Queue::activate(GuestMemory& memory, uint64_t features) {
   avail_event_ = reinterpret_cast<uint16_t*>(used + 4 + uint64_t{8} * size_);
   event_idx_ = (features & feature_bit(kFeatureRingEventIdx)) != 0;
   indirect_ = (features & feature_bit(kFeatureRingIndirectDesc)) != 0;
-  // The driver starts both rings at index 0 (§2.7.13); a reset queue starts there again.
+  // Both rings start at index 0 (§2.7.6, §2.7.8), whatever the memory held before; and our
+  // flags start clear, or stale ones could suppress the driver's notifications.
   next_avail_ = 0;
-  next_used_ = load_relaxed(used_idx_);
-  signalled_used_ = next_used_;
+  next_used_ = 0;
+  std::atomic_ref<uint16_t>(*used_flags_).store(0, std::memory_order_relaxed);
+  store_release(used_idx_, 0);
+  signalled_used_ = 0;
   broken_reason_.clear();
   memory_ = &memory;
 }
