@@ -8,6 +8,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -16,6 +17,7 @@
 #include "protocol/framing.h"
 #include "shim/oci/bundle.h"
 #include "shim/sandbox/agent_connect.h"
+#include "shim/sandbox/console.h"
 #include "shim/sandbox/monitor.h"
 #include "shim/sandbox/stdio_relay.h"
 #include "shim/state/process_identity.h"
@@ -51,10 +53,15 @@ nlohmann::json read_json_file(const std::string& path) {
 
 // In the exec monitor: ExecProcess, stdio, WaitProcess. Reports readiness on ready_fd.
 [[noreturn]] void exec_monitor(const ContainerState& container, const std::string& exec_id,
-                               const nlohmann::json& process, int ready_fd) {
+                               const nlohmann::json& process, const std::string& console_socket,
+                               int ready_fd) {
   std::signal(SIGPIPE, SIG_IGN);
   int status = 1;
+  bool terminal = process.value("terminal", false);
   try {
+    // Declared before the relay, so the relay's threads are joined while these fds are open.
+    UniqueFd terminal_fd;
+    std::optional<sandbox::RawMode> raw_mode;
     sandbox::StdioRelay relay;
     UniqueFd wait;
     try {
@@ -65,14 +72,33 @@ nlohmann::json read_json_file(const std::string& path) {
                                       protocol::AttachStdio{container.id, exec_id, stream});
       };
       auto out = attach(protocol::StdioStream::kStdout);
-      auto err = attach(protocol::StdioStream::kStderr);
       auto in = attach(protocol::StdioStream::kStdin);
       // Only the connections' blocking calls were bounded; stream reads must wait forever.
-      for (int fd : {out.get(), err.get(), in.get()})
+      for (int fd : {out.get(), in.get()})
         sandbox::set_io_timeout(fd, std::chrono::milliseconds(0));
-      relay.copy(std::move(out), 1, true);
-      relay.copy(std::move(err), 2, true);
-      relay.copy(0, std::move(in), false);
+      if (terminal) {
+        // The guest pty's master is the stdout stream (stderr included) and takes stdin.
+        int host_in = 0, host_out = 1;
+        if (!console_socket.empty()) {
+          sandbox::HostPty pty = sandbox::open_host_pty();
+          sandbox::send_console(console_socket, pty.master.get(), pty.name);
+          terminal_fd = std::move(pty.slave);
+          host_in = host_out = terminal_fd.get();
+        } else {
+          terminal_fd = UniqueFd(::fcntl(0, F_DUPFD_CLOEXEC, 3));
+          raw_mode.emplace(0);
+        }
+        if (auto size = sandbox::window_size(terminal_fd.get()))
+          control.call(protocol::ResizePty{container.id, exec_id, size->ws_row, size->ws_col});
+        relay.copy(std::move(out), host_out, true);
+        relay.copy(host_in, std::move(in), false);
+      } else {
+        auto err = attach(protocol::StdioStream::kStderr);
+        sandbox::set_io_timeout(err.get(), std::chrono::milliseconds(0));
+        relay.copy(std::move(out), 1, true);
+        relay.copy(std::move(err), 2, true);
+        relay.copy(0, std::move(in), false);
+      }
       wait = connect_to_agent(container, std::chrono::milliseconds(0));
       protocol::write_frame(
           wait.get(), protocol::encode_request({1, protocol::WaitProcess{container.id, exec_id}}));
@@ -146,7 +172,6 @@ nlohmann::json exec_process(const nlohmann::json& container_process, const ExecO
 }
 
 ExitStatus exec_in_container(const Globals& globals, const ExecOptions& options) {
-  if (options.tty) throw Error("exec --tty: terminals are not supported by kvrun yet");
   ContainerState current = running_state(globals, options.id);
   if (current.status != state::Status::kRunning)
     throw Error("cannot exec in a stopped or paused container");
@@ -162,7 +187,7 @@ ExitStatus exec_in_container(const Globals& globals, const ExecOptions& options)
   if (pid == 0) {
     ready_read.reset();
     if (options.detach) ::setsid();
-    exec_monitor(current, new_exec_id(), process, ready_write.release());
+    exec_monitor(current, new_exec_id(), process, options.console_socket, ready_write.release());
   }
   ready_write.reset();
   try {

@@ -40,10 +40,17 @@ Sandbox launch_vm(const LaunchConfig& config) {
 
 Sandbox launch_host(const LaunchConfig& config) {
   std::string socket = (config.state_dir / "agent.sock").string();
-  std::vector<std::string> argv = {
-      config.agent.string(), "--listen",    "unix:" + socket, "--cgroups",
-      "best-effort",         "--log-level", "warn",
-  };
+  // The agent's scratch space (--state-dir) must not land in the host's /run/kvrun, where kvrun
+  // keeps its own state.
+  std::vector<std::string> argv = {config.agent.string(),
+                                   "--listen",
+                                   "unix:" + socket,
+                                   "--cgroups",
+                                   "best-effort",
+                                   "--log-level",
+                                   "warn",
+                                   "--state-dir",
+                                   (config.state_dir / "agent").string()};
   ChildOptions options{config.state_dir / "agent.log", -1, true};
   return Sandbox{ChildProcess(argv, options), "unix:" + socket};
 }

@@ -56,7 +56,13 @@ void CliTest::TearDown() {
 }
 
 Result CliTest::kvrun(const std::vector<std::string>& args, const RunOptions& options) {
-  std::vector<std::string> argv = {KVRUN_CLI_PATH, "--root", root_.string(), "--sandbox", "host"};
+  std::vector<std::string> argv = {KVRUN_CLI_PATH,
+                                   "--root",
+                                   root_.string(),
+                                   "--sandbox",
+                                   sandbox_,
+                                   "--rootfs-cache",
+                                   (scratch_ / "cache").string()};
   argv.insert(argv.end(), args.begin(), args.end());
   int in[2], out[2], err[2];
   EXPECT_EQ(::pipe2(in, O_CLOEXEC), 0);
@@ -127,7 +133,13 @@ Result CliTest::kvrun(const std::vector<std::string>& args, const RunOptions& op
 }
 
 pid_t CliTest::spawn_kvrun(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {KVRUN_CLI_PATH, "--root", root_.string(), "--sandbox", "host"};
+  std::vector<std::string> argv = {KVRUN_CLI_PATH,
+                                   "--root",
+                                   root_.string(),
+                                   "--sandbox",
+                                   sandbox_,
+                                   "--rootfs-cache",
+                                   (scratch_ / "cache").string()};
   argv.insert(argv.end(), args.begin(), args.end());
   pid_t pid = ::fork();
   if (pid == 0) {

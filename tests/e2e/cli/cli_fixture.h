@@ -29,7 +29,7 @@ class CliTest : public ::testing::Test {
   void SetUp() override;
   void TearDown() override;
 
-  // kvrun --root <root> --sandbox host <args...>
+  // kvrun --root <root> --sandbox <sandbox_> --rootfs-cache <scratch>/cache <args...>
   Result kvrun(const std::vector<std::string>& args, const RunOptions& options = {});
   // Starts kvrun without waiting; returns its PID (stdio: /dev/null in, out/err to files).
   pid_t spawn_kvrun(const std::vector<std::string>& args);
@@ -43,6 +43,7 @@ class CliTest : public ::testing::Test {
   void expect_nothing_left();
 
   std::filesystem::path scratch_, root_, rootfs_;
+  std::string sandbox_ = "host";  // --sandbox for every command
 };
 
 // Waits for pid (a child or, with the test as subreaper, an orphaned grandchild) and returns its
