@@ -22,7 +22,7 @@ TEST_F(CliVmTest, AgentInTheVmAnswersAndNothingIsLeft) {
   // Boots the VM, reaches the agent through vsock, gets its refusal of a field it does not
   // implement back as the one-line error, and tears everything down.
   auto dir = bundle("b", "true", {{"hooks", {{"prestart", nlohmann::json::array()}}}});
-  Result r = kvrun({"run", "-b", dir.string(), "c1"}, {.timeout_seconds = 90});
+  Result r = kvrun({"run", "-b", dir.string(), "c1"}, {.input = "", .timeout_seconds = 90});
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("CreateContainer: config.hooks"), std::string::npos) << r.err;
   // The image was built and cached for the next run.
@@ -35,7 +35,7 @@ TEST_F(CliVmTest, AgentInTheVmAnswersAndNothingIsLeft) {
 // it answers "rootfs /dev/vda: not a directory". Enable once it does.
 TEST_F(CliVmTest, DISABLED_RunGivesOutputAndExitStatus) {
   auto dir = bundle("b", "echo out; echo err >&2; echo written > /tmp/f; cat /tmp/f; exit 3");
-  Result r = kvrun({"run", "-b", dir.string(), "c1"}, {.timeout_seconds = 90});
+  Result r = kvrun({"run", "-b", dir.string(), "c1"}, {.input = "", .timeout_seconds = 90});
   EXPECT_EQ(r.status, 3) << r.err;
   EXPECT_EQ(r.out, "out\nwritten\n");
   EXPECT_EQ(r.err, "err\n");
@@ -48,7 +48,7 @@ TEST_F(CliVmTest, DISABLED_KilledVmMeansStoppedAndDeleteCleansUp) {
   auto dir = bundle("b", "while :; do sleep 1; done");
   ASSERT_EQ(
       kvrun({"run", "-d", "-b", dir.string(), "--pid-file", (scratch_ / "pid").string(), "c1"},
-            {.timeout_seconds = 90})
+            {.input = "", .timeout_seconds = 90})
           .status,
       0);
   auto s = state("c1");
