@@ -47,10 +47,27 @@ void enable_all_controllers(const std::string& root) {
   }
 }
 
+// pivot_root(2) refuses to move away from the initial rootfs (the initramfs), which every
+// container's setup needs. So the agent first roots itself in a bind mount of it, moved on top of
+// "/" as switch_root does: the same files, but a mount that has a parent.
+void root_in_a_bind_mount() {
+  const char* staging = "/.kvrun-root";
+  if (::mkdir(staging, 0700) != 0 && errno != EEXIST) throw_errno("mkdir /.kvrun-root");
+  if (::mount("/", staging, nullptr, MS_BIND | MS_REC, nullptr) != 0) {
+    throw_errno("bind / on /.kvrun-root");
+  }
+  if (::chdir(staging) != 0) throw_errno("chdir /.kvrun-root");
+  if (::mount(".", "/", nullptr, MS_MOVE, nullptr) != 0) throw_errno("move the root bind to /");
+  if (::chroot(".") != 0) throw_errno("chroot into the root bind");
+  if (::chdir("/") != 0) throw_errno("chdir /");
+  ::rmdir(staging);  // the same directory, seen through the bind; nothing is mounted there now
+}
+
 }  // namespace
 
 void mount_guest_filesystems() {
   constexpr unsigned long kSafe = MS_NOSUID | MS_NOEXEC | MS_NODEV;
+  root_in_a_bind_mount();
   mount_once("devtmpfs", "/dev", MS_NOSUID | MS_NOEXEC, "mode=0755");
   ensure_console();
   mount_once("proc", "/proc", kSafe, nullptr);

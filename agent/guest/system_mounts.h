@@ -8,7 +8,8 @@
 
 namespace kvrun::agent {
 
-// Throws Error naming the mount that failed.
+// First re-roots the agent in a bind mount of the initramfs (pivot_root cannot leave the initial
+// rootfs). Throws Error naming the mount that failed.
 void mount_guest_filesystems();
 
 // The kernel opens /dev/console for init only if the initramfs has the node; ours is packed

@@ -1,0 +1,118 @@
+// kvrun-agent as the guest's PID 1 on kvrun-vmm (label linux). Each test boots the agent's test
+// initramfs with kvrun.test=<script>; the script (tests/vm/agent/*.sh) drives the agent over its
+// in-guest unix socket and its status becomes the VMM's.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+#include "protocol/client.h"
+#include "protocol/connect.h"
+#include "protocol/framing.h"
+#include "tests/vm/vm_assertions.h"
+#include "tests/vm/vm_test_env.h"
+
+namespace kvrun::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+class AgentInVm : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    KVRUN_REQUIRE_KVM();
+    std::string error;
+    kernel_ = guest_kernel_path(error);
+    if (kernel_.empty()) GTEST_FAIL() << error;
+  }
+
+  ChildProcess boot(const std::string& test) const {
+    return run_vmm({"--kernel", kernel_, "--initrd", KVRUN_AGENT_VM_INITRAMFS, "--cmdline",
+                    "console=ttyS0 reboot=k kvrun.test=" + test, "--memory", "256", "--cpus", "2",
+                    "--timeout", "200"},
+                   260s);
+  }
+
+  std::string kernel_;
+};
+
+TEST_F(AgentInVm, DoesPid1DutiesAndPowersOffOnSigterm) {
+  ChildProcess vm = boot("pid1");
+  EXPECT_TRUE(exited_with(vm, 0));
+  EXPECT_TRUE(stdout_has(vm, "kvrun-test: pid1 checks passed"));
+  EXPECT_TRUE(stdout_has(vm, "kvrun-init: powering off"));
+  EXPECT_FALSE(stdout_has(vm, "kvrun-agent: fatal"));
+}
+
+TEST_F(AgentInVm, ForkBombStopsAtPidsMax) {
+  ChildProcess vm = boot("pids_limit");
+  EXPECT_TRUE(exited_with(vm, 0));
+  EXPECT_TRUE(stdout_has(vm, "kvrun-test: finish 0"));
+}
+
+TEST_F(AgentInVm, MemoryHogIsOomKilledAndReportedWhileOthersLiveOn) {
+  ChildProcess vm = boot("oom");
+  EXPECT_TRUE(exited_with(vm, 0));
+  EXPECT_TRUE(stdout_has(vm, "hog: exit 137, OOM event, oom_kill="));
+}
+
+TEST_F(AgentInVm, StatsLimitsAndFreezeUseTheCgroup) {
+  ChildProcess vm = boot("stats_freeze");
+  EXPECT_TRUE(exited_with(vm, 0));
+  EXPECT_TRUE(stdout_has(vm, "kvrun-test: finish 0"));
+}
+
+}  // namespace
+}  // namespace kvrun::test
+
+namespace kvrun::test {
+namespace {
+
+// The way the shim reaches the agent: kvrun-vmm's vsock device, its unix socket and the CONNECT
+// handshake, into the production initramfs (the agent is /init, nothing else).
+TEST_F(AgentInVm, HostTalksToTheAgentOverVsockAndMalformedMessagesGetErrors) {
+  char dir_template[] = "/tmp/kvrun-agent-vsock.XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  std::string dir = dir_template;
+  std::string uds = dir + "/vsock.sock";
+  ChildProcess vm =
+      ChildProcess::spawn({vmm_path(), "--kernel", kernel_, "--initrd", initramfs_path(),
+                           "--cmdline", "console=ttyS0 reboot=k", "--memory", "256", "--vsock",
+                           "cid=3,uds=" + uds, "--timeout", "200"});
+  ASSERT_TRUE(vm.wait_for_stdout("kvrun-init: ready", 200s)) << transcript(vm);
+
+  protocol::Client client(protocol::connect_agent("vsock-uds:" + uds));
+  EXPECT_EQ(client.call_ok(protocol::Ping{}).value("version", 0), 1);
+  // Malformed JSON and an unknown type get error replies; the connection keeps serving.
+  protocol::write_frame(client.fd(), "{not json");
+  auto reply = protocol::decode_reply(protocol::read_frame(client.fd()).value());
+  EXPECT_FALSE(reply.ok);
+  EXPECT_EQ(reply.id, 0u);
+  protocol::write_frame(client.fd(), R"({"version":1,"id":9,"type":"Explode","body":{}})");
+  reply = protocol::decode_reply(protocol::read_frame(client.fd()).value());
+  EXPECT_EQ(reply.error, "type: unknown request type \"Explode\"");
+  EXPECT_EQ(reply.id, 9u);
+  // An oversized frame closes only its own connection.
+  {
+    UniqueFd other = protocol::connect_agent("vsock-uds:" + uds);
+    const unsigned char huge[4] = {0xff, 0xff, 0xff, 0xff};
+    ASSERT_EQ(::write(other.get(), huge, 4), 4);
+    reply = protocol::decode_reply(protocol::read_frame(other.get()).value());
+    EXPECT_FALSE(reply.ok);
+    EXPECT_FALSE(protocol::read_frame(other.get()).has_value());
+  }
+  EXPECT_EQ(client.call_ok(protocol::Ping{}).value("version", 0), 1);
+  auto missing = client.call(protocol::StartContainer{"nope"});
+  EXPECT_EQ(missing.error, "container nope: no such container");
+
+  vm.send_signal(SIGKILL);
+  vm.wait(10s);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace kvrun::test
