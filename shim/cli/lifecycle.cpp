@@ -222,6 +222,11 @@ ExitStatus run_container(const Globals& globals, const CreateOptions& options, b
     if (fds[1].revents != 0) {
       signalfd_siginfo info{};
       if (::read(signals.get(), &info, sizeof info) != sizeof info) continue;
+      if (info.ssi_signo == SIGWINCH) {
+        // A window change is a resize of the container's terminal, which the monitor does.
+        ::kill(monitor, SIGWINCH);
+        continue;
+      }
       try {
         ContainerState current = state::load_state(states.open(options.id));
         protocol::Client client(connect_to_agent(current, std::chrono::seconds(5)));
