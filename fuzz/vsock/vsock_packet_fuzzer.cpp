@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -54,6 +55,9 @@ struct Harness {
     std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
     check(::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
     check(::listen(listener.get(), 256) == 0);
+    // The harness lives for the whole run; its socket directory goes with the process.
+    static std::string* to_remove = &dir;
+    std::atexit([] { std::filesystem::remove_all(*to_remove); });
   }
 
   // Between inputs: every stream dropped, and the listener's backlog emptied.
