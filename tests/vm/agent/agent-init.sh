@@ -6,6 +6,8 @@
 # /proc/1/root, or it would not see the agent's mounts. busybox needs /proc to link its applets.
 /bin/busybox mount -t proc proc /proc
 /bin/busybox --install -s /bin
+# ash opens /dev/null for a background job; devtmpfs comes later, from the agent.
+mknod -m 666 /dev/null c 1 3
 (
   while [ ! -S /proc/1/root/run/kvrun-agent.sock ]; do sleep 0.1; done
   exec chroot /proc/1/root /bin/sh /test/main.sh

@@ -33,8 +33,8 @@ class AgentInVm : public ::testing::Test {
   ChildProcess boot(const std::string& test) const {
     return run_vmm({"--kernel", kernel_, "--initrd", KVRUN_AGENT_VM_INITRAMFS, "--cmdline",
                     "console=ttyS0 reboot=k kvrun.test=" + test, "--memory", "256", "--cpus", "2",
-                    "--timeout", "200"},
-                   260s);
+                    "--timeout", "150"},
+                   200s);
   }
 
   std::string kernel_;
