@@ -32,13 +32,13 @@ memory=128
 json=
 readonly ready_line="kvrun-init: ready"
 # panic=1: a panicking guest reboots, which ends either VMM instead of hanging the bench.
-# After the ready line init stops the VM by rebooting. kvrun-vmm ends on an i8042 reset
-# (reboot=k); QEMU microvm has no i8042, so there Linux would spin ~10 s per boot polling a
-# missing keyboard controller before it fell back to a triple fault — reboot=t goes straight
-# to the triple fault, which -no-reboot turns into QEMU's exit. Neither changes the latency,
+# After the ready line the agent (PID 1) stops the VM, as kvrun.init=poweroff-when-ready asks.
+# kvrun-vmm ends on the exit port or an i8042 reset (reboot=k); QEMU microvm has no i8042,
+# so there Linux would spin ~10 s per boot polling a missing keyboard controller before it fell
+# back to a triple fault — reboot=t goes straight to the triple fault, which -no-reboot turns into QEMU's exit. Neither changes the latency,
 # which ends at the ready line.
-readonly kvrun_cmdline="console=ttyS0 reboot=k panic=1"
-readonly qemu_cmdline="console=ttyS0 reboot=t panic=1"
+readonly kvrun_cmdline="console=ttyS0 reboot=k panic=1 kvrun.init=poweroff-when-ready"
+readonly qemu_cmdline="console=ttyS0 reboot=t panic=1 kvrun.init=poweroff-when-ready"
 
 die() {
   echo "$me: $*" >&2
