@@ -16,7 +16,7 @@ packages=(
   # guest initramfs and test images (busybox also runs the nested VM's /init)
   busybox-static cpio
   # container rootfs images (kvrun CLI), network namespaces, veth and tap devices in tests
-  erofs-utils e2fsprogs iproute2
+  erofs-utils e2fsprogs iproute2 procps
   # peers for tests and benchmarks (QEMU microvm), QEMU TCG for tests where /dev/kvm is missing
   qemu-system-x86
 )

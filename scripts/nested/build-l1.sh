@@ -50,7 +50,12 @@ exec 9>"$kdir/.lock"
 flock 9
 
 # --- fetch + unpack the kernel package (once) --------------------------------
-if [[ ! -s $kdir/vmlinuz || ! -d $kdir/modules ]]; then
+# The module subtrees kept from the package; a cache holding other ones is unpacked again.
+module_subtrees="arch/x86 fs net virt drivers/virtio drivers/crypto drivers/char lib crypto"
+# Single modules from large subtrees (the VM tests' tap and veth devices).
+module_files="drivers/net/tun drivers/net/veth"
+if [[ ! -s $kdir/vmlinuz || ! -d $kdir/modules ||
+      $(cat "$kdir/modules/.subtrees" 2>/dev/null) != "$module_subtrees $module_files" ]]; then
   work=$(mktemp -d "$kdir/.unpack.XXXXXX")
   trap 'rm -rf -- "$work"' EXIT
   deb=$(ls /var/cache/apt/archives/linux-image-"$kver"_*_amd64.deb 2>/dev/null | tail -n1 || true)
@@ -70,8 +75,11 @@ if [[ ! -s $kdir/vmlinuz || ! -d $kdir/modules ]]; then
   # The full module tree is ~400 MB; keep only the subtrees the resolver
   # below may need.
   (cd "$moddir/kernel" &&
-   find arch/x86 fs net virt drivers/virtio drivers/crypto drivers/char lib crypto \
-        -name '*.ko*' -print0 2>/dev/null | cpio -0 -pdm --quiet "$kdir/modules.tmp")
+   # shellcheck disable=SC2086 # lists of paths
+   { find $module_subtrees -name '*.ko*' -print0 2>/dev/null
+     for f in $module_files; do find "${f%/*}" -maxdepth 1 -name "${f##*/}.ko*" -print0; done
+   } | cpio -0 -pdm --quiet "$kdir/modules.tmp")
+  echo "$module_subtrees $module_files" >"$kdir/modules.tmp/.subtrees"
   cp "$work/root/boot/config-$kver" "$kdir/config"
   cp "$moddir/modules.builtin" "$kdir/modules.builtin"
   cp "$work/root/boot/vmlinuz-$kver" "$kdir/vmlinuz.tmp"
@@ -148,7 +156,8 @@ visit() {
 # The init script treats these groups separately: transport first, KVM last,
 # so that a KVM failure can still be reported through the 9p share.
 base_mods=(virtio_pci 9pnet_virtio 9p)
-kvm_mods=(kvm_amd)
+# tun and veth: VM tests put a tap (and benchmarks a veth pair) in a network namespace.
+kvm_mods=(kvm_amd tun veth)
 for m in "${base_mods[@]}"; do visit "$m"; done
 n_base=${#order[@]}
 for m in "${kvm_mods[@]}"; do visit "$m"; done
