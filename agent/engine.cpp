@@ -147,7 +147,12 @@ nlohmann::json Engine::create(const protocol::CreateContainer& request) {
     if (!request.bundle_path) throw Error("config.root.path: must be absolute without a bundle");
     rootfs = *request.bundle_path + "/" + rootfs;
   }
-  container->rootfs = canonical_directory(rootfs);
+  if (is_block_device(rootfs)) {
+    container->block.emplace(BlockRootfs::mount(config_.state_dir, id, rootfs));
+    container->rootfs = container->block->path();
+  } else {
+    container->rootfs = canonical_directory(rootfs);
+  }
   if (request.overlay) {
     container->overlay.emplace(OverlayRootfs::mount(config_.state_dir, id, container->rootfs));
     container->rootfs = container->overlay->path();

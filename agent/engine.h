@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/container/block_rootfs.h"
 #include "agent/container/cgroups.h"
 #include "agent/container/launch.h"
 #include "agent/container/overlay_rootfs.h"
@@ -80,6 +81,8 @@ class Engine {
   struct Container {
     std::string id;
     ContainerSpec spec;
+    // Destroyed in reverse: the overlay (which may sit on the block rootfs) goes first.
+    std::optional<BlockRootfs> block;
     std::optional<OverlayRootfs> overlay;  // before rootfs: its path may point into it
     std::string rootfs;
     std::optional<Cgroup> cgroup;
