@@ -15,11 +15,12 @@ shift || true
 build=${KVRUN_FUZZ_BUILD_DIR:-$repo/build-fuzz}
 sanitize="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
 
+mkdir -p "$build"
 if ! cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
     -DCMAKE_C_FLAGS="$sanitize" -DCMAKE_CXX_FLAGS="$sanitize" \
-    -DKVRUN_FUZZ=ON -DKVRUN_WERROR=OFF >"$build.configure.log" 2>&1; then
-  cat "$build.configure.log" >&2
+    -DKVRUN_FUZZ=ON -DKVRUN_WERROR=OFF >"$build/configure.log" 2>&1; then
+  cat "$build/configure.log" >&2
   echo "fuzz.sh: configure failed" >&2
   exit 2
 fi
