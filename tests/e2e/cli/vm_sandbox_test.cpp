@@ -31,9 +31,7 @@ TEST_F(CliVmTest, AgentInTheVmAnswersAndNothingIsLeft) {
   expect_nothing_left();
 }
 
-// Waits on the agent mounting the rootfs disk (CreateContainer "rootfs": "/dev/vda"); until then
-// it answers "rootfs /dev/vda: not a directory". Enable once it does.
-TEST_F(CliVmTest, DISABLED_RunGivesOutputAndExitStatus) {
+TEST_F(CliVmTest, RunGivesOutputAndExitStatus) {
   auto dir = bundle("b", "echo out; echo err >&2; echo written > /tmp/f; cat /tmp/f; exit 3");
   Result r = kvrun({"run", "-b", dir.string(), "c1"}, {.input = "", .timeout_seconds = 90});
   EXPECT_EQ(r.status, 3) << r.err;
@@ -44,7 +42,7 @@ TEST_F(CliVmTest, DISABLED_RunGivesOutputAndExitStatus) {
   expect_nothing_left();
 }
 
-TEST_F(CliVmTest, DISABLED_KilledVmMeansStoppedAndDeleteCleansUp) {
+TEST_F(CliVmTest, KilledVmMeansStoppedAndDeleteCleansUp) {
   auto dir = bundle("b", "while :; do sleep 1; done");
   ASSERT_EQ(
       kvrun({"run", "-d", "-b", dir.string(), "--pid-file", (scratch_ / "pid").string(), "c1"},
