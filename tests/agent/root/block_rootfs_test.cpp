@@ -105,6 +105,22 @@ TEST_P(BlockRootfsAsRoot, WithoutOverlayTheRootfsIsReadOnly) {
   EXPECT_FALSE(std::filesystem::exists(lower_dir() / "ro"));
 }
 
+TEST_P(BlockRootfsAsRoot, CreateFailingAfterTheMountUnmountsIt) {
+  LoopDevice loop(make_image());
+  ASSERT_FALSE(loop.path().empty()) << "losetup failed";
+  // The overlay's scratch directory already exists: the overlay step fails after the mount.
+  std::filesystem::create_directories(dir_.path() / "state/late");
+  AgentClient client(agent_->socket_path());
+  auto created = client.call("CreateContainer", {{"container_id", "late"},
+                                                 {"config", base_config({"/bin/true"})},
+                                                 {"rootfs", loop.path()},
+                                                 {"overlay", true}});
+  ASSERT_FALSE(created.ok);
+  EXPECT_NE(created.error.find("state/late"), std::string::npos) << created.error;
+  EXPECT_FALSE(mounted(loop.path()));
+  EXPECT_FALSE(std::filesystem::exists(lower_dir() / "late"));
+}
+
 INSTANTIATE_TEST_SUITE_P(Filesystems, BlockRootfsAsRoot, ::testing::Values("erofs", "ext4"));
 
 TEST_F(ContainerAsRoot, UnmountableBlockDeviceFailsCreateAndLeavesNothing) {
