@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "common/error.h"
+#include "common/fd_passing.h"
 
 namespace kvrun::agent {
 
@@ -25,21 +26,7 @@ void SyncChannel::send(std::string_view message) const {
 }
 
 void SyncChannel::send_fd(std::string_view message, int fd) const {
-  iovec iov{const_cast<char*>(message.data()), message.size()};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-  while (::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL) < 0) {
-    if (errno != EINTR) throw_errno("send a descriptor on the child sync channel");
-  }
+  send_with_fd(fd_.get(), message, fd, "send a descriptor on the child sync channel");
 }
 
 std::optional<std::string> SyncChannel::receive(std::chrono::milliseconds timeout,

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "common/error.h"
+#include "common/fd_passing.h"
 
 namespace kvrun::sandbox {
 
@@ -42,20 +43,7 @@ void send_console(const std::string& socket_path, int fd, const std::string& nam
   if (!sock) throw_errno("socket");
   if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
     throw_errno("connect --console-socket " + socket_path);
-  iovec data{const_cast<char*>(name.data()), name.size()};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr message{};
-  message.msg_iov = &data;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof control;
-  cmsghdr* header = CMSG_FIRSTHDR(&message);
-  header->cmsg_level = SOL_SOCKET;
-  header->cmsg_type = SCM_RIGHTS;
-  header->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(header), &fd, sizeof fd);
-  if (::sendmsg(sock.get(), &message, MSG_NOSIGNAL) < 0)
-    throw_errno("send the console to " + socket_path);
+  send_with_fd(sock.get(), name, fd, "send the console to " + socket_path);
 }
 
 std::optional<winsize> window_size(int fd) {
