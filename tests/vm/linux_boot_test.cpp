@@ -24,12 +24,7 @@ constexpr const char* kPowerOff = " kvrun.init=poweroff-when-ready";
 
 class LinuxBoot : public ::testing::Test {
  protected:
-  void SetUp() override {
-    KVRUN_REQUIRE_KVM();
-    std::string error;
-    kernel_ = guest_kernel_path(error);
-    if (kernel_.empty()) GTEST_FAIL() << error;
-  }
+  void SetUp() override { KVRUN_REQUIRE_KVM_AND_GUEST_KERNEL(kernel_); }
 
   std::vector<std::string> args(int cpus, const std::string& extra_cmdline = "") const {
     return {"--kernel",           kernel_,     "--initrd",

@@ -42,3 +42,13 @@ int count_lines(const std::string& text);
     if (std::string why = ::kvrun::test::kvm_unavailable_reason(); !why.empty()) \
       GTEST_FAIL() << "needs /dev/kvm: " << why;                                 \
   } while (0)
+
+// For tests that boot our Linux kernel: KVM as above, then sets `kernel` (a std::string) to the
+// guest kernel's path, or fails the test with how to build one.
+#define KVRUN_REQUIRE_KVM_AND_GUEST_KERNEL(kernel)                   \
+  do {                                                               \
+    KVRUN_REQUIRE_KVM();                                             \
+    std::string kvrun_kernel_error;                                  \
+    (kernel) = ::kvrun::test::guest_kernel_path(kvrun_kernel_error); \
+    if ((kernel).empty()) GTEST_FAIL() << kvrun_kernel_error;        \
+  } while (0)

@@ -23,12 +23,7 @@ using namespace std::chrono_literals;
 
 class AgentInVm : public ::testing::Test {
  protected:
-  void SetUp() override {
-    KVRUN_REQUIRE_KVM();
-    std::string error;
-    kernel_ = guest_kernel_path(error);
-    if (kernel_.empty()) GTEST_FAIL() << error;
-  }
+  void SetUp() override { KVRUN_REQUIRE_KVM_AND_GUEST_KERNEL(kernel_); }
 
   ChildProcess boot(const std::string& test) const {
     return run_vmm({"--kernel", kernel_, "--initrd", KVRUN_AGENT_VM_INITRAMFS, "--cmdline",

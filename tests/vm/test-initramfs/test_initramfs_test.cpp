@@ -16,12 +16,7 @@ using namespace std::chrono_literals;
 
 class TestInitramfs : public ::testing::Test {
  protected:
-  void SetUp() override {
-    KVRUN_REQUIRE_KVM();
-    std::string error;
-    kernel_ = guest_kernel_path(error);
-    if (kernel_.empty()) GTEST_FAIL() << error;
-  }
+  void SetUp() override { KVRUN_REQUIRE_KVM_AND_GUEST_KERNEL(kernel_); }
 
   ChildProcess boot(const std::string& params) const {
     return run_vmm({"--kernel", kernel_, "--initrd", KVRUN_SMOKE_INITRAMFS, "--cmdline",

@@ -48,10 +48,7 @@ std::string sha256_of_prefix(const fs::path& path, size_t len) {
 class VirtioBlkVm : public ::testing::Test {
  protected:
   void SetUp() override {
-    KVRUN_REQUIRE_KVM();
-    std::string error;
-    kernel_ = guest_kernel_path(error);
-    if (kernel_.empty()) GTEST_FAIL() << error;
+    KVRUN_REQUIRE_KVM_AND_GUEST_KERNEL(kernel_);
     std::string templ = (fs::temp_directory_path() / "kvrun-virtio-blk-XXXXXX").string();
     ASSERT_NE(::mkdtemp(templ.data()), nullptr);
     dir_ = templ;

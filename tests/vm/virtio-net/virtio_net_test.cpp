@@ -21,10 +21,8 @@ using namespace std::chrono_literals;
 constexpr uint64_t kBytes = 4 << 20;
 
 TEST(VirtioNet, PingAndTcpBothWaysToATapInANamespace) {
-  KVRUN_REQUIRE_KVM();
-  std::string error;
-  const std::string kernel = guest_kernel_path(error);
-  ASSERT_FALSE(kernel.empty()) << error;
+  std::string kernel;
+  KVRUN_REQUIRE_KVM_AND_GUEST_KERNEL(kernel);
 
   TestNetns ns;
   ns.add_tap("kvt0", "10.209.1.1/24");

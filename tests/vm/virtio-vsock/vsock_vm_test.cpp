@@ -109,10 +109,8 @@ class Failures {
 double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 TEST(VirtioVsock, HundredStreamsEachWayWithChecksumsAndNoDescriptorLeft) {
-  KVRUN_REQUIRE_KVM();
-  std::string error;
-  const std::string kernel = guest_kernel_path(error);
-  ASSERT_FALSE(kernel.empty()) << error;
+  std::string kernel;
+  KVRUN_REQUIRE_KVM_AND_GUEST_KERNEL(kernel);
   const uint64_t size = stream_size();
 
   // /tmp: Unix sockets do not work on the 9p file system the nested VM shares.
@@ -162,8 +160,8 @@ TEST(VirtioVsock, HundredStreamsEachWayWithChecksumsAndNoDescriptorLeft) {
 
   ChildProcess vm = ChildProcess::spawn(
       {vmm_path(), "--kernel", kernel, "--initrd", KVRUN_VSOCK_INITRAMFS, "--cmdline",
-       "console=ttyS0 reboot=k panic=1 quiet kvrun.mode=test kvrun.count=" + std::to_string(kStreams) +
-           " kvrun.size=" + std::to_string(size),
+       "console=ttyS0 reboot=k panic=1 quiet kvrun.mode=test kvrun.count=" +
+           std::to_string(kStreams) + " kvrun.size=" + std::to_string(size),
        "--memory", "256", "--cpus", "2", "--timeout", "240", "--vsock",
        "cid=3,uds=" + uds.string()});
   const auto boot_start = Clock::now();
