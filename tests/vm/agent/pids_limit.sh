@@ -1,5 +1,9 @@
-# A fork bomb stops at pids.max; the agent keeps serving and removes the container.
-run_container bomb '["sh", "-c", "f() { f | f & }; f; sleep 3"]' '{"pids": {"limit": 16}}'
+# A runaway forker stops at pids.max; the agent keeps serving and removes the container.
+# Its processes stay (each one sleeps) and so does its init, which ends as `exec sleep` without a
+# fork: a classic `f | f &` bomb's processes come and go, and once its init exited the whole pid
+# namespace went with it, so a slow VM could read pids.current from an empty cgroup.
+run_container bomb '["sh", "-c", "(while :; do sleep 600 & done) 2>/dev/null; exec sleep 600"]' \
+  '{"pids": {"limit": 16}}'
 sleep 3
 stats=$(ctl StatsContainer '{"container_id": "bomb"}')
 current=$(echo "$stats" | sed -n 's/.*"pids":{"current":\([0-9]*\).*/\1/p')
