@@ -19,6 +19,10 @@ packages=(
   erofs-utils e2fsprogs iproute2 procps
   # peers for tests and benchmarks (QEMU microvm), QEMU TCG for tests where /dev/kvm is missing
   qemu-system-x86
+  # engines that drive kvrun in end-to-end tests, and the runtimes it is benchmarked against
+  podman conmon containerd runc crun
+  # containerd-shim-kvrun-v2: protoc and containerd's own .proto files
+  protobuf-compiler libprotobuf-dev golang-github-containerd-containerd-dev
 )
 
 missing=()
