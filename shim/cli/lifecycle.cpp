@@ -19,6 +19,7 @@
 #include "shim/sandbox/container_request.h"
 #include "shim/sandbox/locate.h"
 #include "shim/sandbox/monitor.h"
+#include "shim/sandbox/monitor_process.h"
 #include "shim/state/process_identity.h"
 
 namespace kvrun::cli {
@@ -120,14 +121,7 @@ pid_t create_container(const Globals& globals, const CreateOptions& options) {
   }
   monitor.bundle = std::move(bundle);
 
-  int ready[2];
-  if (::pipe2(ready, O_CLOEXEC) != 0) throw_errno("pipe");
-  UniqueFd ready_read(ready[0]), ready_write(ready[1]);
-  std::fflush(nullptr);
-  pid_t pid = ::fork();
-  if (pid < 0) throw_errno("fork");
-  if (pid == 0) {
-    ready_read.reset();
+  pid_t pid = sandbox::fork_monitor([&](int ready_fd) {
     // Its own session: the terminal's Ctrl-C reaches `kvrun run`, which forwards it, and never
     // tears the sandbox down behind the CLI's back.
     ::setsid();
@@ -136,17 +130,9 @@ pid_t create_container(const Globals& globals, const CreateOptions& options) {
         setup_logging((dir / "monitor.log").string(), globals.log_format, globals.debug);
     } catch (const Error&) {
     }
-    monitor.ready_fd = ready_write.release();
+    monitor.ready_fd = ready_fd;
     sandbox::run_monitor(std::move(monitor));
-  }
-  ready_write.reset();
-  try {
-    sandbox::wait_for_monitor(ready_read.get());
-  } catch (const Error&) {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    throw;
-  }
+  });
   if (!options.pid_file.empty()) write_pid_file(options.pid_file, pid);
   guard.release();
   return pid;

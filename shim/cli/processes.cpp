@@ -18,7 +18,7 @@
 #include "shim/oci/bundle.h"
 #include "shim/sandbox/agent_connect.h"
 #include "shim/sandbox/console.h"
-#include "shim/sandbox/monitor.h"
+#include "shim/sandbox/monitor_process.h"
 #include "shim/sandbox/stdio_relay.h"
 #include "shim/state/process_identity.h"
 
@@ -103,12 +103,10 @@ nlohmann::json read_json_file(const std::string& path) {
       protocol::write_frame(
           wait.get(), protocol::encode_request({1, protocol::WaitProcess{container.id, exec_id}}));
     } catch (const Error& e) {
-      std::string line = std::string("error ") + e.what() + "\n";
-      [[maybe_unused]] auto ignored = ::write(ready_fd, line.data(), line.size());
+      sandbox::report_failure(ready_fd, e.what());
       ::_exit(1);  // the CLI reports it
     }
-    [[maybe_unused]] auto ignored = ::write(ready_fd, "ok\n", 3);
-    ::close(ready_fd);
+    sandbox::report_ready(ready_fd);
     auto frame = protocol::read_frame(wait.get());
     if (!frame) throw Error("agent closed the connection before the process exited");
     auto reply = protocol::decode_reply(*frame);
@@ -178,24 +176,10 @@ ExitStatus exec_in_container(const Globals& globals, const ExecOptions& options)
   nlohmann::json config = oci::load_bundle(current.bundle).config;
   nlohmann::json process = exec_process(config.value("process", nlohmann::json::object()), options);
 
-  int ready[2];
-  if (::pipe2(ready, O_CLOEXEC) != 0) throw_errno("pipe");
-  UniqueFd ready_read(ready[0]), ready_write(ready[1]);
-  std::fflush(nullptr);
-  pid_t pid = ::fork();
-  if (pid < 0) throw_errno("fork");
-  if (pid == 0) {
-    ready_read.reset();
+  pid_t pid = sandbox::fork_monitor([&](int ready_fd) {
     if (options.detach) ::setsid();
-    exec_monitor(current, new_exec_id(), process, options.console_socket, ready_write.release());
-  }
-  ready_write.reset();
-  try {
-    sandbox::wait_for_monitor(ready_read.get());
-  } catch (const Error&) {
-    ::waitpid(pid, nullptr, 0);
-    throw;
-  }
+    exec_monitor(current, new_exec_id(), process, options.console_socket, ready_fd);
+  });
   if (!options.pid_file.empty()) write_pid_file(options.pid_file, pid);
   if (options.detach) return 0;
   int status = 0;

@@ -18,6 +18,7 @@
 #include "shim/sandbox/agent_connect.h"
 #include "shim/sandbox/console.h"
 #include "shim/sandbox/container_request.h"
+#include "shim/sandbox/monitor_process.h"
 #include "shim/sandbox/stdio_relay.h"
 #include "shim/state/process_identity.h"
 #include "shim/state/state_dir.h"
@@ -26,12 +27,6 @@ namespace kvrun::sandbox {
 namespace {
 
 constexpr int kKilledStatus = 128 + SIGKILL;
-
-void write_report(int fd, const std::string& line) {
-  if (fd < 0) return;
-  std::string text = line + "\n";
-  [[maybe_unused]] auto ignored = ::write(fd, text.data(), text.size());
-}
 
 std::string log_tail(const std::filesystem::path& log) {
   std::ifstream in(log);
@@ -214,14 +209,12 @@ void run_monitor(MonitorConfig config) {
       try {
         create_container(config, relay, running);
       } catch (const Error& e) {
-        write_report(config.ready_fd, std::string("error ") + e.what());
+        report_failure(config.ready_fd, e.what());
         throw;
       }
       update_state(config.state_dir,
                    [](state::ContainerState& s) { s.status = state::Status::kCreated; });
-      write_report(config.ready_fd, "ok");
-      ::close(config.ready_fd);
-      config.ready_fd = -1;
+      report_ready(config.ready_fd);
 
       status = supervise(*running, config.id, signal_fd.get());
       // Output written just before the exit is still on its way through the agent.
@@ -249,22 +242,6 @@ void run_monitor(MonitorConfig config) {
   spdlog::shutdown();
   std::fflush(nullptr);
   ::_exit(status);
-}
-
-void wait_for_monitor(int ready_read_fd) {
-  std::string report;
-  char buffer[512];
-  for (;;) {
-    ssize_t n = ::read(ready_read_fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    report.append(buffer, static_cast<std::size_t>(n));
-    if (report.find('\n') != std::string::npos || report.size() > 4096) break;
-  }
-  report = report.substr(0, report.find('\n'));
-  if (report == "ok") return;
-  if (report.rfind("error ", 0) == 0) throw Error(report.substr(6));
-  throw Error("the container's monitor exited before creating it");
 }
 
 }  // namespace kvrun::sandbox

@@ -26,15 +26,11 @@ struct MonitorConfig {
   LaunchConfig launch;
   std::filesystem::path rootfs_image;  // recorded in state.json (vm only)
   std::string console_socket;          // process.terminal: where the pty master goes ("" = fds 0/1)
-  int ready_fd = -1;                   // "ok\n" or "error <line>\n", then closed
+  int ready_fd = -1;                   // from fork_monitor() (monitor_process.h)
   std::chrono::milliseconds boot_timeout{60000};
 };
 
 // Never returns: exits the process with the container's exit status (1 when creation failed).
 [[noreturn]] void run_monitor(MonitorConfig config);
-
-// Reads the monitor's report from the other end of ready_fd. Throws Error with the monitor's
-// reason when creation failed or the monitor died first.
-void wait_for_monitor(int ready_read_fd);
 
 }  // namespace kvrun::sandbox
