@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <string>
@@ -32,6 +33,7 @@ void switch_user(const UserSpec& user) {
   if (::setresuid(user.uid, user.uid, user.uid) != 0) {
     throw_errno("setuid " + std::to_string(user.uid));
   }
+  if (user.umask) ::umask(static_cast<mode_t>(*user.umask));
 }
 
 }  // namespace

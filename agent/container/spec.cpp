@@ -78,6 +78,8 @@ UserSpec parse_user(const nlohmann::json& json, const std::string& path) {
   if (const auto* gids = r.optional_array("additionalGids")) {
     user.additional_gids = u32_array(*gids, r.path_of("additionalGids"));
   }
+  if (auto mask = r.optional_unsigned("umask", 0777))
+    user.umask = static_cast<std::uint32_t>(*mask);
   if (r.has("username")) throw Error(r.path_of("username") + ": is not supported (use uid/gid)");
   r.reject_unknown();
   return user;

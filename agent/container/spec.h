@@ -15,6 +15,7 @@ struct UserSpec {
   std::uint32_t uid = 0;
   std::uint32_t gid = 0;
   std::vector<std::uint32_t> additional_gids;
+  std::optional<std::uint32_t> umask;  // absent: the agent's own (0022) is inherited
 };
 
 // Capability numbers (CAP_*), one list per set.

@@ -38,6 +38,15 @@ TEST(Spec, ParsesTheTestConfig) {
   EXPECT_TRUE(spec.process.no_new_privileges);
   EXPECT_EQ(spec.linux_spec.resources.memory_limit, 1 << 20);
   EXPECT_EQ(spec.linux_spec.resources.pids_limit, 10);
+  EXPECT_FALSE(spec.process.user.umask);
+}
+
+TEST(Spec, UmaskIsParsedAndBounded) {
+  auto c = config();
+  c["process"]["user"]["umask"] = 18;  // podman always sends it
+  EXPECT_EQ(parse_container_spec(c).process.user.umask, 022u);
+  c["process"]["user"]["umask"] = 01000;
+  EXPECT_EQ(parse_error(c), "config.process.user.umask: expected an integer in [0, 511]");
 }
 
 TEST(Spec, MissingRequiredFieldsAreNamed) {
