@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,6 +16,8 @@ namespace kvrun::agent {
 namespace {
 
 constexpr std::size_t kReadChunk = 64 * 1024;
+// How long DestroySandbox waits for its client to close before the agent ends regardless.
+constexpr int kEndGraceSeconds = 2;
 
 }  // namespace
 
@@ -125,12 +128,19 @@ void Connection::dispatch(const protocol::Request& request) {
             return engine_.stats(m);
           } else if constexpr (std::is_same_v<T, protocol::ResizePty>) {
             return engine_.resize(m);
+          } else if constexpr (std::is_same_v<T, protocol::ListProcesses>) {
+            return engine_.list_processes(m);
+          } else if constexpr (std::is_same_v<T, protocol::DestroySandbox>) {
+            nlohmann::json reply = engine_.destroy_sandbox();
+            ends_agent_ = true;
+            return reply;
           } else {
             throw Error("AttachStdio must be the first message on its own connection");
           }
         },
         request.body);
     if (!body.is_null()) send(protocol::encode_ok(id, body));
+    if (ends_agent_ && !end_timer_) end_agent_when_done();
   } catch (const std::exception& e) {
     spdlog::warn("request {} {} failed: {}", id, protocol::type_name(request.body), e.what());
     send(protocol::encode_error(id, e.what()));
@@ -200,7 +210,26 @@ void Connection::close() {
   if (!fd_.valid()) return;
   watch_.reset();
   fd_.reset();
+  if (ends_agent_) loop_.stop();
   on_closed_(this);
+}
+
+void Connection::end_agent_when_done() {
+  if (!fd_.valid()) {
+    loop_.stop();
+    return;
+  }
+  end_timer_ = UniqueFd(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+  itimerspec grace{};
+  grace.it_value.tv_sec = kEndGraceSeconds;
+  if (!end_timer_ || ::timerfd_settime(end_timer_.get(), 0, &grace, nullptr) != 0) {
+    loop_.stop();  // no timer: end now rather than maybe never
+    return;
+  }
+  end_timer_watch_ = loop_.watch(end_timer_.get(), EPOLLIN, [this](std::uint32_t) {
+    spdlog::info("DestroySandbox: the client kept its connection open; ending anyway");
+    loop_.stop();
+  });
 }
 
 }  // namespace kvrun::agent

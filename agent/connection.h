@@ -35,6 +35,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void flush();
   void update_events();
   void close();
+  // After DestroySandbox's reply: the agent ends when this client has closed the connection
+  // (so the reply surely reached it) or after a grace period.
+  void end_agent_when_done();
 
   EventLoop& loop_;
   Engine& engine_;
@@ -45,6 +48,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string output_;
   bool first_message_ = true;
   bool closing_ = false;  // after a framing error: flush the error reply, then close
+  bool ends_agent_ = false;
+  UniqueFd end_timer_;
+  EventLoop::Watch end_timer_watch_;
 };
 
 }  // namespace kvrun::agent

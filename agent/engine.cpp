@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <csignal>
@@ -15,6 +16,7 @@
 #include <sstream>
 
 #include "agent/container/cgroup_stats.h"
+#include "agent/container/process_list.h"
 #include "agent/container/pty.h"
 #include "common/error.h"
 #include "protocol/framing.h"
@@ -132,15 +134,18 @@ void Engine::use_pty(Process& process, UniqueFd master) {
   process.pty_master = std::move(master);
 }
 
+void Engine::check_not_destroyed() const {
+  if (destroyed_) throw Error("the sandbox is being destroyed");
+}
+
 nlohmann::json Engine::create(const protocol::CreateContainer& request) {
+  check_not_destroyed();
   const std::string& id = request.container_id;
   if (containers_.contains(id)) throw Error("container " + id + ": already exists");
   auto container = std::make_unique<Container>();
   container->id = id;
   nlohmann::json config =
       request.bundle_path ? read_bundle_config(*request.bundle_path) : *request.config;
-  if (!request.files.empty())
-    container->files.emplace(CopiedFiles::write(config_.state_dir, id, request.files, config));
   container->spec = parse_container_spec(config);
 
   std::string rootfs = request.rootfs.value_or(container->spec.root_path);
@@ -192,6 +197,7 @@ nlohmann::json Engine::start(const protocol::StartContainer& request) {
 }
 
 nlohmann::json Engine::exec(const protocol::ExecProcess& request) {
+  check_not_destroyed();
   Container& container = find(request.container_id);
   if (container.state == State::kPaused) throw Error("container " + container.id + ": paused");
   if (container.state != State::kRunning || container.init->exit_status) {
@@ -216,6 +222,33 @@ nlohmann::json Engine::exec(const protocol::ExecProcess& request) {
 
 nlohmann::json Engine::signal(const protocol::SignalProcess& request) {
   Container& container = find(request.container_id);
+  if (request.all) {
+    // Frozen, the cgroup cannot fork new members between reading its list and signalling it;
+    // the signal is delivered when it thaws (SIGKILL at once).
+    const Cgroup* frozen =
+        container.cgroup && container.state != State::kPaused ? &*container.cgroup : nullptr;
+    if (frozen) frozen->freeze(true);
+    std::vector<pid_t> pids;
+    int error = 0;
+    try {
+      pids = live_processes(container);
+      for (pid_t pid : pids) {
+        if (::kill(pid, request.signal) != 0 && errno != ESRCH && error == 0) error = errno;
+      }
+    } catch (...) {
+      if (frozen) frozen->freeze(false);
+      throw;
+    }
+    if (frozen) frozen->freeze(false);
+    if (pids.empty()) throw Error("container " + container.id + ": has no running process");
+    if (error != 0) {
+      errno = error;
+      throw_errno("signal the processes of container " + container.id);
+    }
+    spdlog::info("container {}: signal {} sent to {} process(es)", container.id, request.signal,
+                 pids.size());
+    return nlohmann::json::object();
+  }
   Process& process = find_process(container, request.exec_id);
   std::string name = process_name(container.id, request.exec_id);
   if (process.exit_status) throw Error("process " + name + ": has already exited");
@@ -334,6 +367,57 @@ nlohmann::json Engine::stats(const protocol::StatsContainer& request) {
   return to_json(read_cgroup_stats(cgroup_of(container).path()));
 }
 
+std::vector<pid_t> Engine::live_processes(const Container& container) const {
+  if (container.cgroup) return container.cgroup->processes();
+  const LinuxSpec& linux_spec = container.spec.linux_spec;
+  // Only a PID namespace of its own: a joined one holds other containers' processes too.
+  if (linux_spec.has(NamespaceType::kPid) &&
+      !linux_spec.namespace_paths.contains(NamespaceType::kPid) && !container.init->exit_status) {
+    return pid_namespace_processes(container.init->pid);
+  }
+  std::vector<pid_t> pids;
+  if (!container.init->exit_status) pids.push_back(container.init->pid);
+  for (const auto& [_, p] : container.execs) {
+    if (!p->exit_status) pids.push_back(p->pid);
+  }
+  std::sort(pids.begin(), pids.end());
+  return pids;
+}
+
+nlohmann::json Engine::list_processes(const protocol::ListProcesses& request) {
+  Container& container = find(request.container_id);
+  nlohmann::json list = nlohmann::json::array();
+  for (pid_t pid : live_processes(container)) {
+    nlohmann::json entry = {{"pid", pid}};
+    if (pid == container.init->pid && !container.init->exit_status) entry["exec_id"] = "";
+    for (const auto& [exec_id, p] : container.execs) {
+      if (pid == p->pid && !p->exit_status) entry["exec_id"] = exec_id;
+    }
+    entry["args"] = process_args(pid);
+    list.push_back(std::move(entry));
+  }
+  return {{"processes", std::move(list)}};
+}
+
+nlohmann::json Engine::destroy_sandbox() {
+  destroyed_ = true;
+  for (auto& [id, container] : containers_) {
+    if (container->state == State::kPaused) {
+      try {
+        container->cgroup->freeze(false);
+      } catch (const Error& e) {
+        spdlog::warn("container {}: {}", id, e.what());  // SIGKILL reaches frozen tasks anyway
+      }
+    }
+    kill_all(*container);
+    oom_watcher_.remove(id);
+  }
+  std::size_t count = containers_.size();
+  containers_.clear();  // unmounts, removes cgroups and scratch space
+  spdlog::info("sandbox destroyed ({} container(s) removed)", count);
+  return nlohmann::json::object();
+}
+
 void Engine::wait_oom(OomCallback done) {
   if (oom_events_.empty()) {
     oom_waiters_.push_back(std::move(done));
@@ -390,6 +474,15 @@ void Engine::kill_all(Container& container) {
   for (Process* process : processes) {
     if (!process->exit_status && process->pid > 0) ::kill(process->pid, SIGKILL);
   }
+  // Processes the agent did not start (background jobs of a container without a PID namespace
+  // of its own) would keep the cgroup busy: kill them too.
+  if (container.cgroup) {
+    try {
+      container.cgroup->kill();
+    } catch (const Error& e) {
+      spdlog::warn("container {}: {}", container.id, e.what());
+    }
+  }
   // Reap any child, not just these: a killed PID-namespace init is not reapable until every
   // other member of its namespace has been reaped, and those may be execs or other
   // containers' processes (pods), all children of the agent.
@@ -403,6 +496,18 @@ void Engine::kill_all(Container& container) {
       break;
     }
     on_exit(pid, status);
+  }
+  // The other members are the agent's children only as PID 1 (orphans); elsewhere another
+  // reaper collects them. Give them a moment to go, so the cgroup can be removed.
+  for (int i = 0; container.cgroup && i < 1000; ++i) {
+    if (container.cgroup->processes().empty()) break;
+    int status = 0;
+    pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    if (pid > 0) {
+      on_exit(pid, status);
+    } else {
+      ::usleep(1000);
+    }
   }
   container.state = State::kStopped;
 }

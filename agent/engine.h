@@ -16,7 +16,6 @@
 
 #include "agent/container/block_rootfs.h"
 #include "agent/container/cgroups.h"
-#include "agent/container/copied_files.h"
 #include "agent/container/launch.h"
 #include "agent/container/overlay_rootfs.h"
 #include "agent/container/seccomp.h"
@@ -62,6 +61,9 @@ class Engine {
   nlohmann::json resume(const protocol::ResumeContainer& request);
   nlohmann::json stats(const protocol::StatsContainer& request);
   nlohmann::json resize(const protocol::ResizePty& request);
+  nlohmann::json list_processes(const protocol::ListProcesses& request);
+  // Kills, reaps and removes every container; from then on nothing new may be created.
+  nlohmann::json destroy_sandbox();
   // done runs now if an OOM kill is queued, else at the next one.
   void wait_oom(OomCallback done);
 
@@ -85,7 +87,6 @@ class Engine {
     // Destroyed in reverse: the overlay (which may sit on the block rootfs) goes first.
     std::optional<BlockRootfs> block;
     std::optional<OverlayRootfs> overlay;  // before rootfs: its path may point into it
-    std::optional<CopiedFiles> files;      // bind mount sources the host sent
     std::string rootfs;
     std::optional<Cgroup> cgroup;
     std::optional<SeccompFilter> seccomp;
@@ -103,8 +104,12 @@ class Engine {
   ChildStdio make_stdio(Process& process, bool with_stdin, bool terminal);
   void use_pty(Process& process, UniqueFd master);
   void finish_process(Process& process, int wait_status);
-  // SIGKILLs and synchronously reaps every live process of the container.
+  // SIGKILLs and synchronously reaps every live process of the container (its whole cgroup).
   void kill_all(Container& container);
+  // Its cgroup's members, else the members of its own PID namespace, else the processes the
+  // agent started that still run.
+  std::vector<pid_t> live_processes(const Container& container) const;
+  void check_not_destroyed() const;
   const Cgroup& cgroup_of(const Container& container) const;
   void on_oom(const std::string& container_id);
 
@@ -114,6 +119,7 @@ class Engine {
   std::deque<std::string> oom_events_;  // kills nobody has asked for yet
   std::deque<OomCallback> oom_waiters_;
   std::map<std::string, std::unique_ptr<Container>> containers_;
+  bool destroyed_ = false;  // DestroySandbox ran: the agent is about to end
 };
 
 }  // namespace kvrun::agent

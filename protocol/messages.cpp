@@ -10,9 +10,6 @@ namespace kvrun::protocol {
 namespace {
 
 constexpr std::size_t kMaxIdLength = 64;
-// Bounds a FileCopy's mount index (the agent also checks it against the config).
-constexpr std::size_t kMaxMounts = 1024;
-
 
 std::string read_id(JsonReader& body, std::string_view key, bool allow_empty) {
   std::string id = allow_empty ? body.optional_string(key).value_or("") : body.string(key);
@@ -40,15 +37,6 @@ RequestBody decode_body(std::string_view type, JsonReader& body) {
     m.rootfs = body.optional_string("rootfs");
     m.stdin = body.optional_boolean("stdin").value_or(false);
     m.overlay = body.optional_boolean("overlay").value_or(false);
-    if (const auto* files = body.optional_array("files")) {
-      if (!m.config) throw Error("body.files: needs body.config");
-      for (std::size_t i = 0; i < files->size(); ++i) {
-        JsonReader file((*files)[i], element_path(body.path_of("files"), i));
-        m.files.push_back({static_cast<std::size_t>(file.unsigned_integer("mount", kMaxMounts - 1)),
-                           file.string("content")});
-        file.reject_unknown();
-      }
-    }
     return m;
   }
   if (type == "StartContainer") return StartContainer{read_id(body, "container_id", false)};
@@ -65,6 +53,10 @@ RequestBody decode_body(std::string_view type, JsonReader& body) {
     m.container_id = read_id(body, "container_id", false);
     m.exec_id = read_id(body, "exec_id", true);
     m.signal = static_cast<int>(body.integer("signal", 1, SIGRTMAX));
+    m.all = body.optional_boolean("all").value_or(false);
+    if (m.all && !m.exec_id.empty()) {
+      throw Error("body.all: cannot be combined with body.exec_id (it signals every process)");
+    }
     return m;
   }
   if (type == "WaitProcess") {
@@ -87,6 +79,8 @@ RequestBody decode_body(std::string_view type, JsonReader& body) {
   if (type == "ResumeContainer") return ResumeContainer{read_id(body, "container_id", false)};
   if (type == "StatsContainer") return StatsContainer{read_id(body, "container_id", false)};
   if (type == "GetOomEvent") return GetOomEvent{};
+  if (type == "ListProcesses") return ListProcesses{read_id(body, "container_id", false)};
+  if (type == "DestroySandbox") return DestroySandbox{};
   if (type == "ResizePty") {
     ResizePty m;
     m.container_id = read_id(body, "container_id", false);
@@ -111,11 +105,6 @@ nlohmann::json encode_body(const RequestBody& body) {
           if (m.rootfs) j["rootfs"] = *m.rootfs;
           j["stdin"] = m.stdin;
           j["overlay"] = m.overlay;
-          if (!m.files.empty()) {
-            j["files"] = nlohmann::json::array();
-            for (const auto& file : m.files)
-              j["files"].push_back({{"mount", file.mount_index}, {"content", file.content}});
-          }
         } else if constexpr (std::is_same_v<T, StartContainer>) {
           j["container_id"] = m.container_id;
         } else if constexpr (std::is_same_v<T, ExecProcess>) {
@@ -127,6 +116,7 @@ nlohmann::json encode_body(const RequestBody& body) {
           j["container_id"] = m.container_id;
           j["exec_id"] = m.exec_id;
           j["signal"] = m.signal;
+          if (m.all) j["all"] = true;  // absent otherwise: older agents reject unknown fields
         } else if constexpr (std::is_same_v<T, WaitProcess>) {
           j["container_id"] = m.container_id;
           j["exec_id"] = m.exec_id;
@@ -139,9 +129,10 @@ nlohmann::json encode_body(const RequestBody& body) {
           j["stream"] = to_string(m.stream);
         } else if constexpr (std::is_same_v<T, PauseContainer> ||
                              std::is_same_v<T, ResumeContainer> ||
-                             std::is_same_v<T, StatsContainer>) {
+                             std::is_same_v<T, StatsContainer> ||
+                             std::is_same_v<T, ListProcesses>) {
           j["container_id"] = m.container_id;
-        } else if constexpr (std::is_same_v<T, GetOomEvent>) {
+        } else if constexpr (std::is_same_v<T, GetOomEvent> || std::is_same_v<T, DestroySandbox>) {
         } else if constexpr (std::is_same_v<T, ResizePty>) {
           j["container_id"] = m.container_id;
           j["exec_id"] = m.exec_id;
@@ -178,7 +169,7 @@ std::string_view type_name(const RequestBody& body) {
   static constexpr std::string_view kNames[] = {
       "Ping",           "CreateContainer", "StartContainer", "ExecProcess",    "SignalProcess",
       "WaitProcess",    "RemoveContainer", "AttachStdio",    "PauseContainer", "ResumeContainer",
-      "StatsContainer", "GetOomEvent",     "ResizePty"};
+      "StatsContainer", "GetOomEvent",     "ResizePty",      "ListProcesses",  "DestroySandbox"};
   static_assert(std::size(kNames) == std::variant_size_v<RequestBody>);
   return kNames[body.index()];
 }

@@ -14,7 +14,6 @@
 #include <string>
 #include <string_view>
 #include <variant>
-#include <vector>
 
 #include "common/error.h"
 
@@ -23,15 +22,6 @@ namespace kvrun::protocol {
 inline constexpr std::int64_t kProtocolVersion = 1;
 
 struct Ping {};
-
-// A small host file that a bind mount of the config names, shipped with the request because a
-// VM cannot see host paths: the agent writes content to a file of its own and makes it the
-// source of config.mounts[mount_index] (only with an inline config).
-struct FileCopy {
-  std::size_t mount_index = 0;
-  std::string content;
-  bool operator==(const FileCopy&) const = default;
-};
 
 // Exactly one of bundle_path (a directory holding config.json) and config (an inline OCI
 // config) is set. rootfs overrides config's root.path; relative root paths resolve against the
@@ -45,7 +35,6 @@ struct CreateContainer {
   // The rootfs becomes the read-only lower layer of an overlay whose upper layer is fresh
   // scratch space, discarded with the container.
   bool overlay = false;
-  std::vector<FileCopy> files;
 };
 
 struct StartContainer {
@@ -59,12 +48,23 @@ struct ExecProcess {
   bool stdin = false;
 };
 
-// exec_id "" names the container's init process.
+// exec_id "" names the container's init process. all: every process of the container instead
+// (its cgroup, or else its own PID namespace), like `runc kill --all`; exec_id must then be "".
 struct SignalProcess {
   std::string container_id;
   std::string exec_id;
   int signal = 0;
+  bool all = false;
 };
+
+// The container's live processes with the agent's (guest) pids and their command lines.
+struct ListProcesses {
+  std::string container_id;
+};
+
+// Kills and removes every container, replies, then ends the agent: as PID 1 the VM powers off
+// with status 0 once the client has closed the connection (or after a short grace period).
+struct DestroySandbox {};
 
 struct WaitProcess {
   std::string container_id;
@@ -112,9 +112,10 @@ struct AttachStdio {
   StdioStream stream = StdioStream::kStdout;
 };
 
-using RequestBody = std::variant<Ping, CreateContainer, StartContainer, ExecProcess, SignalProcess,
-                                 WaitProcess, RemoveContainer, AttachStdio, PauseContainer,
-                                 ResumeContainer, StatsContainer, GetOomEvent, ResizePty>;
+using RequestBody =
+    std::variant<Ping, CreateContainer, StartContainer, ExecProcess, SignalProcess, WaitProcess,
+                 RemoveContainer, AttachStdio, PauseContainer, ResumeContainer, StatsContainer,
+                 GetOomEvent, ResizePty, ListProcesses, DestroySandbox>;
 
 struct Request {
   std::uint64_t id = 0;

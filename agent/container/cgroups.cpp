@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
+#include <cstdint>
 #include <fstream>
 #include <sstream>
 
@@ -155,6 +157,24 @@ void Cgroup::remove() {
 
 void Cgroup::add_process(pid_t pid) const {
   write_file(path_ / "cgroup.procs", std::to_string(pid));
+}
+
+std::vector<pid_t> Cgroup::processes() const {
+  std::ifstream in(path_ / "cgroup.procs");
+  if (!in) throw Error("read " + (path_ / "cgroup.procs").string() + ": cannot open");
+  std::vector<pid_t> pids;
+  long pid = 0;
+  while (in >> pid) {
+    if (pid > 0 && pid <= INT32_MAX) pids.push_back(static_cast<pid_t>(pid));
+  }
+  std::sort(pids.begin(), pids.end());
+  return pids;
+}
+
+void Cgroup::kill() const {
+  UniqueFd fd(::open((path_ / "cgroup.kill").c_str(), O_WRONLY | O_CLOEXEC));
+  if (fd && ::write(fd.get(), "1", 1) == 1) return;
+  for (pid_t pid : processes()) ::kill(pid, SIGKILL);  // ESRCH: it went meanwhile
 }
 
 void Cgroup::freeze(bool frozen) const {

@@ -48,6 +48,11 @@ class Cgroup {
 
   const std::filesystem::path& path() const { return path_; }
   void add_process(pid_t pid) const;
+  // Members (cgroup.procs), sorted; zombies are not members any more.
+  std::vector<pid_t> processes() const;
+  // SIGKILLs every member: cgroup.kill where the kernel has it (5.14+; it also catches
+  // processes forking meanwhile), else each pid of cgroup.procs.
+  void kill() const;
   // Freezes (or thaws) every process in it and waits until that has happened (cgroup.freeze).
   void freeze(bool frozen) const;
 

@@ -1,12 +1,18 @@
 #include "shim/sandbox/container_request.h"
 
 #include "common/error.h"
-#include "shim/sandbox/guest_mounts.h"
 
 namespace kvrun::sandbox {
 
 void check_mounts(const oci::Bundle& bundle, SandboxKind kind) {
-  if (kind == SandboxKind::kVm) (void)guest_mounts(bundle);
+  if (kind == SandboxKind::kHost) return;
+  for (std::size_t i = 0; i < bundle.mounts.size(); ++i) {
+    const auto& mount = bundle.mounts[i];
+    if (!mount.is_bind()) continue;
+    throw Error("config.json: mounts[" + std::to_string(i) + "] (" + mount.destination +
+                "): bind mounts of host paths are not supported in a VM sandbox (source " +
+                mount.source + ")");
+  }
 }
 
 protocol::CreateContainer container_request(const std::string& id, const oci::Bundle& bundle,
@@ -20,9 +26,7 @@ protocol::CreateContainer container_request(const std::string& id, const oci::Bu
   } else {
     // The image is read-only and shared by every run of the bundle: writes go to an overlay
     // whose upper layer lives in guest memory.
-    GuestMounts mounts = guest_mounts(bundle);
-    request.config = std::move(mounts.config);
-    request.files = std::move(mounts.files);
+    request.config = bundle.config;
     request.rootfs = kGuestRootfsDevice;
     request.overlay = true;
   }

@@ -104,6 +104,20 @@ AgentProcess::~AgentProcess() {
   ::waitpid(pid_, nullptr, 0);
 }
 
+int AgentProcess::wait_exit(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (pid_ > 0) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return status;
+    }
+    if (std::chrono::steady_clock::now() > deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return -1;
+}
+
 std::string AgentProcess::log() const {
   std::ifstream in(log_);
   std::stringstream text;
@@ -216,7 +230,10 @@ nlohmann::json base_config(const std::vector<std::string>& args) {
 RunResult run_container(const std::filesystem::path& socket, const std::string& id,
                         const nlohmann::json& config, const std::filesystem::path& rootfs) {
   protocol::Client client(connect_unix(socket));
-  protocol::CreateContainer create{id, std::nullopt, config, rootfs.string(), false};
+  protocol::CreateContainer create;
+  create.container_id = id;
+  create.config = config;
+  create.rootfs = rootfs.string();
   client.call_ok(create);
   UniqueFd out = attach(socket, id, "", "stdout");
   UniqueFd err = attach(socket, id, "", "stderr");

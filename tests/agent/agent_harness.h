@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -42,6 +43,9 @@ class AgentProcess {
   const std::filesystem::path& socket_path() const { return socket_; }
   pid_t pid() const { return pid_; }
   std::string log() const;
+  // Waits for the agent to exit on its own: its wait status, or -1 after the timeout (then it
+  // is still running and the destructor stops it).
+  int wait_exit(std::chrono::milliseconds timeout);
 
  private:
   std::filesystem::path socket_, log_;

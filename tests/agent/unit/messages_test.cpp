@@ -115,29 +115,6 @@ TEST(Messages, CreateNeedsExactlyOneConfigSource) {
             "body: exactly one of body.bundle_path and body.config is required");
 }
 
-TEST(Messages, CreateCarriesCopiedFilesWithAnInlineConfig) {
-  CreateContainer sent;
-  sent.container_id = "c1";
-  sent.config = nlohmann::json{{"mounts", nlohmann::json::array()}};
-  sent.files = {{3, "127.0.0.1 localhost\n"}, {5, ""}};
-  auto received = std::get<CreateContainer>(decode_request(encode_request({1, sent})).body);
-  EXPECT_EQ(received.files, sent.files);
-  EXPECT_EQ(decode_error(request("CreateContainer", {{"container_id", "c"},
-                                                     {"bundle_path", "/b"},
-                                                     {"files", nlohmann::json::array()}})),
-            "body.files: needs body.config");
-  EXPECT_EQ(
-      decode_error(request("CreateContainer", {{"container_id", "c"},
-                                               {"config", nlohmann::json::object()},
-                                               {"files", {{{"mount", 5000}, {"content", ""}}}}})),
-      "body.files[0].mount: expected an integer in [0, 1023]");
-  EXPECT_EQ(decode_error(request("CreateContainer",
-                                 {{"container_id", "c"},
-                                  {"config", nlohmann::json::object()},
-                                  {"files", {{{"mount", 1}, {"content", ""}, {"mode", 1}}}}})),
-            "body.files[0].mode: unknown field");
-}
-
 TEST(Messages, IdsMustBeSafePathComponents) {
   EXPECT_EQ(decode_error(request("StartContainer", {{"container_id", "../etc"}})),
             "body.container_id: must be 1-64 characters of [A-Za-z0-9_.-] not starting with '.'");
@@ -208,6 +185,54 @@ TEST(Messages, NewRequestsRoundTrip) {
     EXPECT_EQ(decoded.body.index(), body.index());
     EXPECT_EQ(type_name(decoded.body), type_name(body));
   }
+}
+
+}  // namespace
+}  // namespace kvrun::protocol
+
+namespace kvrun::protocol {
+namespace {
+
+TEST(Messages, DecodesProcessListingKillAllAndDestroy) {
+  auto all = std::get<SignalProcess>(
+      decode_request(
+          request("SignalProcess", {{"container_id", "c1"}, {"signal", 15}, {"all", true}}))
+          .body);
+  EXPECT_TRUE(all.all);
+  EXPECT_FALSE(
+      std::get<SignalProcess>(
+          decode_request(request("SignalProcess", {{"container_id", "c1"}, {"signal", 9}})).body)
+          .all);
+  EXPECT_EQ(std::get<ListProcesses>(
+                decode_request(request("ListProcesses", {{"container_id", "c1"}})).body)
+                .container_id,
+            "c1");
+  EXPECT_TRUE(std::holds_alternative<DestroySandbox>(
+      decode_request(request("DestroySandbox", nlohmann::json::object())).body));
+  // "all" is sent only when set, so an older agent still understands a plain signal.
+  auto plain = nlohmann::json::parse(encode_request({1, SignalProcess{"c1", "", 9}}));
+  EXPECT_FALSE(plain["body"].contains("all"));
+  auto back = decode_request(encode_request({2, SignalProcess{"c1", "", 9, true}}));
+  EXPECT_TRUE(std::get<SignalProcess>(back.body).all);
+  EXPECT_EQ(type_name(back.body), "SignalProcess");
+  EXPECT_EQ(type_name(RequestBody{ListProcesses{"c"}}), "ListProcesses");
+  EXPECT_EQ(type_name(RequestBody{DestroySandbox{}}), "DestroySandbox");
+}
+
+TEST(Messages, RejectsBadProcessListingKillAllAndDestroy) {
+  EXPECT_EQ(decode_error(
+                request("SignalProcess", {{"container_id", "c"}, {"signal", 9}, {"all", "yes"}})),
+            "body.all: expected a boolean");
+  EXPECT_EQ(decode_error(
+                request("SignalProcess",
+                        {{"container_id", "c"}, {"exec_id", "e"}, {"signal", 9}, {"all", true}})),
+            "body.all: cannot be combined with body.exec_id (it signals every process)");
+  EXPECT_EQ(decode_error(request("ListProcesses", nlohmann::json::object())),
+            "body.container_id: required field is missing");
+  EXPECT_EQ(decode_error(request("ListProcesses", {{"container_id", "c"}, {"exec_id", "e"}})),
+            "body.exec_id: unknown field");
+  EXPECT_EQ(decode_error(request("DestroySandbox", {{"force", true}})),
+            "body.force: unknown field");
 }
 
 }  // namespace
