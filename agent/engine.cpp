@@ -146,6 +146,8 @@ nlohmann::json Engine::create(const protocol::CreateContainer& request) {
   container->id = id;
   nlohmann::json config =
       request.bundle_path ? read_bundle_config(*request.bundle_path) : *request.config;
+  if (!request.files.empty())
+    container->files.emplace(CopiedFiles::write(config_.state_dir, id, request.files, config));
   container->spec = parse_container_spec(config);
 
   std::string rootfs = request.rootfs.value_or(container->spec.root_path);

@@ -16,6 +16,7 @@
 
 #include "agent/container/block_rootfs.h"
 #include "agent/container/cgroups.h"
+#include "agent/container/copied_files.h"
 #include "agent/container/launch.h"
 #include "agent/container/overlay_rootfs.h"
 #include "agent/container/seccomp.h"
@@ -87,6 +88,7 @@ class Engine {
     // Destroyed in reverse: the overlay (which may sit on the block rootfs) goes first.
     std::optional<BlockRootfs> block;
     std::optional<OverlayRootfs> overlay;  // before rootfs: its path may point into it
+    std::optional<CopiedFiles> files;      // bind mount sources the host sent
     std::string rootfs;
     std::optional<Cgroup> cgroup;
     std::optional<SeccompFilter> seccomp;

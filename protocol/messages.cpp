@@ -10,6 +10,9 @@ namespace kvrun::protocol {
 namespace {
 
 constexpr std::size_t kMaxIdLength = 64;
+// Bounds a FileCopy's mount index (the agent also checks it against the config).
+constexpr std::size_t kMaxMounts = 1024;
+
 
 std::string read_id(JsonReader& body, std::string_view key, bool allow_empty) {
   std::string id = allow_empty ? body.optional_string(key).value_or("") : body.string(key);
@@ -37,6 +40,15 @@ RequestBody decode_body(std::string_view type, JsonReader& body) {
     m.rootfs = body.optional_string("rootfs");
     m.stdin = body.optional_boolean("stdin").value_or(false);
     m.overlay = body.optional_boolean("overlay").value_or(false);
+    if (const auto* files = body.optional_array("files")) {
+      if (!m.config) throw Error("body.files: needs body.config");
+      for (std::size_t i = 0; i < files->size(); ++i) {
+        JsonReader file((*files)[i], element_path(body.path_of("files"), i));
+        m.files.push_back({static_cast<std::size_t>(file.unsigned_integer("mount", kMaxMounts - 1)),
+                           file.string("content")});
+        file.reject_unknown();
+      }
+    }
     return m;
   }
   if (type == "StartContainer") return StartContainer{read_id(body, "container_id", false)};
@@ -105,6 +117,11 @@ nlohmann::json encode_body(const RequestBody& body) {
           if (m.rootfs) j["rootfs"] = *m.rootfs;
           j["stdin"] = m.stdin;
           j["overlay"] = m.overlay;
+          if (!m.files.empty()) {
+            j["files"] = nlohmann::json::array();
+            for (const auto& file : m.files)
+              j["files"].push_back({{"mount", file.mount_index}, {"content", file.content}});
+          }
         } else if constexpr (std::is_same_v<T, StartContainer>) {
           j["container_id"] = m.container_id;
         } else if constexpr (std::is_same_v<T, ExecProcess>) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "common/error.h"
 
@@ -22,6 +23,15 @@ namespace kvrun::protocol {
 inline constexpr std::int64_t kProtocolVersion = 1;
 
 struct Ping {};
+
+// A small host file that a bind mount of the config names, shipped with the request because a
+// VM cannot see host paths: the agent writes content to a file of its own and makes it the
+// source of config.mounts[mount_index] (only with an inline config).
+struct FileCopy {
+  std::size_t mount_index = 0;
+  std::string content;
+  bool operator==(const FileCopy&) const = default;
+};
 
 // Exactly one of bundle_path (a directory holding config.json) and config (an inline OCI
 // config) is set. rootfs overrides config's root.path; relative root paths resolve against the
@@ -35,6 +45,7 @@ struct CreateContainer {
   // The rootfs becomes the read-only lower layer of an overlay whose upper layer is fresh
   // scratch space, discarded with the container.
   bool overlay = false;
+  std::vector<FileCopy> files;
 };
 
 struct StartContainer {

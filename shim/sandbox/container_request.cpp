@@ -1,18 +1,12 @@
 #include "shim/sandbox/container_request.h"
 
 #include "common/error.h"
+#include "shim/sandbox/guest_mounts.h"
 
 namespace kvrun::sandbox {
 
 void check_mounts(const oci::Bundle& bundle, SandboxKind kind) {
-  if (kind == SandboxKind::kHost) return;
-  for (std::size_t i = 0; i < bundle.mounts.size(); ++i) {
-    const auto& mount = bundle.mounts[i];
-    if (!mount.is_bind()) continue;
-    throw Error("config.json: mounts[" + std::to_string(i) + "] (" + mount.destination +
-                "): bind mounts of host paths are not supported in a VM sandbox (source " +
-                mount.source + ")");
-  }
+  if (kind == SandboxKind::kVm) (void)guest_mounts(bundle);
 }
 
 protocol::CreateContainer container_request(const std::string& id, const oci::Bundle& bundle,
@@ -26,7 +20,9 @@ protocol::CreateContainer container_request(const std::string& id, const oci::Bu
   } else {
     // The image is read-only and shared by every run of the bundle: writes go to an overlay
     // whose upper layer lives in guest memory.
-    request.config = bundle.config;
+    GuestMounts mounts = guest_mounts(bundle);
+    request.config = std::move(mounts.config);
+    request.files = std::move(mounts.files);
     request.rootfs = kGuestRootfsDevice;
     request.overlay = true;
   }

@@ -1,7 +1,7 @@
 // The CreateContainer request for a bundle, by sandbox kind. A host sandbox's agent reads the
 // bundle where it is; a VM's agent gets the config inline and the rootfs from the read-only
-// disk, and host paths (bind mount sources) do not exist in the guest, so they are refused
-// here with the mount named rather than dropped.
+// disk; host paths (bind mount sources) do not exist in the guest, so they are copied,
+// substituted or refused with the mount named (guest_mounts.h), never dropped.
 #pragma once
 
 #include <string>

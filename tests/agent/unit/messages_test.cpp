@@ -115,6 +115,29 @@ TEST(Messages, CreateNeedsExactlyOneConfigSource) {
             "body: exactly one of body.bundle_path and body.config is required");
 }
 
+TEST(Messages, CreateCarriesCopiedFilesWithAnInlineConfig) {
+  CreateContainer sent;
+  sent.container_id = "c1";
+  sent.config = nlohmann::json{{"mounts", nlohmann::json::array()}};
+  sent.files = {{3, "127.0.0.1 localhost\n"}, {5, ""}};
+  auto received = std::get<CreateContainer>(decode_request(encode_request({1, sent})).body);
+  EXPECT_EQ(received.files, sent.files);
+  EXPECT_EQ(decode_error(request("CreateContainer", {{"container_id", "c"},
+                                                     {"bundle_path", "/b"},
+                                                     {"files", nlohmann::json::array()}})),
+            "body.files: needs body.config");
+  EXPECT_EQ(
+      decode_error(request("CreateContainer", {{"container_id", "c"},
+                                               {"config", nlohmann::json::object()},
+                                               {"files", {{{"mount", 5000}, {"content", ""}}}}})),
+      "body.files[0].mount: expected an integer in [0, 1023]");
+  EXPECT_EQ(decode_error(request("CreateContainer",
+                                 {{"container_id", "c"},
+                                  {"config", nlohmann::json::object()},
+                                  {"files", {{{"mount", 1}, {"content", ""}, {"mode", 1}}}}})),
+            "body.files[0].mode: unknown field");
+}
+
 TEST(Messages, IdsMustBeSafePathComponents) {
   EXPECT_EQ(decode_error(request("StartContainer", {{"container_id", "../etc"}})),
             "body.container_id: must be 1-64 characters of [A-Za-z0-9_.-] not starting with '.'");

@@ -49,6 +49,14 @@ TEST_F(CliHostTest, ContainerSeesItsOwnPidNamespaceAndHostname) {
   EXPECT_EQ(r.out, "1 kvrun-e2e\n") << r.err;
 }
 
+TEST_F(CliHostTest, ProcessUmaskApplies) {
+  // podman sends process.user.umask with every container.
+  auto dir = bundle("b", "umask", {{"process", {{"user", {{"umask", 077}}}}}});
+  Result r = kvrun({"run", "-b", dir.string(), "c1"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "0077\n");
+}
+
 TEST_F(CliHostTest, LifecycleCreateStartStateKillDelete) {
   auto dir =
       bundle("b", "echo started; trap 'echo got TERM; exit 7' TERM; while :; do sleep 0.1; done");
@@ -231,7 +239,8 @@ TEST_F(CliHostTest, VmSandboxRefusesHostBindMountsNamingTheMount) {
   ASSERT_NE(std::fgets(line, sizeof line, pipe), nullptr);
   EXPECT_NE(::pclose(pipe), 0);
   EXPECT_NE(
-      std::string(line).find("mounts[0] (/data): bind mounts of host paths are not supported"),
+      std::string(line).find("mounts[0] (/data): bind mounts of host directories and devices are "
+                             "not supported in a VM sandbox (source /srv)"),
       std::string::npos)
       << line;
   expect_nothing_left();
