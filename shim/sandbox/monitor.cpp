@@ -106,6 +106,8 @@ void relay_terminal(Running& running, const MonitorConfig& config, StdioRelay& r
 // Fills `slot`, so that whatever was started is torn down with it if a later step throws.
 void create_container(const MonitorConfig& config, StdioRelay& relay,
                       std::optional<Running>& slot) {
+  // The "phase:" debug lines time-stamp boot phases for bench/containers (docs/bench.md).
+  spdlog::debug("phase: launching sandbox");
   Running& running = slot.emplace(launch_sandbox(config.launch));
   Sandbox& sandbox = running.sandbox;
   update_state(config.state_dir, [&](state::ContainerState& s) {
@@ -113,7 +115,9 @@ void create_container(const MonitorConfig& config, StdioRelay& relay,
     s.agent_address = sandbox.agent_address;
   });
   running.control.emplace(connect_while_alive(sandbox, config));
+  spdlog::debug("phase: agent answered");
   running.control->call_ok(container_request(config.id, config.bundle, config.launch.kind));
+  spdlog::debug("phase: container created");
   if (config.bundle.terminal) {
     relay_terminal(running, config, relay);
   } else {
