@@ -68,7 +68,8 @@ std::string process_name(const std::string& container, const std::string& exec_i
 }  // namespace
 
 LaunchContext Engine::Container::context() const {
-  return LaunchContext{spec, rootfs, cgroup ? &*cgroup : nullptr, seccomp ? &*seccomp : nullptr};
+  return LaunchContext{spec, rootfs, cgroup ? &*cgroup : nullptr, seccomp ? &*seccomp : nullptr,
+                       &sandbox_namespaces};
 }
 
 Engine::Engine(EventLoop& loop, EngineConfig config)
@@ -149,6 +150,11 @@ nlohmann::json Engine::create(const protocol::CreateContainer& request) {
   if (!request.files.empty())
     container->files.emplace(CopiedFiles::write(config_.state_dir, id, request.files, config));
   container->spec = parse_container_spec(config);
+
+  if (request.sandbox) {
+    if (!sandbox_) throw Error("body.sandbox: there is no sandbox (CreateSandbox first)");
+    container->sandbox_namespaces = sandbox_->replacements_for(container->spec.linux_spec);
+  }
 
   std::string rootfs = request.rootfs.value_or(container->spec.root_path);
   if (rootfs.empty()) throw Error("body.rootfs: must not be empty");
@@ -401,6 +407,21 @@ nlohmann::json Engine::list_processes(const protocol::ListProcesses& request) {
   return {{"processes", std::move(list)}};
 }
 
+nlohmann::json Engine::create_sandbox(const protocol::CreateSandbox& request) {
+  check_not_destroyed();
+  if (sandbox_) throw Error("sandbox " + sandbox_id_ + ": already exists");
+  std::vector<NamespaceType> types;
+  for (const std::string& name : request.shared) {
+    if (name == "network") types.push_back(NamespaceType::kNetwork);
+    if (name == "ipc") types.push_back(NamespaceType::kIpc);
+    if (name == "uts") types.push_back(NamespaceType::kUts);
+  }
+  sandbox_ = SandboxNamespaces::create(types, request.hostname.value_or(""));
+  sandbox_id_ = request.sandbox_id;
+  spdlog::info("sandbox {}: created ({} shared namespace(s))", sandbox_id_, types.size());
+  return nlohmann::json::object();
+}
+
 nlohmann::json Engine::destroy_sandbox() {
   destroyed_ = true;
   for (auto& [id, container] : containers_) {
@@ -416,6 +437,7 @@ nlohmann::json Engine::destroy_sandbox() {
   }
   std::size_t count = containers_.size();
   containers_.clear();  // unmounts, removes cgroups and scratch space
+  sandbox_.reset();
   spdlog::info("sandbox destroyed ({} container(s) removed)", count);
   return nlohmann::json::object();
 }

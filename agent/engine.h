@@ -19,6 +19,7 @@
 #include "agent/container/copied_files.h"
 #include "agent/container/launch.h"
 #include "agent/container/overlay_rootfs.h"
+#include "agent/container/sandbox_namespaces.h"
 #include "agent/container/seccomp.h"
 #include "agent/container/spec.h"
 #include "agent/event_loop.h"
@@ -65,6 +66,8 @@ class Engine {
   nlohmann::json list_processes(const protocol::ListProcesses& request);
   // Kills, reaps and removes every container; from then on nothing new may be created.
   nlohmann::json destroy_sandbox();
+  // The pod's shared namespaces; at most one sandbox per agent.
+  nlohmann::json create_sandbox(const protocol::CreateSandbox& request);
   // done runs now if an OOM kill is queued, else at the next one.
   void wait_oom(OomCallback done);
 
@@ -92,6 +95,7 @@ class Engine {
     std::string rootfs;
     std::optional<Cgroup> cgroup;
     std::optional<SeccompFilter> seccomp;
+    std::map<NamespaceType, int> sandbox_namespaces;  // joined instead of spec paths
     std::optional<LaunchedInit> pending_start;
     State state = State::kCreated;
     std::unique_ptr<Process> init;
@@ -120,6 +124,8 @@ class Engine {
   OomWatcher oom_watcher_;
   std::deque<std::string> oom_events_;  // kills nobody has asked for yet
   std::deque<OomCallback> oom_waiters_;
+  std::string sandbox_id_;
+  std::optional<SandboxNamespaces> sandbox_;  // outlives containers_: they refer to its fds
   std::map<std::string, std::unique_ptr<Container>> containers_;
   bool destroyed_ = false;  // DestroySandbox ran: the agent is about to end
 };

@@ -13,11 +13,20 @@ constexpr std::size_t kMaxIdLength = 64;
 // Bounds a FileCopy's mount index (the agent also checks it against the config).
 constexpr std::size_t kMaxMounts = 1024;
 
-
 std::string read_id(JsonReader& body, std::string_view key, bool allow_empty) {
   std::string id = allow_empty ? body.optional_string(key).value_or("") : body.string(key);
   check_id(id, body.path_of(key), allow_empty);
   return id;
+}
+
+// What sethostname takes (at most 64 bytes), restricted to the characters of a DNS name.
+void check_hostname(const std::string& name, const std::string& path) {
+  bool valid =
+      !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '-' || c == '.';
+      });
+  if (!valid) throw Error(path + ": must be 1-64 characters of [A-Za-z0-9.-]");
 }
 
 StdioStream parse_stream(const std::string& name, const std::string& path) {
@@ -40,6 +49,7 @@ RequestBody decode_body(std::string_view type, JsonReader& body) {
     m.rootfs = body.optional_string("rootfs");
     m.stdin = body.optional_boolean("stdin").value_or(false);
     m.overlay = body.optional_boolean("overlay").value_or(false);
+    m.sandbox = body.optional_boolean("sandbox").value_or(false);
     if (const auto* files = body.optional_array("files")) {
       if (!m.config) throw Error("body.files: needs body.config");
       for (std::size_t i = 0; i < files->size(); ++i) {
@@ -93,6 +103,30 @@ RequestBody decode_body(std::string_view type, JsonReader& body) {
   if (type == "GetOomEvent") return GetOomEvent{};
   if (type == "ListProcesses") return ListProcesses{read_id(body, "container_id", false)};
   if (type == "DestroySandbox") return DestroySandbox{};
+  if (type == "CreateSandbox") {
+    CreateSandbox m;
+    m.sandbox_id = read_id(body, "sandbox_id", false);
+    m.hostname = body.optional_string("hostname");
+    m.shared = body.string_array("shared");
+    for (std::size_t i = 0; i < m.shared.size(); ++i) {
+      std::string path = element_path(body.path_of("shared"), i);
+      const std::string& name = m.shared[i];
+      if (name != "network" && name != "ipc" && name != "uts") {
+        throw Error(path + ": expected one of \"network\", \"ipc\", \"uts\", got \"" + name + "\"");
+      }
+      if (std::find(m.shared.begin(), m.shared.begin() + static_cast<std::ptrdiff_t>(i), name) !=
+          m.shared.begin() + static_cast<std::ptrdiff_t>(i)) {
+        throw Error(path + ": \"" + name + "\" listed twice");
+      }
+    }
+    if (m.hostname) {
+      check_hostname(*m.hostname, body.path_of("hostname"));
+      if (std::find(m.shared.begin(), m.shared.end(), "uts") == m.shared.end()) {
+        throw Error(body.path_of("hostname") + ": needs \"uts\" in body.shared");
+      }
+    }
+    return m;
+  }
   if (type == "ResizePty") {
     ResizePty m;
     m.container_id = read_id(body, "container_id", false);
@@ -117,6 +151,7 @@ nlohmann::json encode_body(const RequestBody& body) {
           if (m.rootfs) j["rootfs"] = *m.rootfs;
           j["stdin"] = m.stdin;
           j["overlay"] = m.overlay;
+          if (m.sandbox) j["sandbox"] = true;  // absent otherwise: older agents reject it
           if (!m.files.empty()) {
             j["files"] = nlohmann::json::array();
             for (const auto& file : m.files)
@@ -150,6 +185,10 @@ nlohmann::json encode_body(const RequestBody& body) {
                              std::is_same_v<T, ListProcesses>) {
           j["container_id"] = m.container_id;
         } else if constexpr (std::is_same_v<T, GetOomEvent> || std::is_same_v<T, DestroySandbox>) {
+        } else if constexpr (std::is_same_v<T, CreateSandbox>) {
+          j["sandbox_id"] = m.sandbox_id;
+          if (m.hostname) j["hostname"] = *m.hostname;
+          j["shared"] = m.shared;
         } else if constexpr (std::is_same_v<T, ResizePty>) {
           j["container_id"] = m.container_id;
           j["exec_id"] = m.exec_id;
@@ -184,9 +223,10 @@ std::string_view to_string(StdioStream stream) {
 
 std::string_view type_name(const RequestBody& body) {
   static constexpr std::string_view kNames[] = {
-      "Ping",           "CreateContainer", "StartContainer", "ExecProcess",    "SignalProcess",
-      "WaitProcess",    "RemoveContainer", "AttachStdio",    "PauseContainer", "ResumeContainer",
-      "StatsContainer", "GetOomEvent",     "ResizePty",      "ListProcesses",  "DestroySandbox"};
+      "Ping",           "CreateContainer", "StartContainer",  "ExecProcess",
+      "SignalProcess",  "WaitProcess",     "RemoveContainer", "AttachStdio",
+      "PauseContainer", "ResumeContainer", "StatsContainer",  "GetOomEvent",
+      "ResizePty",      "ListProcesses",   "DestroySandbox",  "CreateSandbox"};
   static_assert(std::size(kNames) == std::variant_size_v<RequestBody>);
   return kNames[body.index()];
 }

@@ -45,6 +45,9 @@ struct CreateContainer {
   // The rootfs becomes the read-only lower layer of an overlay whose upper layer is fresh
   // scratch space, discarded with the container.
   bool overlay = false;
+  // Join the sandbox's shared namespaces (CreateSandbox) wherever the config names a namespace
+  // of a shared type by path: such host paths mean nothing in the guest.
+  bool sandbox = false;
   std::vector<FileCopy> files;
 };
 
@@ -76,6 +79,14 @@ struct ListProcesses {
 // Kills and removes every container, replies, then ends the agent: as PID 1 the VM powers off
 // with status 0 once the client has closed the connection (or after a short grace period).
 struct DestroySandbox {};
+
+// A pod: creates the namespaces its containers share (each of "network", "ipc", "uts" at most
+// once), held by the agent until DestroySandbox. hostname needs "uts". One per agent.
+struct CreateSandbox {
+  std::string sandbox_id;
+  std::optional<std::string> hostname;
+  std::vector<std::string> shared;
+};
 
 struct WaitProcess {
   std::string container_id;
@@ -126,7 +137,7 @@ struct AttachStdio {
 using RequestBody =
     std::variant<Ping, CreateContainer, StartContainer, ExecProcess, SignalProcess, WaitProcess,
                  RemoveContainer, AttachStdio, PauseContainer, ResumeContainer, StatsContainer,
-                 GetOomEvent, ResizePty, ListProcesses, DestroySandbox>;
+                 GetOomEvent, ResizePty, ListProcesses, DestroySandbox, CreateSandbox>;
 
 struct Request {
   std::uint64_t id = 0;

@@ -201,7 +201,9 @@ int exit_status_of(int wait_status) {
 }
 
 LaunchedInit launch_init(const LaunchContext& context, ChildStdio stdio) {
-  NamespaceSet joined = NamespaceSet::open_paths(context.spec.linux_spec);
+  NamespaceSet joined = context.namespace_fds ? NamespaceSet::open_paths(context.spec.linux_spec,
+                                                                         *context.namespace_fds)
+                                              : NamespaceSet::open_paths(context.spec.linux_spec);
   auto [agent_end, child_end] = SyncChannel::make_pair();
   unsigned long flags = clone_flags(context.spec.linux_spec) & ~CLONE_NEWCGROUP;
   pid_t pid;

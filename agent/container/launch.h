@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <optional>
 #include <string>
 
@@ -41,6 +42,8 @@ struct LaunchContext {
   const std::string& rootfs;
   const Cgroup* cgroup;          // null: no cgroup (host mode)
   const SeccompFilter* seccomp;  // null: no profile
+  // Namespaces joined through these descriptors instead of their spec paths (pods).
+  const std::map<NamespaceType, int>* namespace_fds = nullptr;
 };
 
 // Runs the child up to "ready" (rootfs pivoted, waiting for start). Throws Error with the

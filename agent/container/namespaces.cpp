@@ -132,9 +132,16 @@ std::vector<int> NamespaceSet::fds() const {
   return out;
 }
 
-NamespaceSet NamespaceSet::open_paths(const LinuxSpec& spec) {
+NamespaceSet NamespaceSet::open_paths(const LinuxSpec& spec,
+                                      const std::map<NamespaceType, int>& instead) {
   NamespaceSet set;
   for (const auto& [type, path] : spec.namespace_paths) {
+    if (auto it = instead.find(type); it != instead.end()) {
+      UniqueFd fd(::fcntl(it->second, F_DUPFD_CLOEXEC, 3));
+      if (!fd) throw_errno("dup the sandbox's " + std::string(namespace_name(type)) + " namespace");
+      set.entries_.push_back({type, std::move(fd)});
+      continue;
+    }
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) throw_errno("open " + std::string(namespace_name(type)) + " namespace " + path);
     set.entries_.push_back({type, std::move(fd)});

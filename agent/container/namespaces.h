@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -30,8 +31,10 @@ class NamespaceSet {
  public:
   static NamespaceSet open(pid_t pid, const LinuxSpec& spec);
   // The namespaces the spec joins by path (linux.namespaces[].path), opened in the agent so a
-  // bad path is reported before any process exists.
-  static NamespaceSet open_paths(const LinuxSpec& spec);
+  // bad path is reported before any process exists. A type in `instead` is joined through that
+  // descriptor (duplicated) rather than its path: a pod's namespaces held by the agent.
+  static NamespaceSet open_paths(const LinuxSpec& spec,
+                                 const std::map<NamespaceType, int>& instead = {});
   // setns() into each, user namespace first so the others are joined with its privileges.
   // Must run in a single-threaded process; CLONE_NEWPID applies to the caller's next child.
   void enter() const;

@@ -260,3 +260,57 @@ TEST(Messages, RejectsBadProcessListingKillAllAndDestroy) {
 
 }  // namespace
 }  // namespace kvrun::protocol
+
+namespace kvrun::protocol {
+namespace {
+
+TEST(Messages, DecodesAndChecksCreateSandbox) {
+  auto sandbox = std::get<CreateSandbox>(
+      decode_request(
+          request("CreateSandbox",
+                  {{"sandbox_id", "pod"}, {"hostname", "web-1"}, {"shared", {"network", "uts"}}}))
+          .body);
+  EXPECT_EQ(sandbox.sandbox_id, "pod");
+  EXPECT_EQ(sandbox.hostname, "web-1");
+  EXPECT_EQ(sandbox.shared, (std::vector<std::string>{"network", "uts"}));
+  auto back = std::get<CreateSandbox>(decode_request(encode_request({1, sandbox})).body);
+  EXPECT_EQ(back.shared, sandbox.shared);
+  EXPECT_EQ(back.hostname, "web-1");
+
+  CreateContainer create;
+  create.container_id = "c";
+  create.config = nlohmann::json::object();
+  EXPECT_FALSE(nlohmann::json::parse(encode_request({1, create}))["body"].contains("sandbox"));
+  create.sandbox = true;
+  EXPECT_TRUE(std::get<CreateContainer>(decode_request(encode_request({1, create})).body).sandbox);
+
+  EXPECT_EQ(decode_error(request("CreateSandbox", {{"shared", {"ipc"}}})),
+            "body.sandbox_id: required field is missing");
+  EXPECT_EQ(decode_error(request("CreateSandbox", {{"sandbox_id", "p"}})),
+            "body.shared: required field is missing");
+  EXPECT_EQ(decode_error(request("CreateSandbox", {{"sandbox_id", "p"}, {"shared", {"mount"}}})),
+            "body.shared[0]: expected one of \"network\", \"ipc\", \"uts\", got \"mount\"");
+  EXPECT_EQ(decode_error(
+                request("CreateSandbox", {{"sandbox_id", "p"}, {"shared", {"ipc", "net", "ipc"}}})),
+            "body.shared[1]: expected one of \"network\", \"ipc\", \"uts\", got \"net\"");
+  EXPECT_EQ(decode_error(
+                request("CreateSandbox", {{"sandbox_id", "p"}, {"shared", {"ipc", "uts", "ipc"}}})),
+            "body.shared[2]: \"ipc\" listed twice");
+  EXPECT_EQ(decode_error(request("CreateSandbox",
+                                 {{"sandbox_id", "p"}, {"hostname", "a b"}, {"shared", {"uts"}}})),
+            "body.hostname: must be 1-64 characters of [A-Za-z0-9.-]");
+  EXPECT_EQ(decode_error(request(
+                "CreateSandbox",
+                {{"sandbox_id", "p"}, {"hostname", std::string(65, 'h')}, {"shared", {"uts"}}})),
+            "body.hostname: must be 1-64 characters of [A-Za-z0-9.-]");
+  EXPECT_EQ(decode_error(request("CreateSandbox",
+                                 {{"sandbox_id", "p"}, {"shared", {"uts"}}, {"pid", true}})),
+            "body.pid: unknown field");
+  EXPECT_EQ(decode_error(request(
+                "CreateContainer",
+                {{"container_id", "c"}, {"config", nlohmann::json::object()}, {"sandbox", 1}})),
+            "body.sandbox: expected a boolean");
+}
+
+}  // namespace
+}  // namespace kvrun::protocol
