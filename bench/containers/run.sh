@@ -17,7 +17,7 @@
 #                                [--sections a,b] [--json FILE] [--png FILE] [--build-dir DIR]
 #   --runs N         runs per runtime and kind in the latency section (default 30)
 #   --quick          smoke mode: 2 sandboxes at most for density, concurrency 2 (with --runs 3)
-#   --budget MiB     memory budget for the density section (default 1024)
+#   --budget MiB     memory budget for the density section (default 512, 256 nested)
 #   --concurrency N  launches at once in the concurrency section (default 4)
 #   --sections a,b   which sections to run (default: all)
 #   --json FILE      results as JSON (default <build>/bench-containers/results.json)
@@ -33,7 +33,7 @@ here=$repo/bench/containers
 me=bench/containers
 runs=30
 quick=0
-budget_mib=1024
+budget_mib=
 concurrency=4
 sections=latency,memory,density,concurrency
 build_dir=${KVRUN_BUILD_DIR:-$repo/build}
@@ -65,9 +65,15 @@ while (($#)); do
 done
 positive() { [[ $2 =~ ^[1-9][0-9]{0,5}$ ]] || die "$1 must be a positive number, got '$2'"; }
 positive --runs "$runs"
-positive --budget "$budget_mib"
 positive --concurrency "$concurrency"
 ((quick)) && concurrency=$((concurrency < 2 ? concurrency : 2))
+# with-nested-kvm.sh sets KVRUN_NESTED=1: everything there is emulated and slow, so the density
+# section gets a smaller default budget and the concurrency section one round, for the whole
+# run to fit its 1500 s.
+nested=0
+[[ ${KVRUN_NESTED:-} == 1 ]] && nested=1
+budget_mib=${budget_mib:-$( ((nested)) && echo 256 || echo 512)}
+positive --budget "$budget_mib"
 build_dir=$(cd "$build_dir" 2>/dev/null && pwd) || die "--build-dir: no directory $build_dir"
 out_dir=$build_dir/bench-containers
 json=${json:-$out_dir/results.json}
@@ -129,8 +135,6 @@ prepare_cgroups
 cleanup_snapshot
 make_bundles
 
-nested=0
-[[ ${KVRUN_NESTED:-} == 1 ]] && nested=1
 
 # --- sections -------------------------------------------------------------------------------------
 IFS=, read -ra chosen <<<"$sections"
@@ -138,7 +142,7 @@ for section in "${chosen[@]}"; do
   [[ -f $here/sections/$section.sh ]] || die "no section '$section' (latency, memory, density, concurrency)"
 done
 for section in "${chosen[@]}"; do
-  echo "$me: $section ..." >&2
+  echo "$me: $section ... (at ${SECONDS} s)" >&2
   # shellcheck source=/dev/null
   source "$here/sections/$section.sh"
   "bench_$section"

@@ -176,7 +176,7 @@ report_png() {
   local title="busybox bundle, $runs runs each"
   ((nested)) && title+=" (nested KVM on QEMU TCG: functional numbers, not speed)"
   gnuplot <<GP || { echo "$me: gnuplot failed: no chart" >&2; return 1; }
-set terminal pngcairo size 1400,560 noenhanced font ",10"
+set terminal pngcairo size 1600,560 noenhanced font ",10"
 set output "$1"
 set multiplot layout 1,2 title "kvrun vs runc vs crun: $title"
 set style data histograms
@@ -184,14 +184,17 @@ set style histogram clustered gap 1
 set style fill solid 0.85 border -1
 set boxwidth 0.9
 set grid ytics
-set key top left
+set key outside right top vertical
+set bmargin 4
 set yrange [0:*]
 set title "launch latency (ms)"
-plot "$data/chart-latency" using 2:xtic(1) title "/bin/true p50", \
+plot "$data/chart-latency" using 2:xtic(sprintf("%s\\ntrue p50 %.0f ms", strcol(1), \$2)) \
+       title "/bin/true p50", \
      "" using 3 title "/bin/true p95", "" using 4 title "first output p50", \
      "" using 5 title "first output p95"
 set title "memory per idle sandbox (MiB)"
-plot "$data/chart-memory" using 2:xtic(1) title "PSS (all processes)", \
+plot "$data/chart-memory" using 2:xtic(sprintf("%s\\nPSS %.1f MiB", strcol(1), \$2)) \
+       title "PSS (all processes)", \
      "" using 3 title "guest RAM touched", "" using 4 title "VMM overhead (RSS - guest RAM)"
 unset multiplot
 GP

@@ -1,10 +1,10 @@
 # bench/containers section: concurrent launches. --concurrency `run`s of /bin/true are started
 # at once per runtime (rounds interleaved across runtimes); launches per second = N / wall time
-# until the last exits. Sourced by run.sh; writes $data/concurrency.<runtime> (one rate a round).
+# until the last exits; 3 rounds, 1 with --quick or nested. Sourced by run.sh; writes $data/concurrency.<runtime> (one rate a round).
 
 bench_concurrency() {
   local rounds=3 round runtime line
-  ((quick)) && rounds=1
+  ((quick || nested)) && rounds=1
   for ((round = 0; round < rounds; round++)); do
     for runtime in "${runtimes[@]}"; do
       runtime_argv "$runtime"

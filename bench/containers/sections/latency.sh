@@ -60,6 +60,6 @@ bench_latency() {
       fi
       field "$line" first_output_ms >>"$data/first.$runtime"
     done
-    echo "$me: latency: round $((round + 1))/$runs done" >&2
+    echo "$me: latency: round $((round + 1))/$runs done (at ${SECONDS} s)" >&2
   done
 }
