@@ -115,7 +115,10 @@ int delete_shim(const ShimFlags& flags) {
   try {
     kvrun.run({"delete", "--force", flags.id});
   } catch (const Error& e) {
-    std::fprintf(stderr, "%s\n", e.what());  // containerd logs it as a cleanup warning
+    // containerd logs stderr as a cleanup warning; a container already gone is the usual case.
+    if (std::string(e.what()).find("does not exist") == std::string::npos) {
+      std::fprintf(stderr, "%s\n", e.what());
+    }
   }
   unmount_rootfs(bundle / "rootfs");
   remove_own_socket();

@@ -66,7 +66,7 @@ int start_shim(const ShimFlags& flags, const std::string& self) {
     ::setsid();
     int null_fd = ::open("/dev/null", O_RDWR);
     if (null_fd < 0 || ::dup2(null_fd, 0) < 0 || ::dup2(null_fd, 1) < 0 || ::dup2(null_fd, 2) < 0 ||
-        ::dup2(listener.get(), 3) < 0) {
+        (listener.get() == 3 ? ::fcntl(3, F_SETFD, 0) : ::dup2(listener.get(), 3)) < 0) {
       ::_exit(127);
     }
     ::execv(argv[0], argv.data());

@@ -12,6 +12,7 @@
 
 #include "github.com/containerd/containerd/api/events/task.pb.h"
 #include "protocol/messages.h"
+#include "shim/containerd/bundle_spec.h"
 #include "shim/containerd/rootfs_mounts.h"
 #include "shim/containerd/stats.h"
 #include "shim/containerd/ttrpc/status.h"
@@ -129,6 +130,7 @@ api::CreateTaskResponse Task::create(const api::CreateTaskRequest& request) {
   ProcessRecord record;
   record.paths = {request.stdin(), request.stdout(), request.stderr()};
   try {
+    adjust_bundle_spec(options_.bundle);
     record.stdio = std::make_unique<ProcessStdio>(record.paths);
     fs::path pid_file = options_.bundle / "init.pid";
     fs::remove(pid_file);
