@@ -17,8 +17,11 @@ collect_figures() {
     done
     if [[ -s $data/memory.$runtime ]]; then
       line=$(<"$data/memory.$runtime")
-      for name in rss_kib pss_kib vmm_rss_kib vmm_pss_kib guest_touched_kib vmm_overhead_rss_kib \
-        vmm_overhead_pss_kib other_pss_kib; do
+      local names=(rss_kib pss_kib)
+      # The VMM split and the monitor (the rest of the tree) exist for kvrun only.
+      [[ $runtime != kvrun ]] || names+=(vmm_rss_kib vmm_pss_kib guest_touched_kib
+        vmm_overhead_rss_kib vmm_overhead_pss_kib other_pss_kib)
+      for name in "${names[@]}"; do
         figure[$runtime.$name]=$(field "$line" "$name")
       done
     fi
