@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,6 +27,8 @@ namespace kvrun::cli {
 namespace {
 
 using state::ContainerState;
+
+constexpr std::size_t kMaxSocketPath = sizeof(sockaddr_un::sun_path);
 
 sandbox::LaunchConfig launch_config(const Globals& globals, const oci::Bundle& bundle,
                                     const std::filesystem::path& dir) {
@@ -88,6 +91,13 @@ pid_t create_container(const Globals& globals, const CreateOptions& options) {
   sandbox::check_mounts(bundle, kind);
 
   state::StateDir states(globals.root);
+  // The sandbox's sockets live in the container's directory; engines' 64-character ids make a
+  // long --root overflow a unix socket address, which would only show as a failed boot later.
+  auto socket = states.container_dir(options.id) / "vsock.sock_1024";
+  if (socket.string().size() >= kMaxSocketPath)
+    throw Error("--root " + globals.root + ": too long for container id " + options.id + " (" +
+                socket.string() + " exceeds a unix socket's " + std::to_string(kMaxSocketPath - 1) +
+                " bytes)");
   auto dir = states.create(options.id);
   CreationGuard guard(states, options.id);
 
