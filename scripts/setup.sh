@@ -21,6 +21,8 @@ packages=(
   qemu-system-x86
   # engines that drive kvrun in end-to-end tests, and the runtimes it is benchmarked against
   podman conmon containerd runc crun
+  # bench/containers draws its chart with gnuplot
+  gnuplot-nox
   # containerd-shim-kvrun-v2: protoc and containerd's own .proto files
   protobuf-compiler libprotobuf-dev golang-github-containerd-containerd-dev
 )
