@@ -1,0 +1,255 @@
+#include "containerd_fixture.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "shim/containerd/shim_socket.h"
+
+namespace kvrun::e2e {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::vector<char*> c_argv(std::vector<std::string>& args) {
+  std::vector<char*> out;
+  for (auto& arg : args) out.push_back(arg.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+std::vector<pid_t> processes_running(const std::vector<std::string>& executables) {
+  std::vector<pid_t> found;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::error_code ec;
+    fs::path exe = fs::read_symlink(entry.path() / "exe", ec);
+    if (ec) continue;
+    for (const auto& wanted : executables) {
+      if (exe == fs::path(wanted)) found.push_back(std::stoi(name));
+    }
+  }
+  return found;
+}
+
+}  // namespace
+
+int wait_status(pid_t pid) {
+  int status = 0;
+  if (::waitpid(pid, &status, 0) < 0) return -1;
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  return 128 + WTERMSIG(status);
+}
+
+bool wait_until(const std::function<bool()>& condition, int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return condition();
+}
+
+Result run(const std::vector<std::string>& argv_in, int timeout_seconds) {
+  std::vector<std::string> argv = argv_in;
+  auto args = c_argv(argv);
+  int out_pipe[2], err_pipe[2];
+  if (::pipe2(out_pipe, O_CLOEXEC) < 0 || ::pipe2(err_pipe, O_CLOEXEC) < 0) return {};
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int null_fd = ::open("/dev/null", O_RDONLY);
+    ::dup2(null_fd, 0);
+    ::dup2(out_pipe[1], 1);
+    ::dup2(err_pipe[1], 2);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+  Result result;
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  std::string* sinks[2] = {&result.out, &result.err};
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
+  int open_pipes = 2;
+  bool timed_out = false;
+  while (open_pipes > 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
+    if (left <= 0) {
+      timed_out = true;
+      break;
+    }
+    if (::poll(fds, 2, static_cast<int>(left)) < 0 && errno != EINTR) break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      char buffer[4096];
+      ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
+      if (n <= 0) {
+        ::close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_pipes;
+      } else {
+        sinks[i]->append(buffer, static_cast<std::size_t>(n));
+      }
+    }
+  }
+  for (auto& fd : fds) {
+    if (fd.fd >= 0) ::close(fd.fd);
+  }
+  if (timed_out) ::kill(pid, SIGKILL);
+  result.status = wait_status(pid);
+  if (timed_out) result.status = -1;
+  return result;
+}
+
+void Containerd::start(const std::string& sandbox, const std::string& extra_config, bool cri) {
+  char pattern[] = "/tmp/kvrun-containerd-XXXXXX";
+  ASSERT_NE(::mkdtemp(pattern), nullptr);
+  scratch = pattern;
+  address = (scratch / "containerd.sock").string();
+  std::ofstream config(scratch / "config.toml");
+  config << "version = 2\n"
+         << "root = \"" << (scratch / "root").string() << "\"\n"
+         << "state = \"" << (scratch / "state").string() << "\"\n";
+  if (!cri) config << "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n";
+  config << "[grpc]\n  address = \"" << address << "\"\n"
+         << "[ttrpc]\n  address = \"" << address << ".ttrpc\"\n"
+         << "[debug]\n  level = \"debug\"\n"
+         << extra_config;
+  config.close();
+
+  // The shim finds kvrun through KVRUN_BIN, and containerd finds the shim on PATH; the shim
+  // inherits containerd's environment, kvrun the shim's.
+  std::string path = fs::path(KVRUN_SHIM_PATH).parent_path().string() + ":" + std::getenv("PATH");
+  ::setenv("PATH", path.c_str(), 1);
+  ::setenv("KVRUN_BIN", KVRUN_CLI_PATH, 1);
+  ::setenv("KVRUN_AGENT", KVRUN_AGENT_PATH, 1);
+  ::setenv("KVRUN_VMM", KVRUN_VMM_PATH, 1);
+  ::setenv("KVRUN_INITRD", KVRUN_INITRD_PATH, 1);
+  ::setenv("KVRUN_SANDBOX", sandbox.c_str(), 1);
+  ::setenv("KVRUN_CONTAINERD_ROOT", (scratch / "kvrun").c_str(), 1);
+  ::setenv("KVRUN_ROOTFS_CACHE", (scratch / "cache").c_str(), 1);
+
+  std::vector<std::string> argv = {"containerd", "--config", (scratch / "config.toml").string()};
+  auto args = c_argv(argv);
+  pid = ::fork();
+  if (pid == 0) {
+    int log = ::open((scratch / "containerd.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    int null_fd = ::open("/dev/null", O_RDONLY);
+    ::dup2(null_fd, 0);
+    ::dup2(log, 1);
+    ::dup2(log, 2);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  ASSERT_TRUE(wait_until([&] { return ctr({"version"}, 10).status == 0; }, 30000))
+      << read_file(scratch / "containerd.log");
+  fs::path archive = scratch / "busybox.tar";
+  Result made = run({KVRUN_IMAGE_SCRIPT, archive.string(), image});
+  ASSERT_EQ(made.status, 0) << made.err;
+  Result imported = ctr({"images", "import", archive.string()});
+  ASSERT_EQ(imported.status, 0) << imported.out << imported.err;
+}
+
+void Containerd::stop() {
+  if (pid > 0) {
+    ::kill(pid, SIGTERM);
+    wait_status(pid);
+    pid = -1;
+  }
+  if (!scratch.empty()) {
+    // Snapshots may still be mounted if a test failed half way.
+    std::ifstream mounts("/proc/self/mountinfo");
+    std::string line;
+    std::vector<std::string> targets;
+    while (std::getline(mounts, line)) {
+      std::istringstream fields(line);
+      std::string skip, target;
+      for (int i = 0; i < 4; ++i) fields >> skip;
+      fields >> target;
+      if (target.starts_with(scratch.string())) targets.push_back(target);
+    }
+    for (auto it = targets.rbegin(); it != targets.rend(); ++it) ::umount2(it->c_str(), MNT_DETACH);
+    std::error_code ec;
+    fs::remove_all(scratch, ec);
+  }
+}
+
+Result Containerd::ctr(const std::vector<std::string>& args, int timeout_seconds) const {
+  std::vector<std::string> argv = {"ctr", "--address", address, "-n", ns};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run(argv, timeout_seconds);
+}
+
+pid_t Containerd::spawn_ctr(const std::vector<std::string>& args) const {
+  std::vector<std::string> argv = {"ctr", "--address", address, "-n", ns};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto c_args = c_argv(argv);
+  pid_t child = ::fork();
+  if (child == 0) {
+    int null_fd = ::open("/dev/null", O_RDONLY);
+    int out = ::open((scratch / "spawned.out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = ::open((scratch / "spawned.err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(null_fd, 0);
+    ::dup2(out, 1);
+    ::dup2(err, 2);
+    ::execvp(c_args[0], c_args.data());
+    ::_exit(127);
+  }
+  return child;
+}
+
+std::string Containerd::log() const { return read_file(scratch / "containerd.log"); }
+
+fs::path Containerd::kvrun_state(const std::string& id) const {
+  return scratch / "kvrun" / ns / id / "state.json";
+}
+
+void Containerd::expect_nothing_left(const std::vector<std::string>& ids) const {
+  std::error_code ec;
+  fs::path kvrun_root = scratch / "kvrun" / ns;
+  if (fs::exists(kvrun_root)) {
+    for (const auto& entry : fs::directory_iterator(kvrun_root)) {
+      ADD_FAILURE() << "kvrun state left: " << entry.path();
+    }
+  }
+  for (const auto& id : ids) {
+    std::string socket = containerd::socket_path(containerd::shim_socket_address(address, ns, id));
+    EXPECT_FALSE(fs::exists(socket)) << "shim socket left for " << id << ": " << socket;
+    fs::path bundle = scratch / "state/io.containerd.runtime.v2.task" / ns / id;
+    EXPECT_FALSE(fs::exists(bundle)) << "bundle left: " << bundle;
+  }
+  // Shims exit shortly after containerd's Shutdown; give them a moment.
+  std::vector<std::string> programs = {KVRUN_SHIM_PATH, KVRUN_VMM_PATH, KVRUN_AGENT_PATH};
+  EXPECT_TRUE(wait_until([&] { return processes_running(programs).empty(); }, 10000))
+      << processes_running(programs).size() << " shim/VMM/agent processes left";
+  std::ifstream mounts("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(mounts, line)) {
+    if (line.find((scratch / "state").string()) != std::string::npos) {
+      ADD_FAILURE() << "mount left: " << line;
+    }
+  }
+  Result tasks = ctr({"tasks", "ls", "-q"});
+  EXPECT_EQ(tasks.out, "") << "tasks left";
+}
+
+}  // namespace kvrun::e2e

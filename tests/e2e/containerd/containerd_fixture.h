@@ -1,0 +1,50 @@
+// A real containerd (Debian's 1.6) for one test suite: config, state, content and sockets under
+// a scratch directory, the kvrun shim on its PATH, a busybox image imported, stopped and
+// removed afterwards. Tests drive it with `ctr` as a user would.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <sys/types.h>
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace kvrun::e2e {
+
+struct Result {
+  int status = -1;  // exit code, 128 + signal, or -1 on timeout (then killed)
+  std::string out, err;
+};
+
+// Runs argv (PATH lookup) to completion with stdin from /dev/null.
+Result run(const std::vector<std::string>& argv, int timeout_seconds = 60);
+bool wait_until(const std::function<bool()>& condition, int timeout_ms);
+
+struct Containerd {
+  // Starts containerd with its own config; extra_config is appended to config.toml.
+  // sandbox: "vm" or "host" (KVRUN_SANDBOX for the shim's kvrun).
+  void start(const std::string& sandbox, const std::string& extra_config, bool cri);
+  void stop();
+
+  // ctr --address <socket> -n <ns> args...
+  Result ctr(const std::vector<std::string>& args, int timeout_seconds = 120) const;
+  // Starts ctr in the background (stdout/stderr to files in the scratch dir); returns its PID.
+  pid_t spawn_ctr(const std::vector<std::string>& args) const;
+
+  std::filesystem::path kvrun_state(const std::string& id) const;
+  std::string log() const;  // containerd's log so far (the shim's lines included)
+  // Everything a finished container could leave behind, as failures naming the leftover.
+  void expect_nothing_left(const std::vector<std::string>& ids) const;
+
+  std::filesystem::path scratch;
+  std::string address;  // containerd's gRPC socket
+  std::string ns = "kvrun-test";
+  std::string image = "kvrun.test/busybox:latest";
+  pid_t pid = -1;
+};
+
+int wait_status(pid_t pid);
+
+}  // namespace kvrun::e2e

@@ -1,0 +1,156 @@
+// containerd 1.6 driving containerd-shim-kvrun-v2 through `ctr`, as a user would. Built twice:
+// with host sandboxes (label root; the agent as PID 1 of a PID namespace) and with VMs (label
+// linux; nested KVM). KVRUN_TEST_SANDBOX and KVRUN_TEST_SUITE say which.
+#include <signal.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+#include "containerd_fixture.h"
+
+namespace kvrun::e2e {
+namespace {
+
+constexpr const char* kRuntime = "io.containerd.kvrun.v2";
+
+class KVRUN_TEST_SUITE : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    containerd_ = new Containerd;
+    containerd_->start(KVRUN_TEST_SANDBOX, "", false);
+  }
+  static void TearDownTestSuite() {
+    containerd_->stop();
+    delete containerd_;
+  }
+  void SetUp() override {
+    if (HasFatalFailure()) GTEST_SKIP();
+    ASSERT_GT(containerd_->pid, 0) << "containerd did not start";
+  }
+
+  Result ctr(const std::vector<std::string>& args, int timeout = 180) {
+    return containerd_->ctr(args, timeout);
+  }
+  // ctr run --runtime io.containerd.kvrun.v2 [flags] IMAGE ID sh -c SCRIPT
+  Result run(const std::vector<std::string>& flags, const std::string& id,
+             const std::string& script) {
+    std::vector<std::string> args = {"run", "--runtime", kRuntime};
+    args.insert(args.end(), flags.begin(), flags.end());
+    args.insert(args.end(), {containerd_->image, id, "sh", "-c", script});
+    return ctr(args);
+  }
+  std::string task_status(const std::string& id) {
+    Result list = ctr({"tasks", "ls"});
+    std::istringstream lines(list.out);
+    std::string line;
+    while (std::getline(lines, line)) {
+      std::istringstream fields(line);
+      std::string task, pid, status;
+      fields >> task >> pid >> status;
+      if (task == id) return status;
+    }
+    return "";
+  }
+  void remove(const std::string& id) {
+    ctr({"tasks", "delete", id});
+    ctr({"containers", "delete", id});
+  }
+
+  static Containerd* containerd_;
+};
+Containerd* KVRUN_TEST_SUITE::containerd_ = nullptr;
+
+TEST_F(KVRUN_TEST_SUITE, RunRmGivesOutputAndExitCode) {
+  Result r = run({"--rm"}, "rm1", "echo hello from kvrun; echo to-stderr >&2; exit 3");
+  EXPECT_EQ(r.status, 3) << r.out << r.err;
+  EXPECT_EQ(r.out, "hello from kvrun\n");
+  EXPECT_NE(r.err.find("to-stderr"), std::string::npos) << r.err;
+  containerd_->expect_nothing_left({"rm1"});
+}
+
+TEST_F(KVRUN_TEST_SUITE, DetachedTaskTakesExecPsAndKill) {
+  ASSERT_EQ(run({"-d"}, "d1", "while :; do sleep 1; done").status, 0);
+  EXPECT_EQ(task_status("d1"), "RUNNING");
+
+  Result exec =
+      ctr({"tasks", "exec", "--exec-id", "e1", "d1", "sh", "-c", "echo from exec; exit 4"});
+  EXPECT_EQ(exec.status, 4) << exec.err;
+  EXPECT_EQ(exec.out, "from exec\n");
+
+  // ps: the task's PID (its monitor on the host) is listed.
+  Result list = ctr({"tasks", "ls"});
+  Result ps = ctr({"tasks", "ps", "d1"});
+  ASSERT_EQ(ps.status, 0) << ps.err;
+  std::istringstream fields(list.out.substr(list.out.find("d1")));
+  std::string id, pid;
+  fields >> id >> pid;
+  EXPECT_NE(ps.out.find(pid), std::string::npos) << ps.out << " lacks " << pid;
+
+  Result kill = ctr({"tasks", "kill", "-s", "SIGKILL", "d1"});
+  EXPECT_EQ(kill.status, 0) << kill.err;
+  EXPECT_TRUE(wait_until([&] { return task_status("d1") == "STOPPED"; }, 60000));
+  // The exit status is the task's: 128 + SIGKILL (ctr reports it as a warning).
+  Result deleted = ctr({"tasks", "delete", "d1"});
+  EXPECT_EQ(deleted.status, 0) << deleted.err;
+  EXPECT_NE(deleted.err.find("exit code 137"), std::string::npos) << deleted.err;
+  ctr({"containers", "delete", "d1"});
+  containerd_->expect_nothing_left({"d1"});
+}
+
+TEST_F(KVRUN_TEST_SUITE, MetricsComeFromTheSandbox) {
+  ASSERT_EQ(run({"-d"}, "m1", "while :; do sleep 1; done").status, 0);
+  Result metrics = ctr({"tasks", "metrics", "m1"});
+  if (std::string(KVRUN_TEST_SANDBOX) == "host" && metrics.out.empty() &&
+      containerd_->log().find("has no cgroup") != std::string::npos) {
+    // A host agent without a delegated cgroup has no figures; VMs always have them.
+    ctr({"tasks", "kill", "-s", "SIGKILL", "m1"});
+    wait_until([&] { return task_status("m1") == "STOPPED"; }, 60000);
+    remove("m1");
+    GTEST_SKIP() << "host sandbox without a cgroup";
+  }
+  EXPECT_EQ(metrics.status, 0) << metrics.err;
+  EXPECT_NE(metrics.out.find("pids.current"), std::string::npos) << metrics.out;
+  EXPECT_NE(metrics.out.find("memory.usage"), std::string::npos) << metrics.out;
+  Result json = ctr({"tasks", "metrics", "--format", "json", "m1"});
+  auto parsed = nlohmann::json::parse(json.out, nullptr, false);
+  ASSERT_TRUE(parsed.is_object()) << json.out;
+  // The shell and its sleep at least; the agent counts the container's cgroup.
+  EXPECT_GE(parsed["Data"]["pids"].value("current", 0), 1) << json.out;
+  EXPECT_GT(parsed["Data"]["memory"].value("usage", 0), 0) << json.out;
+  ctr({"tasks", "kill", "-s", "SIGKILL", "m1"});
+  wait_until([&] { return task_status("m1") == "STOPPED"; }, 60000);
+  remove("m1");
+  containerd_->expect_nothing_left({"m1"});
+}
+
+TEST_F(KVRUN_TEST_SUITE, TwentyInARowLeaveNothing) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) {
+    std::string id = "row" + std::to_string(i);
+    ids.push_back(id);
+    Result r = run({"--rm"}, id, "echo run " + std::to_string(i));
+    ASSERT_EQ(r.status, 0) << id << ": " << r.err;
+    EXPECT_EQ(r.out, "run " + std::to_string(i) + "\n");
+  }
+  containerd_->expect_nothing_left(ids);
+}
+
+TEST_F(KVRUN_TEST_SUITE, KilledSandboxIsReportedAsAnExit) {
+  pid_t ctr_run = containerd_->spawn_ctr({"run", "--rm", "--runtime", kRuntime, containerd_->image,
+                                          "k1", "sh", "-c", "while :; do sleep 1; done"});
+  ASSERT_TRUE(wait_until([&] { return task_status("k1") == "RUNNING"; }, 120000));
+  // The VMM (or the host agent) dies behind everyone's back.
+  std::ifstream in(containerd_->kvrun_state("k1"));
+  auto state = nlohmann::json::parse(in, nullptr, false);
+  ASSERT_TRUE(state.is_object());
+  pid_t vmm = state["vmm_pid"].get<pid_t>();
+  ASSERT_GT(vmm, 1);
+  ASSERT_EQ(::kill(vmm, SIGKILL), 0);
+  EXPECT_EQ(wait_status(ctr_run), 137);
+  containerd_->expect_nothing_left({"k1"});
+}
+
+}  // namespace
+}  // namespace kvrun::e2e
