@@ -89,7 +89,8 @@ int main(int argc, char** argv) {
   start->add_option("id", p.id)->required();
   auto* state = app.add_subcommand("state", "print the container's state (runtime-spec JSON)");
   state->add_option("id", p.id)->required();
-  auto* kill = app.add_subcommand("kill", "send a signal to the container's init");
+  auto* kill =
+      app.add_subcommand("kill", "send a signal to the container's init (--all: every process)");
   kill->add_flag("-a,--all", p.all, "signal every process of the container");
   kill->add_option("id", p.id)->required();
   kill->add_option("signal", p.signal, "name or number (default SIGTERM)");
@@ -110,7 +111,7 @@ int main(int argc, char** argv) {
   exec->add_option("id", p.exec.id)->required();
   exec->add_option("command", p.exec.args, "command and arguments");
   exec->positionals_at_end();
-  auto* ps = app.add_subcommand("ps", "list the container's host processes");
+  auto* ps = app.add_subcommand("ps", "list the container's processes (guest PIDs)");
   ps->add_option("-f,--format", p.format)->check(CLI::IsMember({"table", "json"}));
   ps->add_option("id", p.id)->required();
   auto* pause = app.add_subcommand("pause", "freeze the container");

@@ -130,16 +130,15 @@ void kill_container(const Globals& globals, const std::string& id, const std::st
   ContainerState current = running_state(globals, id);
   try {
     protocol::Client client(connect_to_agent(current, std::chrono::seconds(5)));
-    client.call_ok(protocol::SignalProcess{id, "", sig});
+    // --all: every process of the container (the agent freezes its cgroup, lists, signals and
+    // thaws), as runc does; else the init only.
+    client.call_ok(protocol::SignalProcess{id, "", sig, all});
   } catch (const Error& e) {
     // A hung or dead agent must not make SIGKILL fail: killing the monitor kills the sandbox.
     if (sig != SIGKILL) throw;
     spdlog::warn("kill {}: agent unreachable ({}); killing the sandbox", id, e.what());
     if (state::process_alive(current.pid, current.pid_start_time)) ::kill(current.pid, SIGTERM);
   }
-  // --all: the init is PID 1 of the container's PID namespace, so SIGKILL to it takes every
-  // other process down too; other signals go to the init only.
-  (void)all;
 }
 
 nlohmann::json exec_process(const nlohmann::json& container_process, const ExecOptions& options) {

@@ -1,9 +1,12 @@
 #include "shim/cli/queries.h"
 
+#include <chrono>
+#include <cstdint>
 #include <iomanip>
 #include <ostream>
 
 #include "common/error.h"
+#include "protocol/client.h"
 
 namespace kvrun::cli {
 
@@ -49,11 +52,35 @@ void print_ps(const Globals& globals, const std::string& id, const std::string& 
   state::StateDir states(globals.root);
   auto current = state::load_current_state(states.open(id));
   if (current.status == state::Status::kStopped) throw Error("container " + id + " is not running");
+  protocol::Client client(connect_to_agent(current, std::chrono::seconds(5)));
+  nlohmann::json reply = client.call_ok(protocol::ListProcesses{id});
+  // The agent's answer is untrusted: only well-formed entries are shown.
+  std::vector<std::pair<std::int64_t, std::string>> processes;
+  const auto& list = reply.contains("processes") ? reply["processes"] : nlohmann::json();
+  if (!list.is_array()) throw Error("ListProcesses: expected a processes array");
+  for (const auto& entry : list) {
+    if (!entry.is_object() || !entry.contains("pid") || !entry["pid"].is_number_integer())
+      throw Error("ListProcesses: malformed process entry");
+    std::string command;
+    if (entry.contains("args") && entry["args"].is_array()) {
+      for (const auto& arg : entry["args"]) {
+        if (!arg.is_string()) continue;
+        if (!command.empty()) command += ' ';
+        command += arg.get<std::string>();
+      }
+    }
+    processes.emplace_back(entry["pid"].get<std::int64_t>(), command);
+  }
   if (format == "json") {
-    out << nlohmann::json::array({current.pid}).dump() << "\n";
+    nlohmann::json pids = nlohmann::json::array();
+    for (const auto& [pid, command] : processes) pids.push_back(pid);
+    out << pids.dump() << "\n";
     return;
   }
-  out << "PID CMD\n" << current.pid << " kvrun-monitor\n";
+  out << std::left << std::setw(8) << "PID"
+      << "CMD\n";
+  for (const auto& [pid, command] : processes)
+    out << std::left << std::setw(8) << pid << command << "\n";
 }
 
 }  // namespace kvrun::cli

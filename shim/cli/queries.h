@@ -1,4 +1,4 @@
-// state, list, ps: read-only views of the state directory.
+// state, list, ps: read-only views of the state directory (and, for ps, of the agent).
 #pragma once
 
 #include <iosfwd>
@@ -10,8 +10,8 @@ namespace kvrun::cli {
 
 void print_state(const Globals& globals, const std::string& id, std::ostream& out);
 void print_list(const Globals& globals, const std::string& format, bool quiet, std::ostream& out);
-// A VM's processes are not host processes: the only host PID that stands for the container is
-// its monitor's, so that is what ps reports (JSON: [pid]).
+// The container's processes as its agent lists them: a VM's are not host processes, so these
+// are guest PIDs (JSON: [pid, ...] as runc prints; table: PID and command line).
 void print_ps(const Globals& globals, const std::string& id, const std::string& format,
               std::ostream& out);
 

@@ -176,9 +176,37 @@ TEST_F(CliHostTest, DetachedRunThenForceDelete) {
   ASSERT_EQ(all.size(), 1u);
   EXPECT_EQ(all[0]["id"], "c1");
   EXPECT_EQ(kvrun({"list", "-q"}).out, "c1\n");
-  Result ps = kvrun({"ps", "--format", "json", "c1"});
-  EXPECT_EQ(nlohmann::json::parse(ps.out), nlohmann::json::array({read_pid(scratch_ / "pid")}));
   ASSERT_EQ(kvrun({"delete", "-f", "c1"}).status, 0);
+  expect_nothing_left();
+}
+
+TEST_F(CliHostTest, PsListsTheContainersProcessesAndKillAllReachesThemAll) {
+  auto dir = bundle("b", "sleep 1000 & sleep 1001 & wait");
+  auto pid_file = scratch_ / "pid";
+  ASSERT_EQ(kvrun({"run", "-d", "-b", dir.string(), "--pid-file", pid_file.string(), "c1"}).status,
+            0);
+  nlohmann::json pids;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        pids = nlohmann::json::parse(kvrun({"ps", "--format", "json", "c1"}).out, nullptr, false);
+        return pids.is_array() && pids.size() == 3;
+      },
+      5000))
+      << pids;
+  for (const auto& pid : pids) EXPECT_TRUE(pid.is_number_integer()) << pids;
+  Result table = kvrun({"ps", "c1"});
+  EXPECT_EQ(table.out.rfind("PID", 0), 0u) << table.out;
+  EXPECT_NE(table.out.find("sleep 1000\n"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("sleep 1001\n"), std::string::npos) << table.out;
+
+  // The init is PID 1 of its namespace and has no TERM handler: TERM to it alone does nothing.
+  ASSERT_EQ(kvrun({"kill", "c1", "TERM"}).status, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(state("c1")["status"], "running");
+  // --all reaches the sleeps; `wait` returns and the init exits.
+  ASSERT_EQ(kvrun({"kill", "--all", "c1", "TERM"}).status, 0);
+  EXPECT_EQ(wait_status(read_pid(pid_file)), 0);
+  ASSERT_EQ(kvrun({"delete", "c1"}).status, 0);
   expect_nothing_left();
 }
 
