@@ -1,0 +1,43 @@
+// podman with everything under one scratch directory (storage, run root, kvrun's rootfs cache;
+// kvrun's state in its default root), kvrun as its runtime, and a busybox image loaded once per
+// suite.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace kvrun::e2e {
+
+struct Result {
+  int status = -1;  // exit code, 128 + signal, or -1 if it timed out (then killed)
+  std::string out, err;
+};
+
+class PodmanTest : public ::testing::Test {
+ public:
+  static constexpr const char* kImage = "localhost/kvrun-busybox:latest";
+
+  static void SetUpTestSuite();
+  static void TearDownTestSuite();
+  void SetUp() override;
+
+  // podman <global flags> <args...>, stdin /dev/null.
+  static Result podman(const std::vector<std::string>& args, int timeout_seconds = 180);
+  // `podman run` flags every test needs: no network (a later issue), ulimits a non-root-owned
+  // hard limit allows (podman's default nofile of 1048576 may exceed it).
+  static std::vector<std::string> run_flags();
+
+ protected:
+  // No podman containers, no kvrun state, no kvrun monitor, exec monitor or kvrun-vmm left.
+  void expect_nothing_left();
+
+  static std::filesystem::path scratch_;
+  static std::set<std::string> states_before_;  // kvrun containers that are not ours
+  static std::string load_error_;
+};
+
+}  // namespace kvrun::e2e
