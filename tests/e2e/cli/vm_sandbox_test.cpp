@@ -42,6 +42,22 @@ TEST_F(CliVmTest, RunGivesOutputAndExitStatus) {
   expect_nothing_left();
 }
 
+TEST_F(CliVmTest, SmallHostFilesOfBindMountsAreCopiedIntoTheVm) {
+  std::ofstream(scratch_ / "greeting") << "hello from the host\n";
+  auto dir =
+      bundle("b", "cat /etc/greeting; (echo x >> /etc/greeting) 2>/dev/null || echo read-only",
+             {{"mounts",
+               {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
+                {{"destination", "/etc/greeting"},
+                 {"type", "bind"},
+                 {"source", (scratch_ / "greeting").string()},
+                 {"options", {"rbind", "ro"}}}}}});
+  Result r = kvrun({"run", "-b", dir.string(), "c1"}, {.input = "", .timeout_seconds = 90});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "hello from the host\nread-only\n");
+  expect_nothing_left();
+}
+
 TEST_F(CliVmTest, KilledVmMeansStoppedAndDeleteCleansUp) {
   auto dir = bundle("b", "while :; do sleep 1; done");
   ASSERT_EQ(
