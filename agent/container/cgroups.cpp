@@ -30,6 +30,24 @@ void write_file(const std::filesystem::path& path, const std::string& value) {
   }
 }
 
+// Files that exist only with some kernel options. A missing one is a clear error naming the
+// OCI field, except where its absence already means what was asked: no swap at all.
+void write_setting(const std::filesystem::path& cgroup, const std::string& file,
+                   const std::string& value) {
+  std::error_code ec;
+  bool exists = std::filesystem::exists(cgroup / file, ec);
+  if (file == "memory.swap.max" && !exists) {
+    if (value == "0" || value == "max") return;
+    throw Error("linux.resources.memory.swap: this kernel has no swap (no memory.swap.max)");
+  }
+  if (file == "io.weight" && !exists) {
+    throw Error(
+        "linux.resources.blockIO.weight: this kernel has no io.weight (it needs "
+        "CONFIG_BLK_CGROUP_IOCOST)");
+  }
+  write_file(cgroup / file, value);
+}
+
 std::vector<std::string> available_controllers(const std::filesystem::path& root) {
   std::ifstream in(root / "cgroup.controllers");
   if (!in) throw Error("read " + (root / "cgroup.controllers").string() + ": not a cgroup2 root");
@@ -57,6 +75,7 @@ std::vector<std::string> required_controllers(const ResourcesSpec& r) {
   if (r.cpuset_cpus || r.cpuset_mems) out.push_back("cpuset");
   if (r.memory_limit || r.memory_swap) out.push_back("memory");
   if (r.pids_limit) out.push_back("pids");
+  if (r.blkio_weight) out.push_back("io");
   return out;
 }
 
@@ -90,6 +109,11 @@ std::vector<std::pair<std::string, std::string>> cgroup_settings(const Resources
   }
   if (r.pids_limit) {
     out.emplace_back("pids.max", *r.pids_limit <= 0 ? "max" : std::to_string(*r.pids_limit));
+  }
+  if (r.blkio_weight) {
+    // OCI's (cgroup v1) weight [10, 1000] maps linearly onto v2's io.weight [1, 10000].
+    std::uint64_t weight = std::clamp<std::uint64_t>(*r.blkio_weight, 10, 1000);
+    out.emplace_back("io.weight", "default " + std::to_string(1 + ((weight - 10) * 9999) / 990));
   }
   return out;
 }
@@ -132,7 +156,7 @@ std::optional<Cgroup> Cgroup::create(const CgroupConfig& config, std::string_vie
   write_file(parent / "cgroup.subtree_control", enable);
   if (::mkdir(path.c_str(), 0755) != 0) throw_errno("mkdir " + path.string());
   Cgroup cgroup(path);
-  for (const auto& [file, value] : settings) write_file(path / file, value);
+  for (const auto& [file, value] : settings) write_setting(path, file, value);
   spdlog::debug("container {}: cgroup {}", container_id, path.string());
   return cgroup;
 }

@@ -231,6 +231,20 @@ ResourcesSpec parse_resources(const nlohmann::json& json, const std::string& pat
     res.cpuset_mems = c.optional_string("mems");
     c.reject_unknown();
   }
+  if (const auto* block_io = r.optional_object("blockIO")) {
+    JsonReader b(*block_io, r.path_of("blockIO"));
+    res.blkio_weight = b.optional_unsigned("weight", 1000);
+    if (res.blkio_weight && *res.blkio_weight < 10) {
+      throw Error(b.path_of("weight") + ": expected an integer in [10, 1000]");
+    }
+    // Per-device rules need the host's device numbers mapped to the guest's disks: not yet.
+    for (const char* key :
+         {"leafWeight", "weightDevice", "throttleReadBpsDevice", "throttleWriteBpsDevice",
+          "throttleReadIOPSDevice", "throttleWriteIOPSDevice"}) {
+      if (b.has(key)) throw Error(b.path_of(key) + ": is not supported (only blockIO.weight is)");
+    }
+    b.reject_unknown();
+  }
   // Our /dev only ever holds the standard nodes, so the usual deny-all rule is already what we
   // enforce; anything finer needs the cgroup v2 device eBPF program we do not have yet.
   if (const auto* devices = r.optional_array("devices")) {
@@ -335,7 +349,7 @@ LinuxSpec parse_linux(const nlohmann::json& json, const std::string& path) {
 
 bool ResourcesSpec::empty() const {
   return !memory_limit && !memory_swap && !pids_limit && !cpu_shares && !cpu_quota && !cpu_period &&
-         !cpuset_cpus && !cpuset_mems;
+         !cpuset_cpus && !cpuset_mems && !blkio_weight;
 }
 
 bool LinuxSpec::has(NamespaceType type) const {

@@ -85,6 +85,7 @@ struct ResourcesSpec {
   std::optional<std::int64_t> cpu_quota;
   std::optional<std::uint64_t> cpu_period;
   std::optional<std::string> cpuset_cpus, cpuset_mems;
+  std::optional<std::uint64_t> blkio_weight;  // OCI blockIO.weight, 10-1000
   bool empty() const;
 };
 

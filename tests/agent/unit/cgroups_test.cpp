@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "agent_harness.h"
 #include "common/error.h"
@@ -64,6 +67,48 @@ TEST(Cgroups, CreateEnablesControllersAndWritesLimits) {
   EXPECT_EQ(read(dir.path() / "kvrun/c1/pids.max"), "10");
   cgroup->add_process(1234);
   EXPECT_EQ(read(dir.path() / "kvrun/c1/cgroup.procs"), "1234");
+}
+
+TEST(Cgroups, BlockIoWeightBecomesIoWeight) {
+  ResourcesSpec r;
+  for (auto [oci, v2] : {std::pair{10, "default 1"}, std::pair{500, "default 4950"},
+                         std::pair{1000, "default 10000"}}) {
+    r.blkio_weight = oci;
+    auto settings = cgroup_settings(r);
+    ASSERT_EQ(settings.size(), 1u);
+    EXPECT_EQ(settings[0].first, "io.weight");
+    EXPECT_EQ(settings[0].second, v2) << oci;
+  }
+  EXPECT_EQ(required_controllers(r), std::vector<std::string>{"io"});
+}
+
+// A kernel with io.weight (blk-iocost) gets the weight; one without it a clear error, and no
+// cgroup is left behind.
+TEST(Cgroups, IoWeightAndSwapNeedTheirKernelFiles) {
+  test::TempDir dir;
+  fake_root(dir.path(), "cpuset cpu io memory pids");
+  ResourcesSpec r;
+  r.blkio_weight = 500;
+  try {
+    Cgroup::create({dir.path(), CgroupMode::kRequired}, "c1", r);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(),
+                 "linux.resources.blockIO.weight: this kernel has no io.weight (it needs "
+                 "CONFIG_BLK_CGROUP_IOCOST)");
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "kvrun/c1"));
+  EXPECT_EQ(read(dir.path() / "kvrun/cgroup.subtree_control"), "+cpu +memory +pids +io");
+
+  // Without swap, "no swap" (swap == limit) is what the kernel does anyway; more is an error.
+  r = {};
+  r.memory_limit = 1 << 20;
+  r.memory_swap = 1 << 20;
+  auto no_swap = Cgroup::create({dir.path(), CgroupMode::kRequired}, "c2", r);
+  ASSERT_TRUE(no_swap);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "kvrun/c2/memory.swap.max"));
+  r.memory_swap = 2 << 20;
+  EXPECT_THROW(Cgroup::create({dir.path(), CgroupMode::kRequired}, "c3", r), Error);
 }
 
 TEST(Cgroups, MissingControllersAreAnErrorWhenRequired) {

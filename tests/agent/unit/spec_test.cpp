@@ -150,6 +150,30 @@ TEST(Spec, OnlyTheDenyAllDeviceRuleIsAccepted) {
             "{\"allow\":false,\"access\":\"rwm\"} is supported");
 }
 
+TEST(Spec, BlockIoWeightIsParsedAndPerDeviceRulesRefused) {
+  auto c = config();
+  c["linux"]["resources"] = {{"blockIO", {{"weight", 500}}}};
+  EXPECT_EQ(parse_container_spec(c).linux_spec.resources.blkio_weight, 500u);
+  c["linux"]["resources"] = {{"blockIO", {{"weight", 5}}}};
+  EXPECT_EQ(parse_error(c),
+            "config.linux.resources.blockIO.weight: expected an integer in [10, 1000]");
+  c["linux"]["resources"] = {{"blockIO", {{"weight", 1001}}}};
+  EXPECT_EQ(parse_error(c),
+            "config.linux.resources.blockIO.weight: expected an integer in [0, 1000]");
+  c["linux"]["resources"] = {
+      {"blockIO",
+       {{"weight", 500}, {"weightDevice", {{{"major", 8}, {"minor", 0}, {"weight", 10}}}}}}};
+  EXPECT_EQ(
+      parse_error(c),
+      "config.linux.resources.blockIO.weightDevice: is not supported (only blockIO.weight is)");
+  c["linux"]["resources"] = {{"blockIO", {{"throttleReadBpsDevice", nlohmann::json::array()}}}};
+  EXPECT_EQ(parse_error(c),
+            "config.linux.resources.blockIO.throttleReadBpsDevice: is not supported "
+            "(only blockIO.weight is)");
+  c["linux"]["resources"] = {{"blockIO", {{"wieght", 500}}}};
+  EXPECT_EQ(parse_error(c), "config.linux.resources.blockIO.wieght: unknown field");
+}
+
 TEST(Spec, ExecProcessErrorsUseTheRequestPath) {
   try {
     parse_process_spec({{"args", {"ls"}}, {"cwd", 3}}, "body.process");
