@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "protocol/client.h"
@@ -53,6 +55,13 @@ TEST_F(AgentInVm, MemoryHogIsOomKilledAndReportedWhileOthersLiveOn) {
   ChildProcess vm = boot("oom");
   EXPECT_TRUE(exited_with(vm, 0));
   EXPECT_TRUE(stdout_has(vm, "hog: exit 137, OOM event, oom_kill="));
+}
+
+// Not yet run nested (disabled until it has been): blockIO.weight and memory.swap on this kernel.
+TEST_F(AgentInVm, DISABLED_IoWeightAndSwapAreWrittenOrClearlyRefused) {
+  ChildProcess vm = boot("io_swap");
+  EXPECT_TRUE(exited_with(vm, 0));
+  EXPECT_TRUE(stdout_has(vm, "kvrun-test: io and swap checks passed"));
 }
 
 TEST_F(AgentInVm, StatsLimitsAndFreezeUseTheCgroup) {
@@ -106,6 +115,46 @@ TEST_F(AgentInVm, HostTalksToTheAgentOverVsockAndMalformedMessagesGetErrors) {
 
   vm.send_signal(SIGKILL);
   vm.wait(10s);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace kvrun::test
+
+namespace kvrun::test {
+namespace {
+
+// Not yet run nested (disabled until it has been). ListProcesses shows guest pids and argv;
+// DestroySandbox, sent the way the shim sends it, kills every container and the VM exits 0 once the
+// client has the reply and has closed.
+TEST_F(AgentInVm, DISABLED_HostListsProcessesThenDestroysTheSandboxAndTheVmExitsZero) {
+  char dir_template[] = "/tmp/kvrun-agent-destroy.XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  std::string dir = dir_template;
+  std::string uds = dir + "/vsock.sock";
+  ChildProcess vm = ChildProcess::spawn(
+      {vmm_path(), "--kernel", kernel_, "--initrd", KVRUN_AGENT_VM_INITRAMFS, "--cmdline",
+       "console=ttyS0 reboot=k kvrun.test=destroy", "--memory", "256", "--cpus", "2", "--vsock",
+       "cid=3,uds=" + uds, "--timeout", "150"});
+  ASSERT_TRUE(vm.wait_for_stdout("kvrun-test: containers up", 150s)) << transcript(vm);
+  {
+    protocol::Client client(protocol::connect_agent("vsock-uds:" + uds));
+    auto processes = client.call_ok(protocol::ListProcesses{"box"}).at("processes");
+    ASSERT_EQ(processes.size(), 3u) << processes.dump();
+    std::map<std::string, nlohmann::json> by_argv;
+    for (const auto& p : processes) by_argv[p.at("args").dump()] = p;
+    EXPECT_EQ(by_argv[R"(["sleep","1002"])"].value("exec_id", "?"), "");
+    EXPECT_EQ(by_argv[R"(["sleep","1004"])"].value("exec_id", "?"), "e");
+    EXPECT_FALSE(by_argv[R"(["sleep","1001"])"].contains("exec_id")) << processes.dump();
+    // Guest pids: small numbers in the guest's PID namespace, not this host's.
+    EXPECT_LT(by_argv[R"(["sleep","1001"])"].value("pid", 1 << 30), 10000);
+    EXPECT_EQ(client.call_ok(protocol::DestroySandbox{}), nlohmann::json::object());
+  }
+  vm.wait(60s);
+  EXPECT_TRUE(exited_with(vm, 0));
+  EXPECT_TRUE(stdout_has(vm, "sandbox destroyed (2 container(s) removed)"));
+  EXPECT_TRUE(stdout_has(vm, "kvrun-init: powering off"));
+  EXPECT_FALSE(stdout_has(vm, "kvrun-test: FAILED"));
   std::filesystem::remove_all(dir);
 }
 
