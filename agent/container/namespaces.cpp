@@ -15,7 +15,26 @@
 namespace kvrun::agent {
 namespace {
 
-unsigned long flag_of(NamespaceType type) {
+void write_file(const std::string& path, const std::string& content) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd) throw_errno("open " + path);
+  ssize_t n = ::write(fd.get(), content.data(), content.size());
+  if (n < 0) throw_errno("write " + path);
+  if (static_cast<std::size_t>(n) != content.size()) throw Error("short write to " + path);
+}
+
+std::string format_mappings(const std::vector<IdMapping>& mappings) {
+  std::string out;
+  for (const auto& m : mappings) {
+    out += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " +
+           std::to_string(m.size) + "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+unsigned long clone_flag(NamespaceType type) {
   switch (type) {
     case NamespaceType::kPid:
       return CLONE_NEWPID;
@@ -47,29 +66,10 @@ std::string proc_ns_name(NamespaceType type) {
   }
 }
 
-void write_file(const std::string& path, const std::string& content) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-  if (!fd) throw_errno("open " + path);
-  ssize_t n = ::write(fd.get(), content.data(), content.size());
-  if (n < 0) throw_errno("write " + path);
-  if (static_cast<std::size_t>(n) != content.size()) throw Error("short write to " + path);
-}
-
-std::string format_mappings(const std::vector<IdMapping>& mappings) {
-  std::string out;
-  for (const auto& m : mappings) {
-    out += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " +
-           std::to_string(m.size) + "\n";
-  }
-  return out;
-}
-
-}  // namespace
-
 unsigned long clone_flags(const LinuxSpec& spec) {
   unsigned long flags = 0;
   for (auto type : spec.namespaces) {
-    if (!spec.namespace_paths.contains(type)) flags |= flag_of(type);
+    if (!spec.namespace_paths.contains(type)) flags |= clone_flag(type);
   }
   return flags;
 }
@@ -159,7 +159,7 @@ int NamespaceSet::fd_of(NamespaceType type) const {
 void NamespaceSet::enter_except_pid() const {
   for (const auto& entry : entries_) {
     if (entry.type == NamespaceType::kPid) continue;
-    if (::setns(entry.fd.get(), static_cast<int>(flag_of(entry.type))) != 0) {
+    if (::setns(entry.fd.get(), static_cast<int>(clone_flag(entry.type))) != 0) {
       throw_errno("setns into the " + std::string(namespace_name(entry.type)) + " namespace");
     }
   }
@@ -180,7 +180,7 @@ PidNamespaceForChildren::~PidNamespaceForChildren() {
 
 void NamespaceSet::enter() const {
   for (const auto& entry : entries_) {
-    if (::setns(entry.fd.get(), static_cast<int>(flag_of(entry.type))) != 0) {
+    if (::setns(entry.fd.get(), static_cast<int>(clone_flag(entry.type))) != 0) {
       throw_errno("setns into the " + std::string(namespace_name(entry.type)) + " namespace");
     }
   }

@@ -13,6 +13,12 @@
 
 namespace kvrun::agent {
 
+// The CLONE_NEW* flag of one namespace type (also setns's nstype).
+unsigned long clone_flag(NamespaceType type);
+
+// The namespace's file name under /proc/<pid>/ns ("net" and "mnt" differ from the OCI names).
+std::string proc_ns_name(NamespaceType type);
+
 // CLONE_NEW* flags for the namespaces the spec creates (not those it joins by path).
 unsigned long clone_flags(const LinuxSpec& spec);
 

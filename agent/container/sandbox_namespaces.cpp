@@ -34,29 +34,11 @@ void bring_loopback_up() {
   if (::ioctl(fd.get(), SIOCSIFFLAGS, &request) != 0) throw_errno("bring lo up");
 }
 
-const char* proc_name(NamespaceType type) {
-  switch (type) {
-    case NamespaceType::kNetwork:
-      return "net";
-    case NamespaceType::kIpc:
-      return "ipc";
-    case NamespaceType::kUts:
-      return "uts";
-    default:
-      return nullptr;
-  }
-}
-
-unsigned long clone_flag(NamespaceType type) {
-  switch (type) {
-    case NamespaceType::kNetwork:
-      return CLONE_NEWNET;
-    case NamespaceType::kIpc:
-      return CLONE_NEWIPC;
-    case NamespaceType::kUts:
-      return CLONE_NEWUTS;
-    default:
-      throw Error("a sandbox cannot share the " + std::string(namespace_name(type)) + " namespace");
+// A pod shares only these: they carry no per-container state (the pid and mount namespaces do).
+void check_shareable(NamespaceType type) {
+  if (type != NamespaceType::kNetwork && type != NamespaceType::kIpc &&
+      type != NamespaceType::kUts) {
+    throw Error("a sandbox cannot share the " + std::string(namespace_name(type)) + " namespace");
   }
 }
 
@@ -88,7 +70,10 @@ unsigned long clone_flag(NamespaceType type) {
 SandboxNamespaces SandboxNamespaces::create(const std::vector<NamespaceType>& types,
                                             const std::string& hostname) {
   unsigned long flags = 0;
-  for (auto type : types) flags |= clone_flag(type);
+  for (auto type : types) {
+    check_shareable(type);
+    flags |= clone_flag(type);
+  }
   // Never the agent's own hostname.
   if (!hostname.empty() && !(flags & CLONE_NEWUTS)) throw Error("a hostname needs a uts namespace");
   auto [agent_end, child_end] = SyncChannel::make_pair();
@@ -114,7 +99,7 @@ SandboxNamespaces SandboxNamespaces::create(const std::vector<NamespaceType>& ty
   if (!message || *message != kMsgReady) throw Error("sandbox namespaces: the child failed");
   SandboxNamespaces held;
   for (auto type : types) {
-    std::string path = "/proc/" + std::to_string(pid) + "/ns/" + proc_name(type);
+    std::string path = "/proc/" + std::to_string(pid) + "/ns/" + proc_ns_name(type);
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) throw_errno("open " + path);
     held.fds_.emplace(type, std::move(fd));
