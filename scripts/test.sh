@@ -35,33 +35,32 @@ if kvm_error=$(kvm_usable); then
 fi
 
 nested=$repo/scripts/with-nested-kvm.sh
-# The emulated L1 VM sometimes stops making progress (5 of about 12 runs so far; where in the
-# run varies, see docs/nested-kvm.md). Its time limit is several times what a group takes (about
-# 15 s to boot, 1-4 min for a group's tests), and an L1 failure (124/125, never a test's
-# verdict) boots it again, up to three times.
-nested_args=(--timeout 900)
+# The emulated L1 VM sometimes stops making progress (see docs/nested-kvm.md), at a different
+# test each time. So each test suite gets a nested boot of its own (about 15 s each), a stall
+# is recognised by silence (ctest prints a line per test; no nested test takes 5 minutes), and
+# an L1 failure (124/125, never a test's verdict) boots it again, up to three times.
+nested_args=(--idle-timeout 300 --timeout 1500)
 # L1's own /tmp keeps the tests' temporary files off the 9p share, which made hangs rarer; it
 # hides the host's /tmp, so only when the build is elsewhere.
 [[ $build_dir == /tmp/* ]] || nested_args+=(--private-tmp)
-# The tests run in three groups, one nested boot each, so an L1 stall repeats only its group.
-devices='^(LinuxBoot|TestInitramfs|VirtioBlkVm|VirtioNet|VirtioVsock)\.'
-groups=("-L kvm" "-L linux -R $devices" "-L linux -E $devices")
-run_group() { # run_group "<ctest selection>"; up to three nested boots when L1 itself fails
+run_suite() { # run_suite <suite>; up to three nested boots when L1 itself fails
   local status attempt
   for attempt in 1 2 3; do
     status=0
-    # shellcheck disable=SC2086 # the selection is a list of ctest arguments
-    "$nested" "${nested_args[@]}" -- ctest "${ctest_args[@]}" $1 || status=$?
+    "$nested" "${nested_args[@]}" -- ctest "${ctest_args[@]}" -L 'kvm|linux' -R "^$1\." ||
+      status=$?
     if [[ $status -ne 124 && $status -ne 125 ]] || ((attempt == 3)); then return "$status"; fi
-    echo "test: the nested VM failed (status $status); running \"$1\" again"
+    echo "test: the nested VM failed (status $status); running suite $1 again"
   done
 }
 if [[ -x $nested ]] && "$nested" --timeout 300 --probe; then
   echo "test: /dev/kvm unavailable here (${kvm_error}); running kvm and linux tests in a nested VM"
+  mapfile -t suites < <(ctest -N -L 'kvm|linux' | sed -n 's/^ *Test *#[0-9]*: \([A-Za-z0-9_]*\)\..*/\1/p' |
+    awk '!seen[$0]++')
   verdict=0
-  for group in "${groups[@]}"; do
-    echo "test: nested: ctest $group"
-    run_group "$group" || verdict=$?
+  for suite in "${suites[@]}"; do
+    echo "test: nested: suite $suite"
+    run_suite "$suite" || verdict=$?
   done
   exit "$verdict"
 fi

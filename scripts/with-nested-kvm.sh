@@ -13,6 +13,9 @@
 #   --memory MiB    L1 memory (default 2048)
 #   --cpus N        L1 vCPUs (default 2, MTTCG)
 #   --timeout SEC   kill the L1 VM after SEC seconds (default 0 = none; exit 124)
+#   --idle-timeout SEC
+#                   kill the L1 VM when COMMAND has written nothing to stdout
+#                   or stderr for SEC seconds (default 0 = never; exit 124)
 #   --cpu MODEL     QEMU CPU model (default max: AMD vendor, SVM, NPT under TCG)
 #   --verbose       also stream the L1 serial console (with boot step times)
 #                   to stderr
@@ -25,7 +28,9 @@
 #      (default /var/tmp), KVRUN_NESTED_9P_CACHE (default loose; mmap = no
 #      caching of host files in L1, slower).
 # Exit status: COMMAND's, 124 on timeout, 125 if the nested VM itself failed
-# (one line "nested KVM unavailable: <why>" on stderr).
+# (one line "nested KVM unavailable: <why>" on stderr). On a timeout the end
+# of L1's console (its kernel warnings and a heartbeat every 30 s, which tell
+# a stalled L1 from a stuck command) goes to stderr.
 set -euo pipefail
 
 here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
@@ -34,6 +39,7 @@ me=with-nested-kvm
 memory=2048
 cpus=2
 timeout_s=0
+idle_timeout_s=0
 cpu_model=max
 verbose=0
 keep=0
@@ -48,6 +54,7 @@ while (($#)); do
     --memory) memory=${2:?--memory needs MiB}; shift 2 ;;
     --cpus) cpus=${2:?--cpus needs N}; shift 2 ;;
     --timeout) timeout_s=${2:?--timeout needs seconds}; shift 2 ;;
+    --idle-timeout) idle_timeout_s=${2:?--idle-timeout needs seconds}; shift 2 ;;
     --cpu) cpu_model=${2:?--cpu needs a model}; shift 2 ;;
     --verbose) verbose=1; shift ;;
     --keep) keep=1; shift ;;
@@ -66,8 +73,8 @@ if ((probe)); then
 elif (($# == 0)); then
   echo "$me: no COMMAND given" >&2; usage
 fi
-[[ $memory =~ ^[0-9]+$ && $cpus =~ ^[0-9]+$ && $timeout_s =~ ^[0-9]+$ ]] ||
-  { echo "$me: --memory/--cpus/--timeout take integers" >&2; exit 2; }
+[[ $memory =~ ^[0-9]+$ && $cpus =~ ^[0-9]+$ && $timeout_s =~ ^[0-9]+$ && $idle_timeout_s =~ ^[0-9]+$ ]] ||
+  { echo "$me: --memory/--cpus/--timeout/--idle-timeout take integers" >&2; exit 2; }
 
 qemu=${KVRUN_NESTED_QEMU:-qemu-system-x86_64}
 command -v "$qemu" >/dev/null || unavailable "$qemu not installed (apt-get install qemu-system-x86)"
@@ -138,6 +145,25 @@ if ((verbose)); then
   tail -n +1 -s 0.2 -F --pid="$qemu_pid" "$job/console.log" 2>/dev/null | sed -u 's/^/[L1] /' >&2 &
   tail_pids+=($!)
 fi
+# Output is the only sign of progress a stalled L1 cannot fake; the stall
+# itself is noted in the job directory for the verdict below.
+if ((idle_timeout_s)); then
+  (
+    last_change=$SECONDS last_sizes=
+    while kill -0 "$qemu_pid" 2>/dev/null; do
+      sleep 5
+      sizes=$(stat -c %s "$job/stdout" "$job/stderr" 2>/dev/null | tr '\n' ' ')
+      if [[ $sizes != "$last_sizes" ]]; then
+        last_sizes=$sizes last_change=$SECONDS
+      elif ((SECONDS - last_change >= idle_timeout_s)); then
+        : >"$job/idle-timeout"
+        kill "$qemu_pid" 2>/dev/null
+        break
+      fi
+    done
+  ) &
+  tail_pids+=($!)
+fi
 
 qemu_rc=0
 wait "$qemu_pid" || qemu_rc=$?
@@ -153,7 +179,7 @@ fi
 
 result=
 [[ -f $job/result ]] && result=$(cat "$job/result")
-console_tail() { tail -n 15 "$job/console.log" 2>/dev/null | sed 's/^/  L1> /' >&2 || true; }
+console_tail() { tail -n "${1:-15}" "$job/console.log" 2>/dev/null | sed 's/^/  L1> /' >&2 || true; }
 case $result in
   "exit "*)
     status=${result#exit }
@@ -165,8 +191,14 @@ case $result in
     console_tail
     unavailable "${result#error }" ;;
 esac
+if [[ -f $job/idle-timeout ]]; then
+  echo "$me: no output for ${idle_timeout_s}s; L1 VM killed. The end of its console:" >&2
+  console_tail 40
+  exit 124
+fi
 if ((timeout_s)) && ((qemu_rc == 124)); then
-  echo "$me: timed out after ${timeout_s}s; L1 VM killed" >&2
+  echo "$me: timed out after ${timeout_s}s; L1 VM killed. The end of its console:" >&2
+  console_tail 40
   exit 124
 fi
 # No result file: look for the console markers (e.g. 9p never came up).

@@ -187,8 +187,8 @@ for m in "${order[@]}"; do
   i=$((i + 1))
 done
 (cd "$stage" && find . -print0 | LC_ALL=C sort -z |
- cpio -0 -o -H newc --quiet -R 0:0) >"$img.tmp"
-mv "$img.tmp" "$img"
+ cpio -0 -o -H newc --quiet -R 0:0) >"$img.tmp.$$"
+mv "$img.tmp.$$" "$img"
 rm -rf -- "$stage"
 trap - EXIT
 # Drop stale images built from older inputs.
