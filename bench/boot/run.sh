@@ -40,14 +40,8 @@ readonly ready_line="kvrun-init: ready"
 readonly kvrun_cmdline="console=ttyS0 reboot=k panic=1 kvrun.init=poweroff-when-ready"
 readonly qemu_cmdline="console=ttyS0 reboot=t panic=1 kvrun.init=poweroff-when-ready"
 
-die() {
-  echo "$me: $*" >&2
-  exit 1
-}
-usage() {
-  sed -n '/^# Usage:/,/^# Exit/{s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}" >&2
-  exit 2
-}
+# shellcheck source=bench/lib/common.sh
+source "$repo/bench/lib/common.sh"
 
 while (($#)); do
   case $1 in
@@ -65,12 +59,6 @@ done
 [[ $runs =~ ^[1-9][0-9]*$ ]] || die "--runs must be a positive number, got '$runs'"
 [[ $memory =~ ^[1-9][0-9]*$ ]] || die "--memory must be a positive number of MiB, got '$memory'"
 
-# Opens /dev/kvm read-write without creating it; prints why not on failure.
-kvm_error() {
-  [[ -c /dev/kvm ]] || { echo "No such file or directory"; return; }
-  local err
-  err=$( (exec 3<>/dev/kvm) 2>&1) || echo "${err##*: }"
-}
 kvm_reason=$(kvm_error)
 if [[ -n $kvm_reason ]]; then
   echo "$me: /dev/kvm unavailable: $kvm_reason"

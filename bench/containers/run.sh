@@ -40,14 +40,8 @@ build_dir=${KVRUN_BUILD_DIR:-$repo/build}
 json=
 png=
 
-die() {
-  echo "$me: $*" >&2
-  exit 1
-}
-usage() {
-  sed -n '/^# Usage:/,/^# Needs/{/^# Needs/d;s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}" >&2
-  exit 2
-}
+# shellcheck source=bench/lib/common.sh
+source "$repo/bench/lib/common.sh"
 
 while (($#)); do
   case $1 in
@@ -63,7 +57,6 @@ while (($#)); do
     *) echo "$me: unknown argument '$1'" >&2; usage ;;
   esac
 done
-positive() { [[ $2 =~ ^[1-9][0-9]{0,5}$ ]] || die "$1 must be a positive number, got '$2'"; }
 positive --runs "$runs"
 positive --concurrency "$concurrency"
 ((quick)) && concurrency=$((concurrency < 2 ? concurrency : 2))
@@ -80,12 +73,6 @@ json=${json:-$out_dir/results.json}
 png=${png:-$out_dir/results.png}
 
 # --- preconditions -------------------------------------------------------------------------------
-# Opens /dev/kvm read-write without creating it (as root a redirection would make a plain file).
-kvm_error() {
-  [[ -c /dev/kvm ]] || { echo "No such file or directory"; return; }
-  local err
-  err=$( (exec 3<>/dev/kvm) 2>&1) || echo "${err##*: }"
-}
 kvm_reason=$(kvm_error)
 if [[ -n $kvm_reason ]]; then
   echo "$me: /dev/kvm unavailable: $kvm_reason (run it in scripts/with-nested-kvm.sh)"

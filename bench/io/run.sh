@@ -32,14 +32,8 @@ build_dir=${KVRUN_BUILD_DIR:-$repo/build}
 json=
 args=("$@")
 
-die() {
-  echo "$me: $*" >&2
-  exit 1
-}
-usage() {
-  sed -n '/^# Usage:/,/^# Exit/{s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}" >&2
-  exit 2
-}
+# shellcheck source=bench/lib/common.sh
+source "$repo/bench/lib/common.sh"
 
 while (($#)); do
   case $1 in
