@@ -130,6 +130,8 @@ void Connection::dispatch(const protocol::Request& request) {
             return engine_.resize(m);
           } else if constexpr (std::is_same_v<T, protocol::CreateSandbox>) {
             return engine_.create_sandbox(m);
+          } else if constexpr (std::is_same_v<T, protocol::ConfigureNetwork>) {
+            throw Error("ConfigureNetwork: not supported by this agent yet");
           } else if constexpr (std::is_same_v<T, protocol::ListProcesses>) {
             return engine_.list_processes(m);
           } else if constexpr (std::is_same_v<T, protocol::DestroySandbox>) {

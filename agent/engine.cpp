@@ -151,6 +151,9 @@ nlohmann::json Engine::create(const protocol::CreateContainer& request) {
     container->files.emplace(CopiedFiles::write(config_.state_dir, id, request.files, config));
   container->spec = parse_container_spec(config);
 
+  if (request.network) {
+    throw Error("body.network: the network is not configured (ConfigureNetwork first)");
+  }
   if (request.sandbox) {
     if (!sandbox_) throw Error("body.sandbox: there is no sandbox (CreateSandbox first)");
     container->sandbox_namespaces = sandbox_->replacements_for(container->spec.linux_spec);

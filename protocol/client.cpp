@@ -35,4 +35,6 @@ UniqueFd attach_stdio(UniqueFd connection, const AttachStdio& request) {
   return connection;
 }
 
+void configure_network(Client& client, const ConfigureNetwork& request) { client.call_ok(request); }
+
 }  // namespace kvrun::protocol

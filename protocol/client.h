@@ -31,4 +31,8 @@ class Client {
 // Throws Error with the agent's reason if it refuses.
 UniqueFd attach_stdio(UniqueFd connection, const AttachStdio& request);
 
+// Gives the guest its links' names, MTUs, addresses and routes; once per agent, before the
+// CreateContainer that sets `network`. Throws Error("ConfigureNetwork: <agent's error>").
+void configure_network(Client& client, const ConfigureNetwork& request);
+
 }  // namespace kvrun::protocol

@@ -50,6 +50,7 @@ RequestBody decode_body(std::string_view type, JsonReader& body) {
     m.stdin = body.optional_boolean("stdin").value_or(false);
     m.overlay = body.optional_boolean("overlay").value_or(false);
     m.sandbox = body.optional_boolean("sandbox").value_or(false);
+    m.network = body.optional_boolean("network").value_or(false);
     if (const auto* files = body.optional_array("files")) {
       if (!m.config) throw Error("body.files: needs body.config");
       for (std::size_t i = 0; i < files->size(); ++i) {
@@ -127,6 +128,7 @@ RequestBody decode_body(std::string_view type, JsonReader& body) {
     }
     return m;
   }
+  if (type == "ConfigureNetwork") return decode_configure_network(body);
   if (type == "ResizePty") {
     ResizePty m;
     m.container_id = read_id(body, "container_id", false);
@@ -152,6 +154,7 @@ nlohmann::json encode_body(const RequestBody& body) {
           j["stdin"] = m.stdin;
           j["overlay"] = m.overlay;
           if (m.sandbox) j["sandbox"] = true;  // absent otherwise: older agents reject it
+          if (m.network) j["network"] = true;
           if (!m.files.empty()) {
             j["files"] = nlohmann::json::array();
             for (const auto& file : m.files)
@@ -189,6 +192,8 @@ nlohmann::json encode_body(const RequestBody& body) {
           j["sandbox_id"] = m.sandbox_id;
           if (m.hostname) j["hostname"] = *m.hostname;
           j["shared"] = m.shared;
+        } else if constexpr (std::is_same_v<T, ConfigureNetwork>) {
+          j = encode_configure_network(m);
         } else if constexpr (std::is_same_v<T, ResizePty>) {
           j["container_id"] = m.container_id;
           j["exec_id"] = m.exec_id;
@@ -223,10 +228,10 @@ std::string_view to_string(StdioStream stream) {
 
 std::string_view type_name(const RequestBody& body) {
   static constexpr std::string_view kNames[] = {
-      "Ping",           "CreateContainer", "StartContainer",  "ExecProcess",
-      "SignalProcess",  "WaitProcess",     "RemoveContainer", "AttachStdio",
-      "PauseContainer", "ResumeContainer", "StatsContainer",  "GetOomEvent",
-      "ResizePty",      "ListProcesses",   "DestroySandbox",  "CreateSandbox"};
+      "Ping",           "CreateContainer", "StartContainer", "ExecProcess",    "SignalProcess",
+      "WaitProcess",    "RemoveContainer", "AttachStdio",    "PauseContainer", "ResumeContainer",
+      "StatsContainer", "GetOomEvent",     "ResizePty",      "ListProcesses",  "DestroySandbox",
+      "CreateSandbox",  "ConfigureNetwork"};
   static_assert(std::size(kNames) == std::variant_size_v<RequestBody>);
   return kNames[body.index()];
 }

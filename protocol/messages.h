@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "protocol/network_messages.h"
 
 namespace kvrun::protocol {
 
@@ -48,6 +49,10 @@ struct CreateContainer {
   // Join the sandbox's shared namespaces (CreateSandbox) wherever the config names a namespace
   // of a shared type by path: such host paths mean nothing in the guest.
   bool sandbox = false;
+  // Join the network namespace that ConfigureNetwork configured wherever the config names a
+  // network namespace by path (a host path: its interface is now the guest's). A network entry
+  // without a path still gets a new namespace with loopback only.
+  bool network = false;
   std::vector<FileCopy> files;
 };
 
@@ -134,10 +139,10 @@ struct AttachStdio {
   StdioStream stream = StdioStream::kStdout;
 };
 
-using RequestBody =
-    std::variant<Ping, CreateContainer, StartContainer, ExecProcess, SignalProcess, WaitProcess,
-                 RemoveContainer, AttachStdio, PauseContainer, ResumeContainer, StatsContainer,
-                 GetOomEvent, ResizePty, ListProcesses, DestroySandbox, CreateSandbox>;
+using RequestBody = std::variant<Ping, CreateContainer, StartContainer, ExecProcess, SignalProcess,
+                                 WaitProcess, RemoveContainer, AttachStdio, PauseContainer,
+                                 ResumeContainer, StatsContainer, GetOomEvent, ResizePty,
+                                 ListProcesses, DestroySandbox, CreateSandbox, ConfigureNetwork>;
 
 struct Request {
   std::uint64_t id = 0;
