@@ -25,6 +25,9 @@ packages=(
   gnuplot-nox
   # containerd-shim-kvrun-v2: protoc and containerd's own .proto files
   protobuf-compiler libprotobuf-dev golang-github-containerd-containerd-dev
+  # container networking (shim/network): links, addresses, routes and tc mirred over netlink;
+  # podman's default bridge network
+  libnl-3-dev libnl-route-3-dev containernetworking-plugins
 )
 
 missing=()
