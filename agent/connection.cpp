@@ -131,7 +131,7 @@ void Connection::dispatch(const protocol::Request& request) {
           } else if constexpr (std::is_same_v<T, protocol::CreateSandbox>) {
             return engine_.create_sandbox(m);
           } else if constexpr (std::is_same_v<T, protocol::ConfigureNetwork>) {
-            throw Error("ConfigureNetwork: not supported by this agent yet");
+            return engine_.configure_network(m);
           } else if constexpr (std::is_same_v<T, protocol::ListProcesses>) {
             return engine_.list_processes(m);
           } else if constexpr (std::is_same_v<T, protocol::DestroySandbox>) {

@@ -18,6 +18,7 @@
 #include "agent/container/cgroup_stats.h"
 #include "agent/container/process_list.h"
 #include "agent/container/pty.h"
+#include "agent/net/network_setup.h"
 #include "common/error.h"
 #include "protocol/framing.h"
 
@@ -151,12 +152,18 @@ nlohmann::json Engine::create(const protocol::CreateContainer& request) {
     container->files.emplace(CopiedFiles::write(config_.state_dir, id, request.files, config));
   container->spec = parse_container_spec(config);
 
-  if (request.network) {
-    throw Error("body.network: the network is not configured (ConfigureNetwork first)");
-  }
   if (request.sandbox) {
     if (!sandbox_) throw Error("body.sandbox: there is no sandbox (CreateSandbox first)");
     container->sandbox_namespaces = sandbox_->replacements_for(container->spec.linux_spec);
+  }
+  if (request.network) {
+    if (!network_netns_) {
+      throw Error("body.network: the network is not configured (ConfigureNetwork first)");
+    }
+    // A network namespace path is the host's (CNI's): its interface is now the guest's.
+    if (container->spec.linux_spec.namespace_paths.contains(NamespaceType::kNetwork)) {
+      container->sandbox_namespaces[NamespaceType::kNetwork] = network_netns_.get();
+    }
   }
 
   std::string rootfs = request.rootfs.value_or(container->spec.root_path);
@@ -419,9 +426,30 @@ nlohmann::json Engine::create_sandbox(const protocol::CreateSandbox& request) {
     if (name == "ipc") types.push_back(NamespaceType::kIpc);
     if (name == "uts") types.push_back(NamespaceType::kUts);
   }
+  bool shares_network =
+      std::find(types.begin(), types.end(), NamespaceType::kNetwork) != types.end();
+  if (shares_network && network_netns_) {
+    throw Error(
+        "body.shared: the network is already configured in the VM's namespace "
+        "(send CreateSandbox before ConfigureNetwork)");
+  }
   sandbox_ = SandboxNamespaces::create(types, request.hostname.value_or(""));
   sandbox_id_ = request.sandbox_id;
   spdlog::info("sandbox {}: created ({} shared namespace(s))", sandbox_id_, types.size());
+  return nlohmann::json::object();
+}
+
+nlohmann::json Engine::configure_network(const protocol::ConfigureNetwork& request) {
+  check_not_destroyed();
+  if (network_netns_) throw Error("network: already configured");
+  int pod = sandbox_ ? sandbox_->fd_of(NamespaceType::kNetwork) : -1;
+  UniqueFd target(pod >= 0 ? ::fcntl(pod, F_DUPFD_CLOEXEC, 3)
+                           : ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
+  if (!target) throw_errno("open the network namespace to configure");
+  net::apply_network(request, pod >= 0 ? target.get() : -1);
+  network_netns_ = std::move(target);
+  spdlog::info("network: configured {} interface(s), {} route(s) in {}", request.interfaces.size(),
+               request.routes.size(), pod >= 0 ? "the pod's namespace" : "the VM's namespace");
   return nlohmann::json::object();
 }
 

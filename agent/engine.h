@@ -68,6 +68,9 @@ class Engine {
   nlohmann::json destroy_sandbox();
   // The pod's shared namespaces; at most one sandbox per agent.
   nlohmann::json create_sandbox(const protocol::CreateSandbox& request);
+  // The guest's links, addresses and routes, in the pod's network namespace if there is one,
+  // else the agent's own; once per agent.
+  nlohmann::json configure_network(const protocol::ConfigureNetwork& request);
   // done runs now if an OOM kill is queued, else at the next one.
   void wait_oom(OomCallback done);
 
@@ -126,6 +129,9 @@ class Engine {
   std::deque<OomCallback> oom_waiters_;
   std::string sandbox_id_;
   std::optional<SandboxNamespaces> sandbox_;  // outlives containers_: they refer to its fds
+  // The network namespace ConfigureNetwork configured (the pod's, or the agent's own);
+  // containers created with `network` join it.
+  UniqueFd network_netns_;
   std::map<std::string, std::unique_ptr<Container>> containers_;
   bool destroyed_ = false;  // DestroySandbox ran: the agent is about to end
 };
