@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "tests/vm/child_process.h"
+#include "tests/support/child_process.h"
 
 namespace kvrun::test {
 

@@ -1,7 +1,6 @@
 #include "cli_fixture.h"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
@@ -12,6 +11,8 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+
+#include "tests/support/child_process.h"
 
 namespace kvrun::e2e {
 namespace {
@@ -56,6 +57,16 @@ void CliTest::TearDown() {
 }
 
 Result CliTest::kvrun(const std::vector<std::string>& args, const RunOptions& options) {
+  // Waits for kvrun, not for EOF: the monitor `create` (or `run -d`) leaves running keeps the
+  // pipes open.
+  auto child = test::ChildProcess::spawn(kvrun_argv(args));
+  child.write_stdin(options.input);
+  if (!options.keep_stdin_open) child.close_stdin();
+  child.wait(std::chrono::seconds(options.timeout_seconds));
+  return {child.status()->shell_status(), child.stdout_text(), child.stderr_text()};
+}
+
+std::vector<std::string> CliTest::kvrun_argv(const std::vector<std::string>& args) const {
   std::vector<std::string> argv = {KVRUN_CLI_PATH,
                                    "--root",
                                    root_.string(),
@@ -64,83 +75,11 @@ Result CliTest::kvrun(const std::vector<std::string>& args, const RunOptions& op
                                    "--rootfs-cache",
                                    (scratch_ / "cache").string()};
   argv.insert(argv.end(), args.begin(), args.end());
-  int in[2], out[2], err[2];
-  EXPECT_EQ(::pipe2(in, O_CLOEXEC), 0);
-  EXPECT_EQ(::pipe2(out, O_CLOEXEC), 0);
-  EXPECT_EQ(::pipe2(err, O_CLOEXEC), 0);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(in[0], 0);
-    ::dup2(out[1], 1);
-    ::dup2(err[1], 2);
-    auto cargs = c_args(argv);
-    ::execv(cargs[0], cargs.data());
-    ::_exit(127);
-  }
-  ::close(in[0]);
-  ::close(out[1]);
-  ::close(err[1]);
-  if (!options.input.empty()) {
-    EXPECT_EQ(::write(in[1], options.input.data(), options.input.size()),
-              static_cast<ssize_t>(options.input.size()));
-  }
-  if (!options.keep_stdin_open) ::close(in[1]);
-  Result result;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.timeout_seconds);
-  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-  std::string* sinks[2] = {&result.out, &result.err};
-  int open_streams = 2;
-  bool timed_out = false;
-  // Reads until kvrun has exited and its pipes are drained. A monitor that `create` (or
-  // `run -d`) leaves running keeps the write ends open, so EOF cannot be the signal.
-  bool exited = false;
-  while (open_streams > 0) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      timed_out = true;
-      break;
-    }
-    int ready = ::poll(fds, 2, exited ? 0 : 50);
-    if (ready == 0 && exited) break;
-    for (int i = 0; ready > 0 && i < 2; ++i) {
-      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-      char buffer[4096];
-      ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
-      if (n > 0) {
-        sinks[i]->append(buffer, static_cast<std::size_t>(n));
-      } else {
-        ::close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_streams;
-      }
-    }
-    int status = 0;
-    if (!exited && ::waitpid(pid, &status, WNOHANG) == pid) {
-      result.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      exited = true;
-    }
-  }
-  for (auto& fd : fds)
-    if (fd.fd >= 0) ::close(fd.fd);
-  if (options.keep_stdin_open) ::close(in[1]);
-  if (timed_out) ::kill(pid, SIGKILL);
-  if (result.status < 0) {
-    int status = wait_status(pid);
-    result.status = timed_out ? -1 : status;
-  }
-  return result;
+  return argv;
 }
 
 pid_t CliTest::spawn_kvrun(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {KVRUN_CLI_PATH,
-                                   "--root",
-                                   root_.string(),
-                                   "--sandbox",
-                                   sandbox_,
-                                   "--rootfs-cache",
-                                   (scratch_ / "cache").string()};
-  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<std::string> argv = kvrun_argv(args);
   pid_t pid = ::fork();
   if (pid == 0) {
     int null_fd = ::open("/dev/null", O_RDWR);
@@ -216,11 +155,7 @@ void CliTest::expect_nothing_left() {
 }
 
 int wait_status(pid_t pid) {
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return test::wait_for_process(pid, std::chrono::seconds(120)).shell_status();
 }
 
 bool process_exists(pid_t pid) { return ::kill(pid, 0) == 0; }

@@ -31,6 +31,8 @@ class CliTest : public ::testing::Test {
 
   // kvrun --root <root> --sandbox <sandbox_> --rootfs-cache <scratch>/cache <args...>
   Result kvrun(const std::vector<std::string>& args, const RunOptions& options = {});
+  // KVRUN_CLI_PATH with the global flags above, then args.
+  std::vector<std::string> kvrun_argv(const std::vector<std::string>& args) const;
   // Starts kvrun without waiting; returns its PID (stdio: /dev/null in, out/err to files).
   pid_t spawn_kvrun(const std::vector<std::string>& args);
 
@@ -47,7 +49,7 @@ class CliTest : public ::testing::Test {
 };
 
 // Waits for pid (a child or, with the test as subreaper, an orphaned grandchild) and returns its
-// status as a shell would show it.
+// status as a shell would show it; -1 if it was still running after 2 minutes (then killed).
 int wait_status(pid_t pid);
 bool process_exists(pid_t pid);
 bool wait_until(const std::function<bool()>& condition, int timeout_ms);

@@ -1,87 +1,55 @@
 #include "podman_fixture.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <fstream>
-#include <set>
 #include <sstream>
 #include <thread>
+
+#include "tests/support/child_process.h"
 
 namespace kvrun::e2e {
 namespace {
 
-// kvrun's default state root. Not one of our own: conmon's exit command (`podman container
-// cleanup`, which runs `kvrun delete`) passes --runtime but not --runtime-flag.
-const std::filesystem::path kStateRoot = "/run/kvrun";
-
-std::set<std::string> entries(const std::filesystem::path& dir) {
-  std::set<std::string> names;
+std::string entries(const std::filesystem::path& dir) {
+  std::string names;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
-    names.insert(entry.path().filename().string());
+    names += " " + entry.path().filename().string();
   return names;
 }
 
-Result run_command(std::vector<std::string> argv, int timeout_seconds) {
-  Result result;
-  int out[2], err[2];
-  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) return result;
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int null_fd = ::open("/dev/null", O_RDONLY);
-    ::dup2(null_fd, 0);
-    ::dup2(out[1], 1);
-    ::dup2(err[1], 2);
-    std::vector<char*> args;
-    for (auto& arg : argv) args.push_back(arg.data());
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
+// The runtime podman is given: kvrun with its flags built in. conmon's exit command (`podman
+// container cleanup`, which runs `<runtime> delete`) passes --runtime but drops --runtime-flag,
+// so a --runtime-flag root=X container would never be deleted from X (docs/podman.md).
+void write_runtime_wrapper(const std::filesystem::path& path, const std::filesystem::path& root,
+                           const std::filesystem::path& cache) {
+  std::string flags = " --root '" + root.string() + "' --rootfs-cache '" + cache.string() +
+                      "' --initrd '" KVRUN_INITRD_PATH "'";
+  if (const char* kernel = std::getenv("KVRUN_KERNEL"))
+    flags += " --kernel '" + std::string(kernel) + "'";
+  // KVRUN_SANDBOX=host runs the suite without KVM (the agent on the host; for debugging).
+  if (const char* sandbox = std::getenv("KVRUN_SANDBOX"))
+    flags += " --sandbox '" + std::string(sandbox) + "'";
+  std::ofstream(path) << "#!/bin/sh\nexec '" KVRUN_CLI_PATH "'" << flags << " \"$@\"\n";
+  std::filesystem::permissions(path, std::filesystem::perms::owner_all);
+}
+
+Result run_command(const std::vector<std::string>& argv, int timeout_seconds) {
+  auto child = test::ChildProcess::spawn(argv);
+  child.close_stdin();
+  if (!child.wait(std::chrono::seconds(timeout_seconds))) {
+    // Which of podman, conmon, kvrun's monitor or the VM was stuck, and where.
+    auto ps = test::run_to_completion(
+        {"/bin/ps", "-eo", "pid,ppid,pgid,sid,stat,wchan:24,etime,args"}, std::chrono::seconds(10));
+    return {-1, child.stdout_text(),
+            child.stderr_text() + "\n--- timed out; processes:\n" + ps.stdout_text()};
   }
-  ::close(out[1]);
-  ::close(err[1]);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
-  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-  std::string* sinks[2] = {&result.out, &result.err};
-  int open_streams = 2;
-  bool timed_out = false;
-  while (open_streams > 0) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      timed_out = true;
-      ::kill(pid, SIGKILL);
-      break;
-    }
-    if (::poll(fds, 2, static_cast<int>(left.count())) < 0 && errno != EINTR) break;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-      char buffer[4096];
-      ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
-      if (n > 0) {
-        sinks[i]->append(buffer, static_cast<std::size_t>(n));
-      } else {
-        ::close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_streams;
-      }
-    }
-  }
-  for (auto& fd : fds)
-    if (fd.fd >= 0) ::close(fd.fd);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!timed_out) result.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
+  return {child.status()->shell_status(), child.stdout_text(), child.stderr_text()};
 }
 
 std::string read_file(const std::filesystem::path& path) {
@@ -125,7 +93,6 @@ void unmount_below(const std::filesystem::path& dir) {
 }  // namespace
 
 std::filesystem::path PodmanTest::scratch_;
-std::set<std::string> PodmanTest::states_before_;
 std::string PodmanTest::load_error_;
 
 void PodmanTest::SetUpTestSuite() {
@@ -137,7 +104,7 @@ void PodmanTest::SetUpTestSuite() {
     return;
   }
   scratch_ = pattern;
-  states_before_ = entries(kStateRoot);
+  write_runtime_wrapper(scratch_ / "kvrun", state_root(), scratch_ / "rootfs-cache");
   auto archive = scratch_ / "busybox.tar";
   Result built = run_command({"/bin/bash", KVRUN_ARCHIVE_SCRIPT, archive.string(), kImage}, 300);
   if (built.status != 0) {
@@ -156,9 +123,16 @@ void PodmanTest::TearDownTestSuite() {
   std::filesystem::remove_all(scratch_, ec);
 }
 
+std::filesystem::path PodmanTest::state_root() {
+  // Short: <root>/<64-character id>/vsock.sock_1024 must fit a unix socket address.
+  return scratch_ / "kr";
+}
+
 void PodmanTest::SetUp() {
   struct stat st {};
-  if (::stat("/dev/kvm", &st) != 0 || !S_ISCHR(st.st_mode))
+  const char* sandbox = std::getenv("KVRUN_SANDBOX");
+  bool host = sandbox != nullptr && std::string(sandbox) == "host";
+  if (!host && (::stat("/dev/kvm", &st) != 0 || !S_ISCHR(st.st_mode)))
     GTEST_FAIL() << "needs /dev/kvm (run through scripts/with-nested-kvm.sh on machines without)";
   ASSERT_TRUE(load_error_.empty()) << load_error_;
 }
@@ -178,13 +152,7 @@ Result PodmanTest::podman(const std::vector<std::string>& args, int timeout_seco
                                    "--events-backend",
                                    "file",
                                    "--runtime",
-                                   KVRUN_CLI_PATH,
-                                   "--runtime-flag",
-                                   "rootfs-cache=" + (scratch_ / "rootfs-cache").string(),
-                                   "--runtime-flag",
-                                   std::string("initrd=") + KVRUN_INITRD_PATH};
-  if (const char* kernel = std::getenv("KVRUN_KERNEL"))
-    argv.insert(argv.end(), {"--runtime-flag", std::string("kernel=") + kernel});
+                                   (scratch_ / "kvrun").string()};
   argv.insert(argv.end(), args.begin(), args.end());
   return run_command(argv, timeout_seconds);
 }
@@ -199,19 +167,13 @@ void PodmanTest::expect_nothing_left() {
   EXPECT_EQ(listed.out, "") << "podman containers left";
   // conmon runs `podman container cleanup` (which calls kvrun delete) after the container
   // exits, asynchronously: give it time.
-  auto new_states = [&] {
-    std::string names;
-    for (const auto& name : entries(kStateRoot))
-      if (!states_before_.contains(name)) names += " " + name;
-    return names;
-  };
   std::vector<std::string> left;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while ((!(left = kvrun_processes(scratch_)).empty() || !new_states().empty()) &&
+  while ((!(left = kvrun_processes(scratch_)).empty() || !entries(state_root()).empty()) &&
          std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   for (const auto& process : left) ADD_FAILURE() << "process left: " << process;
-  EXPECT_EQ(new_states(), "") << "kvrun state left in " << kStateRoot;
+  EXPECT_EQ(entries(state_root()), "") << "kvrun state left in " << state_root();
 }
 
 }  // namespace kvrun::e2e

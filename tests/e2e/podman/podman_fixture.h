@@ -1,12 +1,10 @@
-// podman with everything under one scratch directory (storage, run root, kvrun's rootfs cache;
-// kvrun's state in its default root), kvrun as its runtime, and a busybox image loaded once per
-// suite.
+// podman with everything under one scratch directory (storage, run root, kvrun's state root and
+// rootfs cache), kvrun as its runtime, and a busybox image loaded once per suite.
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -25,7 +23,7 @@ class PodmanTest : public ::testing::Test {
   static void TearDownTestSuite();
   void SetUp() override;
 
-  // podman <global flags> <args...>, stdin /dev/null.
+  // podman <global flags> <args...>, stdin empty.
   static Result podman(const std::vector<std::string>& args, int timeout_seconds = 180);
   // `podman run` flags every test needs: no network (a later issue), ulimits a non-root-owned
   // hard limit allows (podman's default nofile of 1048576 may exceed it).
@@ -35,8 +33,9 @@ class PodmanTest : public ::testing::Test {
   // No podman containers, no kvrun state, no kvrun monitor, exec monitor or kvrun-vmm left.
   void expect_nothing_left();
 
+  static std::filesystem::path state_root();  // kvrun's --root
+
   static std::filesystem::path scratch_;
-  static std::set<std::string> states_before_;  // kvrun containers that are not ours
   static std::string load_error_;
 };
 

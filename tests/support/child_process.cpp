@@ -1,4 +1,4 @@
-#include "tests/vm/child_process.h"
+#include "tests/support/child_process.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -79,6 +79,11 @@ std::string ExitStatus::describe() const {
   return text;
 }
 
+int ExitStatus::shell_status() const {
+  if (killed_after_deadline) return -1;
+  return exited ? code : 128 + signal;
+}
+
 ChildProcess ChildProcess::spawn(const std::vector<std::string>& argv) {
   if (argv.empty()) throw Error("spawn: empty argv");
   Pipe in = make_pipe();
@@ -137,6 +142,7 @@ void ChildProcess::send_signal(int signal) {
 }
 
 bool ChildProcess::pump(std::chrono::milliseconds timeout) {
+  bool progress = false;
   pollfd fds[2];
   std::string* sinks[2];
   nfds_t n = 0;
@@ -154,11 +160,13 @@ bool ChildProcess::pump(std::chrono::milliseconds timeout) {
     ssize_t got = ::read(fds[i].fd, buf, sizeof buf);
     if (got > 0) {
       sinks[i]->append(buf, static_cast<size_t>(got));
+      progress = true;
     } else if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
       (sinks[i] == &stdout_text_ ? stdout_ : stderr_).reset();  // EOF
+      progress = true;
     }
   }
-  return stdout_.valid() || stderr_.valid();
+  return progress;
 }
 
 bool ChildProcess::try_reap() {
@@ -201,7 +209,9 @@ std::optional<ExitStatus> ChildProcess::wait(std::chrono::milliseconds timeout) 
       drain();
       return std::nullopt;
     }
-    if (!pump(std::min(remaining(deadline), std::chrono::milliseconds(50))))
+    if (stdout_.valid() || stderr_.valid())
+      pump(std::min(remaining(deadline), std::chrono::milliseconds(50)));
+    else
       ::usleep(10000);  // pipes closed but the child not yet gone
   }
   drain();
@@ -209,16 +219,34 @@ std::optional<ExitStatus> ChildProcess::wait(std::chrono::milliseconds timeout) 
 }
 
 void ChildProcess::drain() {
-  // The child is gone: collect what is still in the pipes, but don't hang on a grandchild
-  // that inherited them.
-  const auto deadline = Clock::now() + std::chrono::seconds(2);
-  while (Clock::now() < deadline && pump(remaining(deadline))) {
+  // The child is gone, so all it wrote is in the pipes already: read until they are empty, and
+  // never wait for a grandchild that inherited them (it may run for the rest of the test).
+  while (pump(std::chrono::milliseconds(0))) {
   }
 }
 
+ExitStatus wait_for_process(pid_t pid, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  int wait_status = 0;
+  for (;;) {
+    pid_t got = ::waitpid(pid, &wait_status, WNOHANG);
+    if (got == pid) return decode(wait_status);
+    if (got < 0 && errno != EINTR) throw_errno("waitpid " + std::to_string(pid));
+    if (Clock::now() >= deadline) break;
+    ::usleep(10000);
+  }
+  ::kill(pid, SIGKILL);
+  while (::waitpid(pid, &wait_status, 0) < 0 && errno == EINTR) {
+  }
+  ExitStatus status = decode(wait_status);
+  status.killed_after_deadline = true;
+  return status;
+}
+
 ChildProcess run_to_completion(const std::vector<std::string>& argv,
-                               std::chrono::milliseconds timeout) {
+                               std::chrono::milliseconds timeout, std::string_view input) {
   ChildProcess child = ChildProcess::spawn(argv);
+  child.write_stdin(input);
   child.close_stdin();
   child.wait(timeout);
   return child;

@@ -1,6 +1,6 @@
-// A child process for tests: spawned with its stdin/stdout/stderr on pipes, output captured,
-// waited for with a deadline, and killed and reaped if the test gives up on it — a failing test
-// never leaves a VM running behind it.
+// A child process for tests (tests/vm, tests/e2e): spawned with its stdin/stdout/stderr on
+// pipes, output captured, waited for with a deadline, and killed and reaped if the test gives up
+// on it — a failing test never leaves a VM, a monitor or an engine running behind it.
 #pragma once
 
 #include <sys/types.h>
@@ -23,6 +23,8 @@ struct ExitStatus {
 
   // "exit status 42" or "killed by signal 9 (Killed)", for assertion messages.
   std::string describe() const;
+  // As a shell shows it: the exit code or 128 + signal; -1 if the deadline killed it.
+  int shell_status() const;
 };
 
 class ChildProcess {
@@ -47,7 +49,8 @@ class ChildProcess {
   bool wait_for_stdout(std::string_view needle, std::chrono::milliseconds timeout);
 
   // Collects output until the child exits, then returns how. If it has not exited within
-  // `timeout` it is killed with SIGKILL and nullopt is returned.
+  // `timeout` it is killed with SIGKILL and nullopt is returned. What the child wrote is all
+  // collected; pipes a grandchild inherited (a daemon, a container monitor) are not waited for.
   std::optional<ExitStatus> wait(std::chrono::milliseconds timeout);
 
   // How the child ended; nullopt while it runs.
@@ -73,8 +76,14 @@ class ChildProcess {
   std::optional<ExitStatus> status_;
 };
 
-// Runs argv to completion (or kills it after `timeout`); returns the finished child.
+// Waits for `pid`, a child of ours or, with us as subreaper, an orphaned grandchild (a container
+// monitor); if it has not exited within `timeout` it is killed with SIGKILL, reaped, and its
+// status says killed_after_deadline. Unbounded waits are how a test suite hangs.
+ExitStatus wait_for_process(pid_t pid, std::chrono::milliseconds timeout);
+
+// Runs argv to completion (or kills it after `timeout`) with `input` on its stdin, then EOF;
+// returns the finished child.
 ChildProcess run_to_completion(const std::vector<std::string>& argv,
-                               std::chrono::milliseconds timeout);
+                               std::chrono::milliseconds timeout, std::string_view input = {});
 
 }  // namespace kvrun::test
