@@ -23,7 +23,8 @@ HostPty open_host_pty() {
   char name[128];
   if (::ptsname_r(pty.master.get(), name, sizeof name) != 0) throw_errno("ptsname");
   pty.name = name;
-  pty.slave = UniqueFd(::open(name, O_RDWR | O_CLOEXEC));
+  // Non-blocking: the relay never waits on a reader of the master for good (stdio_relay.h).
+  pty.slave = UniqueFd(::open(name, O_RDWR | O_CLOEXEC | O_NONBLOCK));
   if (!pty.slave) throw_errno("open " + pty.name);
   termios mode{};
   if (::tcgetattr(pty.slave.get(), &mode) == 0) {

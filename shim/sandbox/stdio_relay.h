@@ -22,8 +22,9 @@ class StdioRelay {
 
   // Copies from `from` to `to` until EOF on `from`; then shuts down the write side of `to` when
   // it is a socket (EOF for the agent). `output` copies are those wait_output() waits for.
-  // Takes ownership of the fds it is given as UniqueFd; borrowed fds (the monitor's own 0-2)
-  // are passed as plain ints and left open.
+  // Takes ownership of the fds it is given as UniqueFd (made non-blocking); borrowed fds (the
+  // monitor's own 0-2) are passed as plain ints and left open. A copy never blocks its stop
+  // for good, not even on a reader that stopped reading.
   void copy(UniqueFd from, int to, bool output);
   void copy(int from, UniqueFd to, bool output);
 
