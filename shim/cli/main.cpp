@@ -106,6 +106,8 @@ int main(int argc, char** argv) {
   exec->add_option("--cwd", p.exec.cwd, "working directory");
   exec->add_option("-e,--env", p.exec.env, "extra environment variable (repeatable)");
   exec->add_option("-u,--user", p.exec.user, "uid[:gid]");
+  exec->add_option("--exec-id", p.exec.exec_id,
+                   "the agent's id for the process (default: a new one), for signals to it");
   exec->add_flag("--no-new-privs")->description("ignored (the container's setting applies)");
   exec->add_option("--process-label,--apparmor,-c,--cap", "ignored (runc compatibility)");
   exec->add_option("id", p.exec.id)->required();

@@ -174,10 +174,13 @@ ExitStatus exec_in_container(const Globals& globals, const ExecOptions& options)
     throw Error("cannot exec in a stopped or paused container");
   nlohmann::json config = oci::load_bundle(current.bundle).config;
   nlohmann::json process = exec_process(config.value("process", nlohmann::json::object()), options);
+  // A caller-chosen id lets it signal the process through the agent later (the containerd shim).
+  std::string exec_id = options.exec_id.empty() ? new_exec_id() : options.exec_id;
+  protocol::check_id(exec_id, "exec id", false);
 
   pid_t pid = sandbox::fork_monitor([&](int ready_fd) {
     if (options.detach) ::setsid();
-    exec_monitor(current, new_exec_id(), process, options.console_socket, ready_fd);
+    exec_monitor(current, exec_id, process, options.console_socket, ready_fd);
   });
   if (!options.pid_file.empty()) write_pid_file(options.pid_file, pid);
   if (options.detach) return 0;

@@ -23,6 +23,7 @@ struct ExecOptions {
   bool detach = false;
   std::string pid_file;
   std::string console_socket;
+  std::string exec_id;  // the agent's id for the process; empty: a new random one
 };
 
 // The process JSON sent to the agent: --process as given, or the container's own process
