@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "cli_fixture.h"
+#include "tests/support/child_process.h"
 
 namespace kvrun::e2e {
 namespace {
@@ -365,6 +366,45 @@ TEST_F(CliHostTerminalTest, TerminalGoesToTheConsoleSocket) {
   // The guest-side pty's own line discipline: CRLF, the echoed input, a /dev/pts name.
   EXPECT_NE(text.find("/dev/pts/"), std::string::npos) << text;
   EXPECT_NE(text.find("got abc\r\n"), std::string::npos) << text;
+  ASSERT_EQ(kvrun({"delete", "c1"}).status, 0);
+  expect_nothing_left();
+}
+
+TEST_F(CliHostTerminalTest, TerminalNobodyReadsDoesNotKeepTheMonitorAlive) {
+  // An engine that holds the console but stops reading it: the container's output fills the
+  // host pty, and the monitor's copy into it must still give way once the container is killed.
+  auto dir = bundle("b", "while :; do echo 0123456789abcdef0123456789abcdef; done",
+                    {{"process", {{"terminal", true}}},
+                     {"mounts",
+                      {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
+                       {{"destination", "/dev/pts"},
+                        {"type", "devpts"},
+                        {"source", "devpts"},
+                        {"options", {"newinstance", "ptmxmode=0666"}}}}}});
+  auto socket_path = scratch_ / "console.sock";
+  int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strcpy(address.sun_path, socket_path.c_str());
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(::listen(listener, 1), 0);
+  auto pid_file = scratch_ / "pid";
+  Result created = kvrun({"create", "-b", dir.string(), "--console-socket", socket_path.string(),
+                          "--pid-file", pid_file.string(), "c1"});
+  ASSERT_EQ(created.status, 0) << created.err;
+  int console = receive_console(listener);
+  ::close(listener);
+  ASSERT_GE(console, 0);
+  ASSERT_EQ(kvrun({"start", "c1"}).status, 0);
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // the pty fills up; nobody reads it
+  ASSERT_EQ(kvrun({"kill", "c1", "KILL"}).status, 0);
+  std::ifstream pid_in(pid_file);
+  pid_t monitor = 0;
+  pid_in >> monitor;
+  auto status = test::wait_for_process(monitor, std::chrono::seconds(20));
+  EXPECT_FALSE(status.killed_after_deadline) << "the monitor hung on the unread terminal";
+  EXPECT_EQ(status.shell_status(), 128 + SIGKILL) << status.describe();
+  ::close(console);
   ASSERT_EQ(kvrun({"delete", "c1"}).status, 0);
   expect_nothing_left();
 }
