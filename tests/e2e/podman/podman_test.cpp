@@ -59,9 +59,7 @@ TEST_F(PodmanTest, DetachedRunExecKillAndForcedRemove) {
   expect_nothing_left();
 }
 
-// Disabled: passed its checks in one nested run (43 s; only the leftover check, since fixed,
-// failed), then hung past 4 minutes in the next; to be investigated (docs/podman.md).
-TEST_F(PodmanTest, DISABLED_TtyGivesTheContainerATerminal) {
+TEST_F(PodmanTest, TtyGivesTheContainerATerminal) {
   // conmon passes --console-socket; kvrun sends it a host pty relayed to the guest's.
   Result r = podman(run_args({"--rm", "-t"}, {"sh", "-c", "tty; exit 2"}));
   EXPECT_EQ(r.status, 2) << r.err;
