@@ -55,5 +55,22 @@ TEST(AgentNetworkInVm, ContainerOnTheConfiguredNetworkReachesAndServesTheHostSid
   EXPECT_EQ(outcome, "sent");
 }
 
+TEST(AgentNetworkInVm, ThePodsNetworkNamespaceGetsTheLink) {
+  std::string kernel;
+  KVRUN_REQUIRE_KVM_AND_GUEST_KERNEL(kernel);
+  TestNetns ns;
+  ns.add_tap("kvt0", "10.209.3.1/24");
+  ChildProcess vm = run_vmm({"--kernel", kernel, "--initrd", KVRUN_AGENT_VM_INITRAMFS, "--cmdline",
+                             "console=ttyS0 reboot=k kvrun.test=network_pod", "--memory", "256",
+                             "--cpus", "2", "--timeout", "150", "--net",
+                             "tap=kvt0,netns=" + ns.path().string() + ",mac=02:00:0a:d1:03:02"},
+                            200s);
+  EXPECT_TRUE(exited_with(vm, 0));
+  EXPECT_TRUE(stdout_has(vm, "in the pod's namespace"));
+  EXPECT_TRUE(stdout_has(vm, "inet 10.209.3.2/24"));
+  EXPECT_TRUE(stdout_has(vm, "1 packets transmitted, 1 packets received"));
+  EXPECT_TRUE(stdout_has(vm, "kvrun-test: pod network checks passed"));
+}
+
 }  // namespace
 }  // namespace kvrun::test
