@@ -15,6 +15,7 @@
 #include "common/error.h"
 #include "protocol/client.h"
 #include "shim/cli/logging.h"
+#include "shim/network/vm_network.h"
 #include "shim/oci/bundle.h"
 #include "shim/rootfs/image_cache.h"
 #include "shim/sandbox/container_request.h"
@@ -184,6 +185,12 @@ void delete_container(const Globals& globals, const std::string& id, bool force)
   }
   // Not under the lock: the monitor takes it to record the exit while it stops.
   kill_monitor(current);
+  try {
+    // Normally the monitor removed the VM's tap and qdiscs already; not if it was killed.
+    network::remove_recorded_network(dir);
+  } catch (const Error& e) {
+    spdlog::warn("container {}: network teardown: {}", id, e.what());
+  }
   states.remove(id);
 }
 

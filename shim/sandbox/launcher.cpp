@@ -34,6 +34,15 @@ Sandbox launch_vm(const LaunchConfig& config) {
     argv.push_back("--disk");
     argv.push_back("/proc/self/fd/3,ro");
   }
+  if (config.network) {
+    // The option's own syntax cannot carry these characters in a path.
+    if (config.network->netns.string().find_first_of(",=") != std::string::npos)
+      throw Error("network namespace " + config.network->netns.string() +
+                  ": a path with ',' or '=' cannot be passed to kvrun-vmm");
+    argv.push_back("--net");
+    argv.push_back("tap=" + config.network->tap + ",netns=" + config.network->netns.string() +
+                   ",mac=" + config.network->mac);
+  }
   ChildOptions options{config.state_dir / "vmm.log", config.rootfs_image_fd, false};
   return Sandbox{ChildProcess(argv, options), "vsock:" + vsock};
 }

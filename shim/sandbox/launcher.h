@@ -6,6 +6,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "shim/sandbox/child_process.h"
@@ -18,13 +19,22 @@ enum class SandboxKind { kVm, kHost };
 SandboxKind parse_sandbox_kind(const std::string& name);
 std::string to_string(SandboxKind kind);
 
+// The guest's network device: tap `tap` in the container's network namespace, made there by
+// shim/network (vm_network.h), with the MAC of the interface it mirrors.
+struct VmNetLink {
+  std::filesystem::path netns;
+  std::string tap;
+  std::string mac;
+};
+
 struct LaunchConfig {
   SandboxKind kind = SandboxKind::kVm;
   std::filesystem::path state_dir;  // sockets and logs go here
   // vm only
   std::filesystem::path vmm, kernel, initrd;
   VmSize size;
-  int rootfs_image_fd = -1;  // open read-only; passed to kvrun-vmm as fd 3
+  int rootfs_image_fd = -1;          // open read-only; passed to kvrun-vmm as fd 3
+  std::optional<VmNetLink> network;  // none: the guest has loopback only
   // host only
   std::filesystem::path agent;
 };

@@ -15,6 +15,8 @@
 #include "protocol/client.h"
 #include "protocol/framing.h"
 #include "shim/common/command.h"
+#include "shim/network/guest_config.h"
+#include "shim/network/vm_network.h"
 #include "shim/sandbox/agent_connect.h"
 #include "shim/sandbox/console.h"
 #include "shim/sandbox/container_request.h"
@@ -104,11 +106,20 @@ void relay_terminal(Running& running, const MonitorConfig& config, StdioRelay& r
 }
 
 // Fills `slot`, so that whatever was started is torn down with it if a later step throws.
+// A VM whose spec names a network namespace gets that namespace's interface (vm_network.h);
+// `net` is filled first, so it is torn down after the sandbox whatever fails later.
 void create_container(const MonitorConfig& config, StdioRelay& relay,
-                      std::optional<Running>& slot) {
+                      std::optional<network::VmNetwork>& net, std::optional<Running>& slot) {
+  LaunchConfig launch = config.launch;
+  if (launch.kind == SandboxKind::kVm) {
+    if (auto netns = network::network_namespace_path(config.bundle.config)) {
+      net.emplace(network::VmNetwork::setup(*netns, config.state_dir));
+      if (net->uplink()) launch.network = VmNetLink{*netns, network::kTapName, net->uplink()->mac};
+    }
+  }
   // The "phase:" debug lines time-stamp boot phases for bench/containers (docs/bench.md).
   spdlog::debug("phase: launching sandbox");
-  Running& running = slot.emplace(launch_sandbox(config.launch));
+  Running& running = slot.emplace(launch_sandbox(launch));
   Sandbox& sandbox = running.sandbox;
   update_state(config.state_dir, [&](state::ContainerState& s) {
     s.vmm_pid = sandbox.process.pid();
@@ -116,7 +127,14 @@ void create_container(const MonitorConfig& config, StdioRelay& relay,
   });
   running.control.emplace(connect_while_alive(sandbox, config));
   spdlog::debug("phase: agent answered");
-  running.control->call_ok(container_request(config.id, config.bundle, config.launch.kind));
+  auto request = container_request(config.id, config.bundle, config.launch.kind);
+  if (net && net->uplink()) {
+    protocol::configure_network(*running.control, network::guest_network(*net->uplink()));
+    request.network = true;
+  } else if (net && request.config) {
+    network::drop_network_namespace_path(*request.config);
+  }
+  running.control->call_ok(request);
   spdlog::debug("phase: container created");
   if (config.bundle.terminal) {
     relay_terminal(running, config, relay);
@@ -207,11 +225,12 @@ void run_monitor(MonitorConfig config) {
       s.pid = ::getpid();
       s.pid_start_time = state::process_start_time(s.pid).value_or(0);
     });
+    std::optional<network::VmNetwork> net;  // destroyed after the sandbox that uses it
     std::optional<Running> running;
     {
       StdioRelay relay;
       try {
-        create_container(config, relay, running);
+        create_container(config, relay, net, running);
       } catch (const Error& e) {
         report_failure(config.ready_fd, e.what());
         throw;
@@ -225,6 +244,8 @@ void run_monitor(MonitorConfig config) {
       if (status != kKilledStatus) relay.wait_output(std::chrono::seconds(5));
       running->sandbox.process.stop(config.launch.kind == SandboxKind::kVm ? SIGKILL : SIGTERM,
                                     2000);
+      // Stopped means the tap and qdiscs are gone as well.
+      net.reset();
     }
     if (std::filesystem::is_directory(config.state_dir)) {
       update_state(config.state_dir, [&](state::ContainerState& s) {
