@@ -204,6 +204,22 @@ TEST_F(VmNetworkTest, AnExistingTapIsRefusedAndLeftAlone) {
   EXPECT_FALSE(std::filesystem::exists(state.path() / "network.json"));
 }
 
+// A failure half-way (here: the uplink already has an ingress qdisc, someone else's) removes the
+// tap and its qdisc again and leaves the other qdisc alone.
+TEST_F(VmNetworkTest, AFailedSetUpLeavesNothingOfOurs) {
+  test::run_command({"tc", "-n", container->name(), "qdisc", "add", "dev", "kvv0", "ingress"});
+  try {
+    VmNetwork::setup(container->path(), state.path());
+    ADD_FAILURE() << "set up over an existing ingress qdisc";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("tc: ingress qdisc on kvv0"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(link_exists(*container, "kvtap0"));
+  EXPECT_NE(tc("qdisc show dev kvv0").find("ingress"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(state.path() / "network.json"));
+}
+
 TEST(VmNetworkLoopback, NoInterfaceWithAnAddressMeansLoopbackOnly) {
   TestNetns empty;
   // Up but without an address: not an uplink.
