@@ -156,8 +156,9 @@ visit() {
 # The init script treats these groups separately: transport first, KVM last,
 # so that a KVM failure can still be reported through the 9p share.
 base_mods=(virtio_pci 9pnet_virtio 9p)
-# tun and veth: VM tests put a tap (and benchmarks a veth pair) in a network namespace.
-kvm_mods=(kvm_amd tun veth)
+# tun and veth: VM tests put a tap (and benchmarks a veth pair) in a network namespace;
+# ingress qdisc, u32 filter and mirred action: kvrun mirrors a container's veth to its tap.
+kvm_mods=(kvm_amd tun veth sch_ingress cls_u32 act_mirred)
 for m in "${base_mods[@]}"; do visit "$m"; done
 n_base=${#order[@]}
 for m in "${kvm_mods[@]}"; do visit "$m"; done
