@@ -3,9 +3,7 @@
 #include <chrono>
 
 #include "common/error.h"
-#include "protocol/client.h"
-#include "shim/sandbox/agent_connect.h"
-#include "shim/state/state_dir.h"
+#include "shim/containerd/agent_link.h"
 
 namespace kvrun::containerd {
 namespace {
@@ -48,12 +46,7 @@ io::containerd::cgroups::v2::Metrics metrics_from_agent(const nlohmann::json& st
 
 io::containerd::cgroups::v2::Metrics container_metrics(const std::filesystem::path& kvrun_root,
                                                        const std::string& id) {
-  state::StateDir states(kvrun_root);
-  auto current = state::load_current_state(states.open(id));
-  if (current.status == state::Status::kStopped) throw Error("container not running");
-  auto connection = sandbox::connect_agent_waiting(current.agent_address, std::chrono::seconds(5));
-  sandbox::set_io_timeout(connection.get(), std::chrono::seconds(10));
-  protocol::Client client(std::move(connection));
+  auto client = connect_task_agent(kvrun_root, id, std::chrono::seconds(10));
   return metrics_from_agent(client.call_ok(protocol::StatsContainer{id}));
 }
 

@@ -12,7 +12,9 @@
 
 #include "github.com/containerd/containerd/api/events/task.pb.h"
 #include "protocol/messages.h"
+#include "shim/containerd/agent_link.h"
 #include "shim/containerd/bundle_spec.h"
+#include "shim/containerd/oom_events.h"
 #include "shim/containerd/rootfs_mounts.h"
 #include "shim/containerd/stats.h"
 #include "shim/containerd/ttrpc/status.h"
@@ -53,11 +55,13 @@ void check_exec_id(const std::string& exec_id) {
   }
 }
 
-// kvrun's "not running" family means the process is gone: containerd expects NotFound then.
+// kvrun's (and the agent's) "not running" family means the process is gone: containerd expects
+// NotFound then.
 [[noreturn]] void rethrow_kvrun_error(const Error& e) {
   std::string message = e.what();
   if (message.find("not running") != std::string::npos ||
-      message.find("does not exist") != std::string::npos) {
+      message.find("does not exist") != std::string::npos ||
+      message.find("has already exited") != std::string::npos) {
     throw RpcError(Code::kNotFound, message);
   }
   throw RpcError(Code::kUnknown, message);
@@ -152,6 +156,7 @@ api::CreateTaskResponse Task::create(const api::CreateTaskRequest& request) {
   processes_.add(std::move(record));
   created_ = true;
   watch_exit("", pid);
+  watch_oom_events(options_.kvrun_root, options_.id, events_);
 
   events::TaskCreate event;
   event.set_container_id(options_.id);
@@ -197,8 +202,9 @@ api::StartResponse Task::start(const api::StartRequest& request) {
   pid_t pid = 0;
   try {
     fs::remove(pid_file);
+    // The agent knows the process by containerd's exec id, so Kill can signal it there.
     kvrun_.run({"exec", "--detach", "--pid-file", pid_file.string(), "--process", record.spec_path,
-                options_.id},
+                "--exec-id", exec_id, options_.id},
                processes_.child_stdio(exec_id));
     pid = read_pid_file(pid_file);
   } catch (const RpcError&) {
@@ -272,11 +278,15 @@ void Task::kill(const api::KillRequest& request) {
                    "signal " + std::to_string(request.signal()) + " is out of range");
   }
   if (!request.exec_id().empty()) {
-    // kvrun has no per-exec signal yet: the exec's monitor gets it (for SIGKILL/SIGTERM that
-    // ends the exec as containerd sees it).
+    // kvrun has no per-exec kill: the agent signals the guest process itself; its exit then
+    // ends the exec's monitor, which is what containerd waits on.
     if (record.pid == 0) throw RpcError(Code::kFailedPrecondition, "process not started");
-    if (::kill(record.pid, static_cast<int>(request.signal())) < 0 && errno == ESRCH) {
-      throw RpcError(Code::kNotFound, "process already finished");
+    try {
+      auto agent = connect_task_agent(options_.kvrun_root, options_.id, std::chrono::seconds(10));
+      agent.call_ok(protocol::SignalProcess{options_.id, request.exec_id(),
+                                            static_cast<int>(request.signal()), false});
+    } catch (const Error& e) {
+      rethrow_kvrun_error(e);
     }
     return;
   }

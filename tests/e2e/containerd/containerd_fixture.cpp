@@ -49,6 +49,28 @@ std::vector<pid_t> processes_running(const std::vector<std::string>& executables
   return found;
 }
 
+bool kernel_has_filesystem(const std::string& name) {
+  std::ifstream in("/proc/filesystems");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.ends_with("\t" + name)) return true;
+  }
+  return false;
+}
+
+// containerd's default snapshotter (and ctr itself, which mounts the snapshot to read the
+// image's passwd) needs overlayfs. The nested-KVM L1 kernel has it as a module only, in the
+// cache that scripts/with-nested-kvm.sh names; without it the tests fall back to the copying
+// "native" snapshotter.
+void ensure_overlayfs() {
+  if (kernel_has_filesystem("overlay")) return;
+  if (const char* dir = std::getenv("KVRUN_NESTED_KERNEL_DIR"); dir != nullptr) {
+    fs::path module = fs::path(dir) / "modules/fs/overlayfs/overlay.ko";
+    if (fs::exists(module)) run({"insmod", module.string()});
+  }
+  if (!kernel_has_filesystem("overlay")) ::setenv("CONTAINERD_SNAPSHOTTER", "native", 1);
+}
+
 }  // namespace
 
 int wait_status(pid_t pid) {
@@ -124,6 +146,7 @@ void Containerd::start(const std::string& sandbox, const std::string& extra_conf
   char pattern[] = "/tmp/kvrun-containerd-XXXXXX";
   ASSERT_NE(::mkdtemp(pattern), nullptr);
   scratch = pattern;
+  sandbox_ = sandbox;
   address = (scratch / "containerd.sock").string();
   std::ofstream config(scratch / "config.toml");
   config << "version = 2\n"
@@ -148,6 +171,8 @@ void Containerd::start(const std::string& sandbox, const std::string& extra_conf
   ::setenv("KVRUN_CONTAINERD_ROOT", (scratch / "kvrun").c_str(), 1);
   ::setenv("KVRUN_ROOTFS_CACHE", (scratch / "cache").c_str(), 1);
 
+  ensure_overlayfs();
+
   std::vector<std::string> argv = {"containerd", "--config", (scratch / "config.toml").string()};
   auto args = c_argv(argv);
   pid = ::fork();
@@ -160,22 +185,39 @@ void Containerd::start(const std::string& sandbox, const std::string& extra_conf
     ::execvp(args[0], args.data());
     ::_exit(127);
   }
-  ASSERT_TRUE(wait_until([&] { return ctr({"version"}, 10).status == 0; }, 30000))
+  ASSERT_TRUE(wait_until([&] { return ctr({"version"}, 10).status == 0; }, 60000))
       << read_file(scratch / "containerd.log");
-  fs::path archive = scratch / "busybox.tar";
-  Result made = run({KVRUN_IMAGE_SCRIPT, archive.string(), image});
-  ASSERT_EQ(made.status, 0) << made.err;
-  Result imported = ctr({"images", "import", archive.string()});
+  Result imported = ctr({"images", "import", KVRUN_IMAGE_ARCHIVE}, 300);
   ASSERT_EQ(imported.status, 0) << imported.out << imported.err;
+  ready = true;
 }
 
 void Containerd::stop() {
   if (pid > 0) {
+    // A test that failed half way may have left tasks: end them (their shims and VMs too),
+    // so that the next suite's leftover checks see only its own.
+    std::istringstream tasks(ctr({"tasks", "ls", "-q"}, 30).out);
+    std::string id;
+    while (std::getline(tasks, id)) {
+      if (id.empty()) continue;
+      ctr({"tasks", "kill", "-s", "SIGKILL", id}, 30);
+      ctr({"tasks", "delete", "--force", id}, 60);
+    }
+    std::istringstream containers(ctr({"containers", "ls", "-q"}, 30).out);
+    while (std::getline(containers, id)) {
+      if (!id.empty()) ctr({"containers", "delete", id}, 30);
+    }
     ::kill(pid, SIGTERM);
     wait_status(pid);
     pid = -1;
   }
   if (!scratch.empty()) {
+    // Keep containerd's log (the shim's lines included) where the host can read it after a
+    // nested run: the scratch directory is on the L1's own /tmp.
+    std::error_code copy_ec;
+    fs::copy_file(scratch / "containerd.log",
+                  fs::current_path() / ("containerd-" + sandbox_ + ".log"),
+                  fs::copy_options::overwrite_existing, copy_ec);
     // Snapshots may still be mounted if a test failed half way.
     std::ifstream mounts("/proc/self/mountinfo");
     std::string line;
@@ -199,15 +241,15 @@ Result Containerd::ctr(const std::vector<std::string>& args, int timeout_seconds
   return run(argv, timeout_seconds);
 }
 
-pid_t Containerd::spawn_ctr(const std::vector<std::string>& args) const {
+pid_t Containerd::spawn_ctr(const std::vector<std::string>& args, const std::string& name) const {
   std::vector<std::string> argv = {"ctr", "--address", address, "-n", ns};
   argv.insert(argv.end(), args.begin(), args.end());
   auto c_args = c_argv(argv);
   pid_t child = ::fork();
   if (child == 0) {
     int null_fd = ::open("/dev/null", O_RDONLY);
-    int out = ::open((scratch / "spawned.out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int err = ::open((scratch / "spawned.err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int out = ::open((scratch / (name + ".out")).c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = ::open((scratch / (name + ".err")).c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(null_fd, 0);
     ::dup2(out, 1);
     ::dup2(err, 2);
@@ -215,6 +257,10 @@ pid_t Containerd::spawn_ctr(const std::vector<std::string>& args) const {
     ::_exit(127);
   }
   return child;
+}
+
+std::string Containerd::spawned_output(const std::string& name) const {
+  return read_file(scratch / (name + ".out"));
 }
 
 std::string Containerd::log() const { return read_file(scratch / "containerd.log"); }

@@ -30,8 +30,10 @@ struct Containerd {
 
   // ctr --address <socket> -n <ns> args...
   Result ctr(const std::vector<std::string>& args, int timeout_seconds = 120) const;
-  // Starts ctr in the background (stdout/stderr to files in the scratch dir); returns its PID.
-  pid_t spawn_ctr(const std::vector<std::string>& args) const;
+  // Starts ctr in the background (stdout/stderr to <scratch>/<name>.out and .err); returns its
+  // PID.
+  pid_t spawn_ctr(const std::vector<std::string>& args, const std::string& name = "spawned") const;
+  std::string spawned_output(const std::string& name = "spawned") const;
 
   std::filesystem::path kvrun_state(const std::string& id) const;
   std::string log() const;  // containerd's log so far (the shim's lines included)
@@ -43,6 +45,10 @@ struct Containerd {
   std::string ns = "kvrun-test";
   std::string image = "kvrun.test/busybox:latest";
   pid_t pid = -1;
+  bool ready = false;  // started and the image imported
+
+ private:
+  std::string sandbox_;
 };
 
 int wait_status(pid_t pid);

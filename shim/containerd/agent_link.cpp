@@ -1,0 +1,19 @@
+#include "shim/containerd/agent_link.h"
+
+#include "common/error.h"
+#include "shim/sandbox/agent_connect.h"
+#include "shim/state/state_dir.h"
+
+namespace kvrun::containerd {
+
+protocol::Client connect_task_agent(const std::filesystem::path& kvrun_root, const std::string& id,
+                                    std::chrono::milliseconds io_timeout) {
+  state::StateDir states(kvrun_root);
+  auto current = state::load_current_state(states.open(id));
+  if (current.status == state::Status::kStopped) throw Error("container not running");
+  auto connection = sandbox::connect_agent_waiting(current.agent_address, std::chrono::seconds(5));
+  sandbox::set_io_timeout(connection.get(), io_timeout);
+  return protocol::Client(std::move(connection));
+}
+
+}  // namespace kvrun::containerd
