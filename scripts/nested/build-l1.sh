@@ -158,7 +158,8 @@ visit() {
 base_mods=(virtio_pci 9pnet_virtio 9p)
 # tun and veth: VM tests put a tap (and benchmarks a veth pair) in a network namespace;
 # ingress qdisc, u32 filter and mirred action: kvrun mirrors a container's veth to its tap.
-kvm_mods=(kvm_amd tun veth sch_ingress cls_u32 act_mirred)
+# overlay: containerd's default snapshotter in the containerd end-to-end tests.
+kvm_mods=(kvm_amd tun veth sch_ingress cls_u32 act_mirred overlay)
 for m in "${base_mods[@]}"; do visit "$m"; done
 n_base=${#order[@]}
 for m in "${kvm_mods[@]}"; do visit "$m"; done
