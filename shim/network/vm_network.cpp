@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "shim/network/mirror.h"
 #include "shim/network/netlink.h"
+#include "common/netns.h"
 #include "shim/network/netns_thread.h"
 
 namespace kvrun::network {

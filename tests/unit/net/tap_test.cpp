@@ -23,7 +23,7 @@
 #include "common/unique_fd.h"
 #include "tests/unit/net/netns_fixture.h"
 #include "vmm/devices/virtio/net/net_defs.h"
-#include "vmm/devices/virtio/net/netns.h"
+#include "common/netns.h"
 
 namespace kvrun::vmm::net {
 namespace {

@@ -13,7 +13,7 @@
 #include <cstdlib>
 
 #include "common/error.h"
-#include "vmm/devices/virtio/net/netns.h"
+#include "common/netns.h"
 
 namespace kvrun::test {
 namespace {
@@ -70,7 +70,7 @@ void send_repeated(int fd, const std::string& data, uint64_t bytes, Clock::time_
 
 UniqueFd listen_tcp(const TestNetns& ns, const std::string& address, uint16_t port) {
   UniqueFd fd;
-  vmm::net::run_in_netns(ns.path(), [&] {
+  run_in_netns(ns.path(), [&] {
     fd.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!fd) throw_errno("socket");
     const int one = 1;
@@ -132,7 +132,7 @@ Transfer connect_and_send(const TestNetns& ns, const std::string& address, uint1
                           std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   UniqueFd fd;
-  vmm::net::run_in_netns(ns.path(), [&] {
+  run_in_netns(ns.path(), [&] {
     fd.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!fd) throw_errno("socket");
   });

@@ -18,6 +18,7 @@
 
 #include "common/error.h"
 #include "common/unique_fd.h"
+#include "common/netns.h"
 #include "shim/network/netns_thread.h"
 #include "tests/unit/net/netns_fixture.h"
 

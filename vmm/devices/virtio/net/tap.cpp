@@ -12,7 +12,7 @@
 
 #include "common/error.h"
 #include "vmm/devices/virtio/net/net_defs.h"
-#include "vmm/devices/virtio/net/netns.h"
+#include "common/netns.h"
 
 namespace kvrun::vmm::net {
 namespace {

@@ -1,4 +1,4 @@
-#include "vmm/devices/virtio/net/netns.h"
+#include "common/netns.h"
 
 #include <fcntl.h>
 #include <sched.h>
@@ -10,7 +10,7 @@
 #include "common/error.h"
 #include "common/unique_fd.h"
 
-namespace kvrun::vmm::net {
+namespace kvrun {
 
 void run_in_netns(const std::filesystem::path& netns, const std::function<void()>& fn) {
   UniqueFd ns(::open(netns.c_str(), O_RDONLY | O_CLOEXEC));
@@ -35,4 +35,4 @@ void run_in_netns(const std::filesystem::path& netns, const std::function<void()
   if (failure) std::rethrow_exception(failure);
 }
 
-}  // namespace kvrun::vmm::net
+}  // namespace kvrun

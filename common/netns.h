@@ -1,10 +1,11 @@
-// Running a piece of code inside another network namespace without moving the process.
+// Running a piece of code inside another network namespace without moving the process (the
+// VMM opens taps there, the shim sets up a container's network there).
 #pragma once
 
 #include <filesystem>
 #include <functional>
 
-namespace kvrun::vmm::net {
+namespace kvrun {
 
 // Runs `fn` on a short-lived thread that first joins the network namespace at `netns`
 // (/run/netns/NAME or /proc/PID/ns/net). Only that thread switches, and it ends afterwards,
@@ -13,4 +14,4 @@ namespace kvrun::vmm::net {
 // Throws kvrun::Error if the path cannot be opened or is not a network namespace.
 void run_in_netns(const std::filesystem::path& netns, const std::function<void()>& fn);
 
-}  // namespace kvrun::vmm::net
+}  // namespace kvrun
