@@ -322,37 +322,47 @@ int receive_console(int listener) {
   return fd;
 }
 
-using CliHostTerminalTest = CliTest;
+// A terminal process with a devpts of its own for the guest-side pty.
+const nlohmann::json kTerminalConfig = {
+    {"process", {{"terminal", true}}},
+    {"mounts",
+     {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
+      {{"destination", "/dev/pts"},
+       {"type", "devpts"},
+       {"source", "devpts"},
+       {"options", {"newinstance", "ptmxmode=0666"}}}}}};
+
+class CliHostTerminalTest : public CliTest {
+ protected:
+  // `kvrun create c1` from `dir` with --console-socket and --pid-file, as an engine does;
+  // returns the pty master kvrun sent over the socket, or -1 (after a failed expectation).
+  int create_with_console(const std::filesystem::path& dir, const std::filesystem::path& pid_file) {
+    auto socket_path = scratch_ / "console.sock";
+    int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strcpy(address.sun_path, socket_path.c_str());
+    bool listening = ::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+                     ::listen(listener, 1) == 0;
+    EXPECT_TRUE(listening) << socket_path << ": " << std::strerror(errno);
+    Result created = kvrun({"create", "-b", dir.string(), "--console-socket", socket_path.string(),
+                            "--pid-file", pid_file.string(), "c1"});
+    EXPECT_EQ(created.status, 0) << created.err;
+    int console = listening && created.status == 0 ? receive_console(listener) : -1;
+    ::close(listener);
+    return console;
+  }
+};
 
 TEST_F(CliHostTerminalTest, TerminalGoesToTheConsoleSocket) {
-  auto dir = bundle("b", "tty; read x; echo got $x; exit 4",
-                    {{"process", {{"terminal", true}}},
-                     {"mounts",
-                      {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
-                       {{"destination", "/dev/pts"},
-                        {"type", "devpts"},
-                        {"source", "devpts"},
-                        {"options", {"newinstance", "ptmxmode=0666"}}}}}});
+  auto dir = bundle("b", "tty; read x; echo got $x; exit 4", kTerminalConfig);
   std::filesystem::create_symlink("busybox", rootfs_ / "bin/tty");
-  auto socket_path = scratch_ / "console.sock";
-  int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  std::strcpy(address.sun_path, socket_path.c_str());
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  ASSERT_EQ(::listen(listener, 1), 0);
   auto pid_file = scratch_ / "pid";
-  Result created = kvrun({"create", "-b", dir.string(), "--console-socket", socket_path.string(),
-                          "--pid-file", pid_file.string(), "c1"});
-  ASSERT_EQ(created.status, 0) << created.err;
-  int console = receive_console(listener);
-  ::close(listener);
+  int console = create_with_console(dir, pid_file);
   ASSERT_GE(console, 0);
   ASSERT_EQ(kvrun({"start", "c1"}).status, 0);
   ASSERT_EQ(::write(console, "abc\r", 4), 4);
-  std::ifstream pid_in(pid_file);
-  pid_t monitor = 0;
-  pid_in >> monitor;
+  pid_t monitor = read_pid(pid_file);
   EXPECT_EQ(wait_status(monitor), 4);
   std::string text;
   char buffer[256];
@@ -373,34 +383,15 @@ TEST_F(CliHostTerminalTest, TerminalGoesToTheConsoleSocket) {
 TEST_F(CliHostTerminalTest, TerminalNobodyReadsDoesNotKeepTheMonitorAlive) {
   // An engine that holds the console but stops reading it: the container's output fills the
   // host pty, and the monitor's copy into it must still give way once the container is killed.
-  auto dir = bundle("b", "while :; do echo 0123456789abcdef0123456789abcdef; done",
-                    {{"process", {{"terminal", true}}},
-                     {"mounts",
-                      {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
-                       {{"destination", "/dev/pts"},
-                        {"type", "devpts"},
-                        {"source", "devpts"},
-                        {"options", {"newinstance", "ptmxmode=0666"}}}}}});
-  auto socket_path = scratch_ / "console.sock";
-  int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  std::strcpy(address.sun_path, socket_path.c_str());
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  ASSERT_EQ(::listen(listener, 1), 0);
+  auto dir =
+      bundle("b", "while :; do echo 0123456789abcdef0123456789abcdef; done", kTerminalConfig);
   auto pid_file = scratch_ / "pid";
-  Result created = kvrun({"create", "-b", dir.string(), "--console-socket", socket_path.string(),
-                          "--pid-file", pid_file.string(), "c1"});
-  ASSERT_EQ(created.status, 0) << created.err;
-  int console = receive_console(listener);
-  ::close(listener);
+  int console = create_with_console(dir, pid_file);
   ASSERT_GE(console, 0);
   ASSERT_EQ(kvrun({"start", "c1"}).status, 0);
   std::this_thread::sleep_for(std::chrono::seconds(1));  // the pty fills up; nobody reads it
   ASSERT_EQ(kvrun({"kill", "c1", "KILL"}).status, 0);
-  std::ifstream pid_in(pid_file);
-  pid_t monitor = 0;
-  pid_in >> monitor;
+  pid_t monitor = read_pid(pid_file);
   auto status = test::wait_for_process(monitor, std::chrono::seconds(20));
   EXPECT_FALSE(status.killed_after_deadline) << "the monitor hung on the unread terminal";
   EXPECT_EQ(status.shell_status(), 128 + SIGKILL) << status.describe();
