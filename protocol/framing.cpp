@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "common/error.h"
+#include "common/full_io.h"
 
 namespace kvrun::protocol {
 namespace {
@@ -22,19 +23,6 @@ void check_length(std::uint32_t length, std::size_t max_frame_size) {
     throw Error("frame of " + std::to_string(length) + " bytes exceeds the maximum of " +
                 std::to_string(max_frame_size));
   }
-}
-
-// Reads exactly size bytes; returns the count read before EOF.
-std::size_t read_full(int fd, char* data, std::size_t size) {
-  std::size_t done = 0;
-  while (done < size) {
-    ssize_t n = ::read(fd, data + done, size - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_errno("read frame");
-    if (n == 0) break;
-    done += static_cast<std::size_t>(n);
-  }
-  return done;
 }
 
 }  // namespace
@@ -73,26 +61,18 @@ std::optional<std::string> FrameDecoder::next() {
 }
 
 void write_frame(int fd, std::string_view body) {
-  std::string frame = encode_frame(body);
-  std::size_t done = 0;
-  while (done < frame.size()) {
-    ssize_t n = ::send(fd, frame.data() + done, frame.size() - done, MSG_NOSIGNAL);
-    if (n < 0 && errno == ENOTSOCK) n = ::write(fd, frame.data() + done, frame.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_errno("write frame");
-    done += static_cast<std::size_t>(n);
-  }
+  write_all(fd, encode_frame(body), "write frame");
 }
 
 std::optional<std::string> read_frame(int fd, std::size_t max_frame_size) {
   char header[kFrameHeaderSize];
-  std::size_t got = read_full(fd, header, sizeof header);
+  std::size_t got = read_full(fd, header, sizeof header, "read frame");
   if (got == 0) return std::nullopt;
   if (got < sizeof header) throw Error("read frame: connection closed inside a frame header");
   std::uint32_t length = decode_length(std::string_view(header, sizeof header));
   check_length(length, max_frame_size);
   std::string body(length, '\0');
-  if (read_full(fd, body.data(), length) < length) {
+  if (read_full(fd, body.data(), length, "read frame") < length) {
     throw Error("read frame: connection closed inside a frame body");
   }
   return body;

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "common/error.h"
+#include "common/full_io.h"
 #include "common/unique_fd.h"
 
 namespace kvrun::agent {
@@ -23,13 +24,7 @@ bool is_bind(const nlohmann::json& mount) {
 void write_file(const std::filesystem::path& path, const std::string& content) {
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644));
   if (!fd) throw_errno("create " + path.string());
-  std::size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_errno("write " + path.string());
-    done += static_cast<std::size_t>(n);
-  }
+  write_all(fd.get(), content, "write " + path.string());
 }
 
 }  // namespace

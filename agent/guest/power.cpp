@@ -9,16 +9,16 @@
 #include <cstring>
 #include <string>
 
+#include "common/error.h"
+#include "common/full_io.h"
+
 namespace kvrun::agent {
 
 void console_line(const char* text) {
-  std::string line = std::string(text) + "\n";
-  std::size_t done = 0;
-  while (done < line.size()) {
-    ssize_t n = ::write(STDERR_FILENO, line.data() + done, line.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // no console: nothing better to do
-    done += static_cast<std::size_t>(n);
+  try {
+    write_all(STDERR_FILENO, std::string(text) + "\n", "console");
+  } catch (const Error&) {
+    // No console: nothing better to do.
   }
 }
 

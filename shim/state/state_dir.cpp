@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "common/error.h"
+#include "common/full_io.h"
 #include "protocol/messages.h"
 #include "shim/state/process_identity.h"
 
@@ -76,13 +77,7 @@ void save_state(const std::filesystem::path& dir, const ContainerState& state) {
   std::string text = to_json(state).dump() + "\n";
   UniqueFd fd(::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!fd) throw_errno("create " + temp_path.string());
-  std::size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_errno("write " + temp_path.string());
-    done += static_cast<std::size_t>(n);
-  }
+  write_all(fd.get(), text, "write " + temp_path.string());
   if (::fsync(fd.get()) != 0) throw_errno("fsync " + temp_path.string());
   if (::rename(temp_path.c_str(), final_path.c_str()) != 0)
     throw_errno("rename " + final_path.string());

@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "common/error.h"
+#include "common/full_io.h"
 
 namespace kvrun::containerd::ttrpc {
 namespace {
@@ -20,35 +21,6 @@ void put_be32(std::uint8_t* out, std::uint32_t value) {
 std::uint32_t get_be32(const std::uint8_t* in) {
   return (std::uint32_t{in[0]} << 24) | (std::uint32_t{in[1]} << 16) | (std::uint32_t{in[2]} << 8) |
          std::uint32_t{in[3]};
-}
-
-// Reads exactly size bytes; returns how many arrived before end of stream.
-std::size_t read_full(int fd, char* out, std::size_t size) {
-  std::size_t done = 0;
-  while (done < size) {
-    ssize_t n = ::read(fd, out + done, size - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw_errno("ttrpc: read");
-    }
-    if (n == 0) break;
-    done += static_cast<std::size_t>(n);
-  }
-  return done;
-}
-
-void write_full(int fd, const char* data, std::size_t size) {
-  while (size > 0) {
-    // MSG_NOSIGNAL: a peer that went away is an error to report, not a SIGPIPE.
-    ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
-    if (n < 0 && errno == ENOTSOCK) n = ::write(fd, data, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw_errno("ttrpc: write");
-    }
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
 }
 
 }  // namespace
@@ -83,13 +55,14 @@ MessageType validate_header(const FrameHeader& header) {
 
 std::optional<Frame> read_frame(int fd) {
   std::array<std::uint8_t, kHeaderSize> bytes{};
-  std::size_t got = read_full(fd, reinterpret_cast<char*>(bytes.data()), bytes.size());
+  std::size_t got =
+      read_full(fd, reinterpret_cast<char*>(bytes.data()), bytes.size(), "ttrpc: read");
   if (got == 0) return std::nullopt;
   if (got < bytes.size()) throw Error("ttrpc: connection closed inside a frame header");
   FrameHeader header = decode_header(bytes);
   Frame frame{.stream_id = header.stream_id, .type = validate_header(header), .payload = {}};
   frame.payload.resize(header.length);
-  if (read_full(fd, frame.payload.data(), header.length) < header.length) {
+  if (read_full(fd, frame.payload.data(), header.length, "ttrpc: read") < header.length) {
     throw Error("ttrpc: connection closed inside a " + std::to_string(header.length) +
                 "-byte message");
   }
@@ -108,7 +81,7 @@ void write_frame(int fd, std::uint32_t stream_id, MessageType type, std::string_
   // never sees a header without its payload.
   std::string buffer(reinterpret_cast<const char*>(header.data()), header.size());
   buffer.append(payload);
-  write_full(fd, buffer.data(), buffer.size());
+  write_all(fd, std::string_view(buffer.data(), buffer.size()), "ttrpc: write");
 }
 
 }  // namespace kvrun::containerd::ttrpc
