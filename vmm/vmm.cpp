@@ -235,6 +235,7 @@ std::vector<Vcpu> create_vcpus(const KvmSystem& kvm, const Vm& vm, const GuestMe
                                GuestAddress entry, unsigned count, HostKind host) {
   const auto supported = kvm.supported_cpuid();
   const size_t mmap_size = kvm.vcpu_mmap_size();
+  const bool tsc_deadline_timer = kvm.check_extension(KVM_CAP_TSC_DEADLINE_TIMER) > 0;
   const auto msrs = boot_msrs();
   const BootGdt gdt{memory.read_obj<uint64_t>(layout::kGdtAddr + layout::kCodeSelector),
                     memory.read_obj<uint64_t>(layout::kGdtAddr + layout::kDataSelector)};
@@ -249,7 +250,7 @@ std::vector<Vcpu> create_vcpus(const KvmSystem& kvm, const Vm& vm, const GuestMe
   for (uint32_t id = 0; id < count; ++id) {
     Vcpu vcpu = Vcpu::create(vm, id, mmap_size);
     // CPUID first: KVM checks later register values (CR4 bits, MSRs) against it.
-    vcpu.set_cpuid(normalize_cpuid(supported, CpuidTarget{id, count, host}));
+    vcpu.set_cpuid(normalize_cpuid(supported, CpuidTarget{id, count, host, tsc_deadline_timer}));
     vcpu.set_msrs(msrs);
     kvm_lapic_state lapic = vcpu.lapic();
     set_lint_delivery_modes(lapic);

@@ -89,6 +89,15 @@ TEST(Cpuid, HypervisorBitSet) {
   EXPECT_TRUE(get(out, 1).ecx & kEcxHypervisor);
 }
 
+TEST(Cpuid, TscDeadlineTimerOnlyWhereKvmEmulatesIt) {
+  auto t = supported();
+  t[1].ecx &= ~kEcxTscDeadline;
+  EXPECT_FALSE(get(normalize_cpuid(t, CpuidTarget{0, 1, HostKind::kHardware}), 1).ecx &
+               kEcxTscDeadline);
+  EXPECT_TRUE(get(normalize_cpuid(t, CpuidTarget{0, 1, HostKind::kHardware, true}), 1).ecx &
+              kEcxTscDeadline);
+}
+
 TEST(Cpuid, ExtendedTopologyOneThreadPerCoreAllCoresInOneSocket) {
   struct Case {
     uint32_t count, shift;

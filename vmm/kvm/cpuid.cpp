@@ -57,6 +57,7 @@ void normalize_entry(kvm_cpuid_entry2& e, const CpuidTarget& t) {
       }
       e.ecx |= kEcxHypervisor;
       e.ecx &= ~kEcxPdcm;
+      if (t.tsc_deadline_timer) e.ecx |= kEcxTscDeadline;
       break;
     case 4: {
       if ((e.eax & 0x1f) == 0) break;  // no cache at this subleaf
