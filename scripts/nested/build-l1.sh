@@ -159,7 +159,12 @@ base_mods=(virtio_pci 9pnet_virtio 9p)
 # tun and veth: VM tests put a tap (and benchmarks a veth pair) in a network namespace;
 # ingress qdisc, u32 filter and mirred action: kvrun mirrors a container's veth to its tap.
 # overlay: containerd's default snapshotter in the containerd end-to-end tests.
-kvm_mods=(kvm_amd tun veth sch_ingress cls_u32 act_mirred overlay)
+# bridge and the iptables-nft matches/targets: podman's default CNI network (bridge, ipMasq,
+# firewall and portmap plugins) in the podman end-to-end tests; libcrc32c (conntrack needs it)
+# only names its crc32c implementation as a soft dependency.
+kvm_mods=(kvm_amd tun veth sch_ingress cls_u32 act_mirred overlay
+  bridge crc32c_generic nft_compat nft_chain_nat xt_MASQUERADE xt_comment xt_conntrack xt_addrtype
+  xt_multiport xt_mark xt_tcpudp xt_nat)
 for m in "${base_mods[@]}"; do visit "$m"; done
 n_base=${#order[@]}
 for m in "${kvm_mods[@]}"; do visit "$m"; done
