@@ -39,19 +39,6 @@ void write_runtime_wrapper(const std::filesystem::path& path, const std::filesys
   std::filesystem::permissions(path, std::filesystem::perms::owner_all);
 }
 
-Result run_command(const std::vector<std::string>& argv, int timeout_seconds) {
-  auto child = test::ChildProcess::spawn(argv);
-  child.close_stdin();
-  if (!child.wait(std::chrono::seconds(timeout_seconds))) {
-    // Which of podman, conmon, kvrun's monitor or the VM was stuck, and where.
-    auto ps = test::run_to_completion(
-        {"/bin/ps", "-eo", "pid,ppid,pgid,sid,stat,wchan:24,etime,args"}, std::chrono::seconds(10));
-    return {-1, child.stdout_text(),
-            child.stderr_text() + "\n--- timed out; processes:\n" + ps.stdout_text()};
-  }
-  return {child.status()->shell_status(), child.stdout_text(), child.stderr_text()};
-}
-
 std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -91,6 +78,19 @@ void unmount_below(const std::filesystem::path& dir) {
 }
 
 }  // namespace
+
+Result run_command(const std::vector<std::string>& argv, int timeout_seconds) {
+  auto child = test::ChildProcess::spawn(argv);
+  child.close_stdin();
+  if (!child.wait(std::chrono::seconds(timeout_seconds))) {
+    // Which of podman, conmon, kvrun's monitor or the VM was stuck, and where.
+    auto ps = test::run_to_completion(
+        {"/bin/ps", "-eo", "pid,ppid,pgid,sid,stat,wchan:24,etime,args"}, std::chrono::seconds(10));
+    return {-1, child.stdout_text(),
+            child.stderr_text() + "\n--- timed out; processes:\n" + ps.stdout_text()};
+  }
+  return {child.status()->shell_status(), child.stdout_text(), child.stderr_text()};
+}
 
 std::filesystem::path PodmanTest::scratch_;
 std::string PodmanTest::load_error_;
@@ -157,8 +157,15 @@ Result PodmanTest::podman(const std::vector<std::string>& args, int timeout_seco
   return run_command(argv, timeout_seconds);
 }
 
+std::vector<std::string> PodmanTest::ulimit_flags() {
+  return {"--ulimit", "nofile=4096:4096", "--ulimit", "nproc=4096:4096"};
+}
+
 std::vector<std::string> PodmanTest::run_flags() {
-  return {"--network", "none", "--ulimit", "nofile=4096:4096", "--ulimit", "nproc=4096:4096"};
+  std::vector<std::string> flags = {"--network", "none"};
+  auto ulimits = ulimit_flags();
+  flags.insert(flags.end(), ulimits.begin(), ulimits.end());
+  return flags;
 }
 
 void PodmanTest::expect_nothing_left() {

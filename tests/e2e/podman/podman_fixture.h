@@ -15,6 +15,9 @@ struct Result {
   std::string out, err;
 };
 
+// Runs argv with stdin empty; on a timeout kills it and appends a process list to `err`.
+Result run_command(const std::vector<std::string>& argv, int timeout_seconds);
+
 class PodmanTest : public ::testing::Test {
  public:
   static constexpr const char* kImage = "localhost/kvrun-busybox:latest";
@@ -25,8 +28,10 @@ class PodmanTest : public ::testing::Test {
 
   // podman <global flags> <args...>, stdin empty.
   static Result podman(const std::vector<std::string>& args, int timeout_seconds = 180);
-  // `podman run` flags every test needs: no network (a later issue), ulimits a non-root-owned
-  // hard limit allows (podman's default nofile of 1048576 may exceed it).
+  // ulimits a non-root-owned hard limit allows (podman's default nofile of 1048576 may exceed
+  // it): every `podman run` needs them.
+  static std::vector<std::string> ulimit_flags();
+  // ulimit_flags() and no network: what the tests that are not about networking run with.
   static std::vector<std::string> run_flags();
 
  protected:
