@@ -2,11 +2,11 @@
 // (static, no kvrun libraries) and in the veth namespace, so both sides of the comparison use
 // the same program.
 //
-//   blast send|recv IPV4 PORT BYTES
+//   blast send|recv IPV4 PORT BYTES [--listen]
 //
-// Connects to IPV4:PORT, then sends BYTES zero bytes (send) or reads until BYTES arrived or
-// the peer closed (recv). Prints "blast: <send|recv> <bytes> bytes <MB/s> MB/s" and exits 0,
-// or prints one line "blast: ..." and exits 1.
+// Connects to IPV4:PORT (with --listen: listens there and takes one connection), then sends
+// BYTES zero bytes (send) or reads until BYTES arrived or the peer closed (recv). Prints "blast:
+// <send|recv> <bytes> bytes <MB/s> MB/s" and exits 0, or prints one line "blast: ..." and exits 1.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -30,8 +30,10 @@ int fail(const char* what) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 5 || (std::string(argv[1]) != "send" && std::string(argv[1]) != "recv")) {
-    std::fprintf(stderr, "usage: blast send|recv IPV4 PORT BYTES\n");
+  const bool listen_mode = argc == 6 && std::string(argv[5]) == "--listen";
+  if ((argc != 5 && !listen_mode) ||
+      (std::string(argv[1]) != "send" && std::string(argv[1]) != "recv")) {
+    std::fprintf(stderr, "usage: blast send|recv IPV4 PORT BYTES [--listen]\n");
     return 1;
   }
   const bool send_mode = std::string(argv[1]) == "send";
@@ -43,10 +45,21 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "blast: not an IPv4 address: %s\n", argv[2]);
     return 1;
   }
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return fail("socket");
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0)
+  if (listen_mode) {
+    const int on = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    if (::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0)
+      return fail("bind");
+    if (::listen(fd, 1) != 0) return fail("listen");
+    const int listener = fd;
+    fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) return fail("accept");
+    ::close(listener);
+  } else if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
     return fail("connect");
+  }
 
   std::vector<char> buffer(256 * 1024, 0);
   const auto start = std::chrono::steady_clock::now();
