@@ -45,6 +45,13 @@ int main(int argc, char** argv) {
   app.add_option("--net", nets,
                  "virtio-net on a tap: tap=NAME[,netns=PATH][,mac=xx:xx:xx:xx:xx:xx] "
                  "(repeatable: eth0, eth1, ...)");
+  app.add_option("--disk-slots", config.virtio.disk_slots,
+                 "empty read-only virtio-blk drives after the --disk ones, filled and emptied "
+                 "through --control-socket while the guest runs");
+  std::string control_socket;
+  app.add_option("--control-socket", control_socket,
+                 "Unix socket PATH (created, mode 0600) taking ATTACH-DISK / DETACH-DISK "
+                 "requests (docs/vmm-control.md)");
   app.add_flag("--rng", config.virtio.rng, "virtio-rng entropy device");
   std::string vsock;
   app.add_option("--vsock", vsock,
@@ -79,6 +86,7 @@ int main(int argc, char** argv) {
     for (const std::string& net : nets) {
       config.virtio.nets.push_back(kvrun::vmm::net::parse_net_option(net));
     }
+    if (!control_socket.empty()) config.virtio.control_socket = control_socket;
     if (!vsock.empty()) config.virtio.vsock = kvrun::vmm::vsock::parse_vsock_option(vsock);
     return kvrun::vmm::run_vm(config, std::cerr);
   } catch (const std::exception& e) {

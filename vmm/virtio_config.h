@@ -22,7 +22,11 @@ struct DiskConfig {
 DiskConfig parse_disk_option(std::string_view text);
 
 struct VirtioConfig {
-  std::vector<DiskConfig> disks;     // /dev/vda, /dev/vdb, ... in this order
+  std::vector<DiskConfig> disks;  // /dev/vda, /dev/vdb, ... in this order
+  // Empty read-only drives after the disks, whose media the control socket changes
+  // (vmm/control/). Each takes an IRQ like any device.
+  unsigned disk_slots = 0;
+  std::optional<std::filesystem::path> control_socket;
   std::vector<net::NetConfig> nets;  // eth0, eth1, ... in this order
   bool rng = false;
   std::optional<vsock::VsockConfig> vsock;  // at most one: the guest has one CID

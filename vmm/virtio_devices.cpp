@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "vmm/boot/layout.h"
+#include "vmm/control/client.h"
 #include "vmm/devices/virtio/blk.h"
 #include "vmm/devices/virtio/net/net_device.h"
 #include "vmm/devices/virtio/rng.h"
@@ -19,18 +20,24 @@ std::vector<NamedDevice> create_virtio_devices(const VirtioConfig& config) {
     const DiskConfig& disk = config.disks[i];
     const std::string name = fmt::format("virtio-blk vd{} ({}{})", static_cast<char>('a' + i % 26),
                                          disk.path.string(), disk.read_only ? ", ro" : "");
-    devices.push_back({name, virtio::Blk::open(disk.path, disk.read_only)});
+    devices.push_back({name, virtio::Blk::open(disk.path, disk.read_only), nullptr});
+  }
+  for (unsigned slot = 0; slot < config.disk_slots; ++slot) {
+    auto drive = virtio::Blk::empty_slot(fmt::format("kvrun-slot-{}", slot));
+    devices.push_back({fmt::format("virtio-blk {} (slot {}, ro)",
+                                   control::guest_disk_name(config.disks.size(), slot), slot),
+                       drive, drive});
   }
   for (const net::NetConfig& net : config.nets) {
     auto device = net::NetDevice::open(net);
     devices.push_back({fmt::format("virtio-net {} ({})", net.tap, net::format_mac(device->mac())),
-                       std::move(device)});
+                       std::move(device), nullptr});
   }
-  if (config.rng) devices.push_back({"virtio-rng", std::make_shared<virtio::Rng>()});
+  if (config.rng) devices.push_back({"virtio-rng", std::make_shared<virtio::Rng>(), nullptr});
   if (config.vsock) {
     devices.push_back({fmt::format("virtio-vsock cid {} ({})", config.vsock->guest_cid,
                                    config.vsock->uds_path.string()),
-                       std::make_shared<virtio::Vsock>(*config.vsock)});
+                       std::make_shared<virtio::Vsock>(*config.vsock), nullptr});
   }
   return devices;
 }
@@ -46,10 +53,19 @@ VirtioMmioDevices::VirtioMmioDevices(std::vector<NamedDevice> devices, GuestMemo
     slot.base = layout::kVirtioMmioBase + i * virtio::mmio::kWindowSize;
     slot.irq = layout::kVirtioIrqs[i];
     slot.name = devices[i].name;
+    slot.disk_slot = devices[i].disk_slot;
     slot.transport = std::make_shared<virtio::MmioTransport>(std::move(devices[i].device), memory,
                                                              loop, devices[i].name);
     slots_.push_back(std::move(slot));
   }
+}
+
+std::vector<control::DiskSlot> VirtioMmioDevices::disk_slots() const {
+  std::vector<control::DiskSlot> found;
+  for (const Slot& slot : slots_) {
+    if (slot.disk_slot) found.push_back({slot.disk_slot, slot.transport});
+  }
+  return found;
 }
 
 std::string VirtioMmioDevices::cmdline() const {

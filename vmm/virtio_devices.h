@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "vmm/control/server.h"
 #include "vmm/devices/io_bus.h"
+#include "vmm/devices/virtio/blk.h"
 #include "vmm/devices/virtio/device.h"
 #include "vmm/devices/virtio/event_loop.h"
 #include "vmm/devices/virtio/mmio_transport.h"
@@ -21,6 +23,7 @@ namespace kvrun::vmm {
 struct NamedDevice {
   std::string name;  // "virtio-blk vda (PATH)": for logs
   std::shared_ptr<virtio::VirtioDevice> device;
+  std::shared_ptr<virtio::Blk> disk_slot;  // the same device, when it is a disk slot
 };
 
 // Creates the configured devices, opening their files: errors surface here, before KVM.
@@ -40,10 +43,13 @@ class VirtioMmioDevices {
 
   size_t size() const { return slots_.size(); }
   const virtio::MmioTransport& transport(size_t i) const { return *slots_[i].transport; }
+  // The disk slots with their transports, in order, for the control socket.
+  std::vector<control::DiskSlot> disk_slots() const;
 
  private:
   struct Slot {
     std::shared_ptr<virtio::MmioTransport> transport;
+    std::shared_ptr<virtio::Blk> disk_slot;
     uint64_t base;
     uint32_t irq;
     std::string name;

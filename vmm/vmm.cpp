@@ -31,6 +31,7 @@
 #include "vmm/boot/long_mode.h"
 #include "vmm/boot/mptable.h"
 #include "vmm/console_input.h"
+#include "vmm/control/server.h"
 #include "vmm/devices/exit_port.h"
 #include "vmm/devices/i8042.h"
 #include "vmm/devices/io_bus.h"
@@ -346,6 +347,8 @@ void validate_config(const VmConfig& config) {
   check_openable(config.kernel, "kernel");
   if (config.initrd) check_openable(*config.initrd, "initramfs");
   for (const DiskConfig& disk : config.virtio.disks) check_openable(disk.path, "disk");
+  if (config.virtio.disk_slots > 0 && !config.virtio.control_socket)
+    throw Error("--disk-slots needs --control-socket: nothing else can fill them");
 }
 
 int run_vm(const VmConfig& config, std::ostream& diagnostics) {
@@ -395,6 +398,9 @@ int run_vm(const VmConfig& config, std::ostream& diagnostics) {
   std::vector<Vcpu> vcpus = create_vcpus(kvm, vm, memory, kernel.entry, config.vcpus, host);
 
   SignalSetup signals;  // before the threads exist, so they inherit the signal mask
+  std::optional<control::ControlServer> control_server;
+  if (config.virtio.control_socket)
+    control_server.emplace(*config.virtio.control_socket, virtio.disk_slots());
   UniqueFd timer;
   if (config.timeout) timer = arm_timeout(*config.timeout);
   TerminalMode terminal(STDIN_FILENO);

@@ -118,6 +118,39 @@ Blk::Blk(UniqueFd file, uint64_t size_bytes, bool read_only, std::string id, boo
   id_.resize(std::min(id_.size(), kIdBytes));
 }
 
+std::shared_ptr<Blk> Blk::empty_slot(std::string id) {
+  return std::make_shared<Blk>(UniqueFd(), 0, true, std::move(id), false);
+}
+
+void Blk::insert_media(UniqueFd file, uint64_t size_bytes) {
+  if (size_bytes < kSectorSize) {
+    throw Error("media of " + std::to_string(size_bytes) +
+                " bytes is smaller than one 512-byte sector");
+  }
+  std::lock_guard lock(media_mutex_);
+  file_ = std::move(file);
+  capacity_ = size_bytes / kSectorSize;
+}
+
+void Blk::eject_media() {
+  UniqueFd old;
+  {
+    std::lock_guard lock(media_mutex_);
+    old = std::move(file_);
+    capacity_ = 0;
+  }
+}
+
+bool Blk::has_media() const {
+  std::lock_guard lock(media_mutex_);
+  return capacity_ > 0;
+}
+
+uint64_t Blk::capacity_sectors() const {
+  std::lock_guard lock(media_mutex_);
+  return capacity_;
+}
+
 uint64_t Blk::features() const {
   uint64_t features = feature_bit(kFeatureSegMax) | feature_bit(kFeatureFlush);
   if (read_only_) features |= feature_bit(kFeatureRo);
@@ -127,7 +160,7 @@ uint64_t Blk::features() const {
 
 void Blk::read_config(uint64_t offset, std::span<uint8_t> data) const {
   Config config{};
-  config.capacity = capacity_;
+  config.capacity = capacity_sectors();
   config.seg_max = kSegMax;
   config.max_discard_sectors = kMaxDiscardSectors;
   config.max_discard_seg = kMaxDiscardSegments;
@@ -154,7 +187,11 @@ uint32_t Blk::handle(const DescriptorChain& chain) {
                   chain.head(), chain.readable_bytes(), chain.writable_bytes());
     return 0;
   }
-  const uint8_t status = execute(*request);
+  uint8_t status;
+  {
+    std::lock_guard lock(media_mutex_);
+    status = execute(*request);
+  }
   request->status[0] = status;
   const bool wrote_data =
       status == kStatusOk && (request->type == kTypeIn || request->type == kTypeGetId);

@@ -5,11 +5,18 @@
 // The image's size is rounded down to whole 512-byte sectors (the tail is not visible to the
 // guest); every request's sector range is checked against that capacity, so no access reaches
 // past it.
+//
+// A disk slot (empty_slot()) is a read-only drive whose media comes and goes while the guest
+// runs (vmm/control/: a pod's containers bring their root filesystems): empty, it has capacity
+// 0 and fails every transfer. Media changes come from another thread than the requests, so
+// the file and capacity sit behind a lock of their own; a request runs wholly against one
+// media.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -85,7 +92,16 @@ class Blk : public VirtioDevice {
   // `id` is what GET_ID reports (up to 20 bytes). `punch_holes`: offer DISCARD/WRITE_ZEROES.
   Blk(UniqueFd file, uint64_t size_bytes, bool read_only, std::string id, bool punch_holes);
 
-  uint64_t capacity_sectors() const { return capacity_; }
+  // A read-only drive with no media.
+  static std::shared_ptr<Blk> empty_slot(std::string id);
+  // Puts `file` (open for reading, size_bytes long) in the drive, or takes the media out
+  // (closing it). The caller tells the driver (a config change): its capacity changed.
+  // insert_media throws Error for media smaller than one sector.
+  void insert_media(UniqueFd file, uint64_t size_bytes);
+  void eject_media();
+  bool has_media() const;
+
+  uint64_t capacity_sectors() const;
   bool read_only() const { return read_only_; }
 
   DeviceType type() const override { return DeviceType::kBlock; }
@@ -106,6 +122,7 @@ class Blk : public VirtioDevice {
   uint8_t read_write(const blk::Request& request, bool write);
   uint8_t punch(const blk::Request& request);
 
+  mutable std::mutex media_mutex_;  // file_ and capacity_
   UniqueFd file_;
   uint64_t capacity_;
   bool read_only_;

@@ -46,6 +46,9 @@ class MmioTransport : public BusDevice {
   int queue_notify_fd(size_t index) const { return notify_fds_[index].get(); }
 
   const std::string& name() const { return name_; }
+  // The device's config space changed outside a request (a disk slot's media): bumps
+  // ConfigGeneration and raises the config-change interrupt. Safe from any thread.
+  void notify_config_change() { config_changed(); }
   uint32_t status() const;
   uint64_t offered_features() const { return offered_features_; }
 
