@@ -3,13 +3,46 @@
 #include <spdlog/spdlog.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <fstream>
+#include <string>
 
 #include "common/error.h"
 
 namespace kvrun::agent {
+
+namespace {
+
+// How long a disk attached to the running VM (a pod's later container, vmm/control/) may take
+// to show its capacity: it arrives with a config-change interrupt, possibly after the request
+// that names the disk.
+constexpr auto kMediaWait = std::chrono::seconds(10);
+
+std::uint64_t sectors_of(const std::string& device) {
+  struct stat st {};
+  if (::stat(device.c_str(), &st) != 0 || !S_ISBLK(st.st_mode)) return 0;
+  std::ifstream size("/sys/dev/block/" + std::to_string(major(st.st_rdev)) + ":" +
+                     std::to_string(minor(st.st_rdev)) + "/size");
+  std::uint64_t sectors = 0;
+  size >> sectors;
+  return sectors;
+}
+
+void wait_for_media(const std::string& device) {
+  auto deadline = std::chrono::steady_clock::now() + kMediaWait;
+  while (sectors_of(device) == 0) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      throw Error("rootfs " + device + ": the disk is empty (no media within 10 s)");
+    ::usleep(20000);
+  }
+}
+
+}  // namespace
 
 bool is_block_device(const std::string& path) {
   struct stat st;
@@ -18,6 +51,7 @@ bool is_block_device(const std::string& path) {
 
 BlockRootfs BlockRootfs::mount(const std::filesystem::path& state_dir,
                                const std::string& container_id, const std::string& device) {
+  wait_for_media(device);
   std::filesystem::path parent = state_dir / ".lower";
   std::filesystem::create_directories(parent);
   std::string target = (parent / container_id).string();

@@ -17,6 +17,7 @@
 #include "shim/cli/logging.h"
 #include "shim/network/vm_network.h"
 #include "shim/oci/bundle.h"
+#include "shim/oci/pod.h"
 #include "shim/rootfs/image_cache.h"
 #include "shim/sandbox/container_request.h"
 #include "shim/sandbox/locate.h"
@@ -30,6 +31,35 @@ namespace {
 using state::ContainerState;
 
 constexpr std::size_t kMaxSocketPath = sizeof(sockaddr_un::sun_path);
+// Containers a pod's VM can take besides its sandbox container, at once: each is a virtio-blk
+// device with an IRQ of its own (14 for all devices; the VM's rootfs, rng, vsock and net use 4).
+constexpr unsigned kPodDiskSlots = 8;
+
+// The running sandbox container a pod member joins, as its state says. Throws Error with one
+// line when there is none to join.
+sandbox::PodMember find_pod_sandbox(const state::StateDir& states, const std::string& sandbox_id,
+                                    sandbox::SandboxKind kind) {
+  const std::string what = "pod sandbox " + sandbox_id;
+  std::filesystem::path dir;
+  try {
+    dir = states.open(sandbox_id);
+  } catch (const Error&) {
+    throw Error(what + ": no such container (create the pod's sandbox container first)");
+  }
+  ContainerState sandbox;
+  {
+    state::ContainerLock lock(dir);
+    sandbox = state::load_current_state(dir);
+  }
+  if (sandbox.pod_role != "sandbox") throw Error(what + ": not a pod's sandbox container");
+  if (sandbox.sandbox != sandbox::to_string(kind))
+    throw Error(what + ": runs in a " + sandbox.sandbox + " sandbox, not " +
+                sandbox::to_string(kind));
+  if (sandbox.status != state::Status::kCreated && sandbox.status != state::Status::kRunning)
+    throw Error(what + ": is " + std::string(state::to_string(sandbox.status)) +
+                ", not created or running");
+  return sandbox::PodMember{sandbox.agent_address, sandbox.control_socket, sandbox.vmm_pid};
+}
 
 sandbox::LaunchConfig launch_config(const Globals& globals, const oci::Bundle& bundle,
                                     const std::filesystem::path& dir) {
@@ -109,13 +139,30 @@ pid_t create_container(const Globals& globals, const CreateOptions& options) {
   initial.created = state::now_rfc3339();
   initial.annotations = bundle.annotations;
   initial.sandbox = sandbox::to_string(kind);
+  oci::PodPlacement pod = oci::pod_placement(bundle.annotations, options.id);
+  sandbox::MonitorConfig monitor;
+  if (pod.role == oci::PodRole::kMember) {
+    monitor.member = find_pod_sandbox(states, pod.sandbox_id, kind);
+    initial.pod_role = "member";
+    initial.pod_sandbox = pod.sandbox_id;
+  }
   state::save_state(dir, initial);
 
-  sandbox::MonitorConfig monitor;
   monitor.id = options.id;
   monitor.state_dir = dir;
   monitor.console_socket = options.console_socket;
   monitor.launch = launch_config(globals, bundle, dir);
+  if (pod.role == oci::PodRole::kSandbox) {
+    monitor.pod_sandbox = true;
+    initial.pod_role = "sandbox";
+    initial.pod_sandbox = options.id;
+    if (kind == sandbox::SandboxKind::kVm) {
+      monitor.launch.disk_slots = kPodDiskSlots;
+      monitor.launch.control_socket = dir / "vmm-control.sock";
+      initial.control_socket = monitor.launch.control_socket;
+    }
+    state::save_state(dir, initial);
+  }
   std::optional<rootfs::CachedImage> image;
   if (kind == sandbox::SandboxKind::kVm) {
     auto started = std::chrono::steady_clock::now();

@@ -34,6 +34,12 @@ Sandbox launch_vm(const LaunchConfig& config) {
     argv.push_back("--disk");
     argv.push_back("/proc/self/fd/3,ro");
   }
+  if (config.disk_slots > 0) {
+    argv.push_back("--disk-slots");
+    argv.push_back(std::to_string(config.disk_slots));
+    argv.push_back("--control-socket");
+    argv.push_back(config.control_socket.string());
+  }
   if (config.network) {
     // The option's own syntax cannot carry these characters in a path.
     if (config.network->netns.string().find_first_of(",=") != std::string::npos)

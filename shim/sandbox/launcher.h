@@ -35,6 +35,10 @@ struct LaunchConfig {
   VmSize size;
   int rootfs_image_fd = -1;          // open read-only; passed to kvrun-vmm as fd 3
   std::optional<VmNetLink> network;  // none: the guest has loopback only
+  // A pod's VM: empty drives for its later containers' root filesystems, and the socket that
+  // fills them (vmm/control/). 0: a VM for one container.
+  unsigned disk_slots = 0;
+  std::filesystem::path control_socket;
   // host only
   std::filesystem::path agent;
 };

@@ -4,8 +4,10 @@
 #include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
 #include <optional>
@@ -24,6 +26,7 @@
 #include "shim/sandbox/stdio_relay.h"
 #include "shim/state/process_identity.h"
 #include "shim/state/state_dir.h"
+#include "vmm/control/client.h"
 
 namespace kvrun::sandbox {
 namespace {
@@ -65,14 +68,19 @@ UniqueFd connect_while_alive(Sandbox& sandbox, const MonitorConfig& config) {
   }
 }
 
-UniqueFd attach(Sandbox& sandbox, const std::string& id, protocol::StdioStream stream) {
-  return protocol::attach_stdio(connect_agent(sandbox.agent_address),
+UniqueFd attach(const std::string& agent_address, const std::string& id,
+                protocol::StdioStream stream) {
+  return protocol::attach_stdio(connect_agent(agent_address),
                                 protocol::AttachStdio{id, "", stream});
 }
 
 struct Running {
-  explicit Running(Sandbox launched) : sandbox(std::move(launched)) {}
-  Sandbox sandbox;
+  std::optional<Sandbox> own;  // the VM or host agent this container brought up
+  std::string agent_address;
+  UniqueFd member_watch;              // a pod member: pidfd of the sandbox's VMM or host agent
+  std::optional<unsigned> disk_slot;  // a pod member in a VM: where its rootfs image is
+  // Readable once the sandbox the container runs in has gone.
+  int sandbox_fd() const { return own ? own->process.pidfd() : member_watch.get(); }
   UniqueFd wait_connection;  // a WaitProcess request is outstanding on it
   std::optional<protocol::Client> control;
   UniqueFd terminal;  // the host end of the container's terminal, when it has one
@@ -99,10 +107,49 @@ void relay_terminal(Running& running, const MonitorConfig& config, StdioRelay& r
     running.terminal = UniqueFd(::fcntl(0, F_DUPFD_CLOEXEC, 3));
     running.raw_mode.emplace(0);
   }
-  relay.copy(attach(running.sandbox, config.id, protocol::StdioStream::kStdout), terminal_out,
+  relay.copy(attach(running.agent_address, config.id, protocol::StdioStream::kStdout), terminal_out,
              true);
-  relay.copy(terminal_in, attach(running.sandbox, config.id, protocol::StdioStream::kStdin), false);
+  relay.copy(terminal_in, attach(running.agent_address, config.id, protocol::StdioStream::kStdin),
+             false);
   resize(running, config.id);
+}
+
+void relay_stdio_and_wait(Running& running, const MonitorConfig& config, StdioRelay& relay) {
+  if (config.bundle.terminal) {
+    relay_terminal(running, config, relay);
+  } else {
+    relay.copy(attach(running.agent_address, config.id, protocol::StdioStream::kStdout), 1, true);
+    relay.copy(attach(running.agent_address, config.id, protocol::StdioStream::kStderr), 2, true);
+    relay.copy(0, attach(running.agent_address, config.id, protocol::StdioStream::kStdin), false);
+  }
+  running.wait_connection = connect_agent(running.agent_address);
+  protocol::write_frame(running.wait_connection.get(),
+                        protocol::encode_request({1, protocol::WaitProcess{config.id, ""}}));
+}
+
+// The pod's shared namespaces: those of network, ipc and uts that the sandbox container's spec
+// asks for (new or by path), and its hostname.
+protocol::CreateSandbox pod_sandbox_request(const std::string& id, const nlohmann::json& spec) {
+  protocol::CreateSandbox request;
+  request.sandbox_id = id;
+  const auto* namespaces = spec.contains("linux") && spec["linux"].is_object() &&
+                                   spec["linux"].contains("namespaces") &&
+                                   spec["linux"]["namespaces"].is_array()
+                               ? &spec["linux"]["namespaces"]
+                               : nullptr;
+  if (namespaces != nullptr) {
+    for (const auto& entry : *namespaces) {
+      if (!entry.is_object() || !entry.contains("type") || !entry["type"].is_string()) continue;
+      std::string type = entry["type"];
+      if (type == "network" || type == "ipc" || type == "uts") request.shared.push_back(type);
+    }
+  }
+  bool shares_uts =
+      std::find(request.shared.begin(), request.shared.end(), "uts") != request.shared.end();
+  if (shares_uts && spec.contains("hostname") && spec["hostname"].is_string() &&
+      !spec["hostname"].get<std::string>().empty())
+    request.hostname = spec["hostname"].get<std::string>();
+  return request;
 }
 
 // Fills `slot`, so that whatever was started is torn down with it if a later step throws.
@@ -119,8 +166,9 @@ void create_container(const MonitorConfig& config, StdioRelay& relay,
   }
   // The "phase:" debug lines time-stamp boot phases for bench/containers (docs/bench.md).
   spdlog::debug("phase: launching sandbox");
-  Running& running = slot.emplace(launch_sandbox(launch));
-  Sandbox& sandbox = running.sandbox;
+  Running& running = slot.emplace();
+  Sandbox& sandbox = running.own.emplace(launch_sandbox(launch));
+  running.agent_address = sandbox.agent_address;
   update_state(config.state_dir, [&](state::ContainerState& s) {
     s.vmm_pid = sandbox.process.pid();
     s.agent_address = sandbox.agent_address;
@@ -128,6 +176,11 @@ void create_container(const MonitorConfig& config, StdioRelay& relay,
   running.control.emplace(connect_while_alive(sandbox, config));
   spdlog::debug("phase: agent answered");
   auto request = container_request(config.id, config.bundle, config.launch.kind);
+  if (config.pod_sandbox) {
+    // Before the network: a pod's interface goes into the namespace the sandbox shares.
+    running.control->call_ok(pod_sandbox_request(config.id, config.bundle.config));
+    request.sandbox = true;
+  }
   if (net && net->uplink()) {
     protocol::configure_network(*running.control, network::guest_network(*net->uplink()));
     request.network = true;
@@ -136,16 +189,50 @@ void create_container(const MonitorConfig& config, StdioRelay& relay,
   }
   running.control->call_ok(request);
   spdlog::debug("phase: container created");
-  if (config.bundle.terminal) {
-    relay_terminal(running, config, relay);
-  } else {
-    relay.copy(attach(sandbox, config.id, protocol::StdioStream::kStdout), 1, true);
-    relay.copy(attach(sandbox, config.id, protocol::StdioStream::kStderr), 2, true);
-    relay.copy(0, attach(sandbox, config.id, protocol::StdioStream::kStdin), false);
+  relay_stdio_and_wait(running, config, relay);
+}
+
+// A pod member: its rootfs image into a free disk slot of the sandbox's VM, then the container
+// through the sandbox's agent, in the pod's namespaces.
+void create_member(const MonitorConfig& config, StdioRelay& relay, std::optional<Running>& slot) {
+  const PodMember& pod = *config.member;
+  Running& running = slot.emplace();
+  running.agent_address = pod.agent_address;
+  running.member_watch = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pod.sandbox_pid, 0)));
+  if (!running.member_watch)
+    throw_errno("the pod's sandbox (pid " + std::to_string(pod.sandbox_pid) + ")");
+  update_state(config.state_dir,
+               [&](state::ContainerState& s) { s.agent_address = pod.agent_address; });
+  running.control.emplace(connect_agent(pod.agent_address));
+  auto request = container_request(config.id, config.bundle, config.launch.kind);
+  request.sandbox = true;
+  if (config.launch.kind == SandboxKind::kVm) {
+    unsigned disk = vmm::control::attach_disk(pod.control_socket, config.launch.rootfs_image_fd);
+    running.disk_slot = disk;
+    update_state(config.state_dir,
+                 [&](state::ContainerState& s) { s.disk_slot = static_cast<int>(disk); });
+    // The sandbox's own rootfs is the VM's one --disk; the slots follow it.
+    request.rootfs = vmm::control::guest_disk_name(1, disk);
   }
-  running.wait_connection = connect_agent(sandbox.agent_address);
-  protocol::write_frame(running.wait_connection.get(),
-                        protocol::encode_request({1, protocol::WaitProcess{config.id, ""}}));
+  running.control->call_ok(request);
+  relay_stdio_and_wait(running, config, relay);
+}
+
+// A member leaves nothing in the pod's VM: its processes, cgroup and mounts go with
+// RemoveContainer, then its disk slot is emptied for the next member. The sandbox may be gone.
+void remove_member(const MonitorConfig& config, Running& running) {
+  try {
+    protocol::Client client(connect_agent(running.agent_address));
+    client.call_ok(protocol::RemoveContainer{config.id, true});
+  } catch (const Error& e) {
+    spdlog::warn("pod member {}: RemoveContainer: {}", config.id, e.what());
+  }
+  if (!running.disk_slot) return;
+  try {
+    vmm::control::detach_disk(config.member->control_socket, *running.disk_slot);
+  } catch (const Error& e) {
+    spdlog::warn("pod member {}: disk slot {}: {}", config.id, *running.disk_slot, e.what());
+  }
 }
 
 int exit_status_from(int wait_fd) {
@@ -164,7 +251,7 @@ int exit_status_from(int wait_fd) {
 int supervise(Running& running, const std::string& id, int signal_fd) {
   for (;;) {
     pollfd fds[3] = {{running.wait_connection.get(), POLLIN, 0},
-                     {running.sandbox.process.pidfd(), POLLIN, 0},
+                     {running.sandbox_fd(), POLLIN, 0},
                      {signal_fd, POLLIN, 0}};
     if (::poll(fds, 3, -1) < 0) {
       if (errno == EINTR) continue;
@@ -180,7 +267,7 @@ int supervise(Running& running, const std::string& id, int signal_fd) {
       }
     }
     if (fds[1].revents != 0) {
-      int status = running.sandbox.process.try_wait().value_or(-1);
+      int status = running.own ? running.own->process.try_wait().value_or(-1) : -1;
       spdlog::warn("sandbox process exited with status {} while the container ran", status);
       return kKilledStatus;
     }
@@ -230,8 +317,13 @@ void run_monitor(MonitorConfig config) {
     {
       StdioRelay relay;
       try {
-        create_container(config, relay, net, running);
+        if (config.member) {
+          create_member(config, relay, running);
+        } else {
+          create_container(config, relay, net, running);
+        }
       } catch (const Error& e) {
+        if (config.member && running) remove_member(config, *running);
         report_failure(config.ready_fd, e.what());
         throw;
       }
@@ -242,8 +334,12 @@ void run_monitor(MonitorConfig config) {
       status = supervise(*running, config.id, signal_fd.get());
       // Output written just before the exit is still on its way through the agent.
       if (status != kKilledStatus) relay.wait_output(std::chrono::seconds(5));
-      running->sandbox.process.stop(config.launch.kind == SandboxKind::kVm ? SIGKILL : SIGTERM,
-                                    2000);
+      if (config.member) {
+        remove_member(config, *running);
+      } else {
+        running->own->process.stop(config.launch.kind == SandboxKind::kVm ? SIGKILL : SIGTERM,
+                                   2000);
+      }
       // Stopped means the tap and qdiscs are gone as well.
       net.reset();
     }

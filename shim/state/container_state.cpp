@@ -58,6 +58,10 @@ nlohmann::json to_json(const ContainerState& state) {
       {"sandbox", state.sandbox},
       {"agent_address", state.agent_address},
       {"rootfs_image", state.rootfs_image.string()},
+      {"pod_role", state.pod_role},
+      {"pod_sandbox", state.pod_sandbox},
+      {"control_socket", state.control_socket.string()},
+      {"disk_slot", state.disk_slot},
   };
   if (state.exit_status) json["exit_status"] = *state.exit_status;
   return json;
@@ -78,6 +82,10 @@ ContainerState from_json(const nlohmann::json& json) {
   state.sandbox = field<std::string>(json, "sandbox");
   state.agent_address = field<std::string>(json, "agent_address");
   state.rootfs_image = field<std::string>(json, "rootfs_image");
+  state.pod_role = field<std::string>(json, "pod_role");
+  state.pod_sandbox = field<std::string>(json, "pod_sandbox");
+  state.control_socket = field<std::string>(json, "control_socket");
+  state.disk_slot = field<int>(json, "disk_slot");
   if (json.contains("exit_status")) state.exit_status = field<int>(json, "exit_status");
   return state;
 }

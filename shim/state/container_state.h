@@ -32,6 +32,12 @@ struct ContainerState {
   std::string sandbox;                 // "vm" or "host"
   std::string agent_address;           // "unix:<path>" (host agent) or "vsock:<uds path>" (VMM)
   std::filesystem::path rootfs_image;  // the cached image the VM boots with, if any
+  // Pods (oci/pod.h): "sandbox" (its VM holds the pod), "member" (runs in pod_sandbox's VM) or
+  // "" (a VM of its own).
+  std::string pod_role;
+  std::string pod_sandbox;
+  std::filesystem::path control_socket;  // sandbox in a VM: kvrun-vmm's (vmm/control/)
+  int disk_slot = -1;                    // member in a VM: the slot its rootfs image is in
   std::optional<int> exit_status;
 };
 

@@ -116,6 +116,19 @@ std::filesystem::path CliTest::bundle(const std::string& name, const std::string
   return dir;
 }
 
+nlohmann::json pod_patch(const std::string& sandbox_id, bool sandbox) {
+  nlohmann::json patch = {{"annotations",
+                           {{"io.kubernetes.cri.container-type", sandbox ? "sandbox" : "container"},
+                            {"io.kubernetes.cri.sandbox-id", sandbox_id}}}};
+  if (!sandbox) {
+    patch["linux"]["namespaces"] = {{{"type", "pid"}},
+                                    {{"type", "mount"}},
+                                    {{"type", "uts"}, {"path", "/proc/1/ns/uts"}},
+                                    {{"type", "ipc"}, {"path", "/proc/1/ns/ipc"}}};
+  }
+  return patch;
+}
+
 nlohmann::json CliTest::state(const std::string& id) {
   Result result = kvrun({"state", id});
   EXPECT_EQ(result.status, 0) << result.err;

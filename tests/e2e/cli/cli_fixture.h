@@ -48,6 +48,11 @@ class CliTest : public ::testing::Test {
   std::string sandbox_ = "host";  // --sandbox for every command
 };
 
+// A config patch making a bundle part of pod `sandbox_id` as containerd's CRI plugin does:
+// the pod's sandbox container when `sandbox`, else a member whose shared namespaces name
+// (host) paths, which the pod's sandbox replaces.
+nlohmann::json pod_patch(const std::string& sandbox_id, bool sandbox);
+
 // Waits for pid (a child or, with the test as subreaper, an orphaned grandchild) and returns its
 // status as a shell would show it; -1 if it was still running after 2 minutes (then killed).
 int wait_status(pid_t pid);
