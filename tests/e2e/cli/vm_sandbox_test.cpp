@@ -80,5 +80,56 @@ TEST_F(CliVmTest, KilledVmMeansStoppedAndDeleteCleansUp) {
   expect_nothing_left();
 }
 
+// kvrun-vmm processes started under this test's state root.
+int vmms_under(const std::filesystem::path& root) {
+  int count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::ifstream comm(entry.path() / "comm"), cmdline_in(entry.path() / "cmdline");
+    std::string name, cmdline((std::istreambuf_iterator<char>(cmdline_in)), {});
+    std::getline(comm, name);
+    if (name == "kvrun-vmm" && cmdline.find(root.string()) != std::string::npos) ++count;
+  }
+  return count;
+}
+
+TEST_F(CliVmTest, PodMembersShareTheSandboxesVmEachWithItsOwnRootfs) {
+  // A second root filesystem, told apart by one file.
+  auto other_rootfs = scratch_ / "rootfs-b";
+  std::filesystem::copy(rootfs_, other_rootfs, std::filesystem::copy_options::recursive);
+  std::ofstream(other_rootfs / "member-id") << "b\n";
+
+  auto sandbox = pod_patch("pod1", true);
+  sandbox["hostname"] = "pod-vm";
+  auto pause = bundle("pause", "while :; do sleep 1; done", sandbox);
+  ASSERT_EQ(
+      kvrun({"run", "-d", "-b", pause.string(), "pod1"}, {.input = "", .timeout_seconds = 120})
+          .status,
+      0);
+
+  auto member = pod_patch("pod1", false);
+  member["hostname"] = nullptr;
+  auto on_b = member;
+  on_b["root"]["path"] = other_rootfs.string();
+  auto app = bundle("app", "while :; do sleep 1; done", on_b);
+  Result started =
+      kvrun({"run", "-d", "-b", app.string(), "app1"}, {.input = "", .timeout_seconds = 120});
+  ASSERT_EQ(started.status, 0) << started.err;
+  Result in_app = kvrun({"exec", "app1", "sh", "-c", "cat /member-id; hostname"});
+  EXPECT_EQ(in_app.out, "b\npod-vm\n") << in_app.err;
+  EXPECT_EQ(vmms_under(root_), 1) << "the member booted a VM of its own";
+
+  // app1 leaves its disk slot; the next member's image takes it, and shows its own files.
+  ASSERT_EQ(kvrun({"delete", "--force", "app1"}).status, 0);
+  auto once = bundle("once", "test -e /member-id && echo stale || echo own-rootfs; exit 3", member);
+  Result ran = kvrun({"run", "-b", once.string(), "app2"}, {.input = "", .timeout_seconds = 120});
+  EXPECT_EQ(ran.status, 3) << ran.err;
+  EXPECT_EQ(ran.out, "own-rootfs\n");
+  EXPECT_EQ(state("pod1")["status"], "running");
+
+  ASSERT_EQ(kvrun({"delete", "--force", "pod1"}).status, 0);
+  EXPECT_EQ(vmms_under(root_), 0);
+  expect_nothing_left();
+}
+
 }  // namespace
 }  // namespace kvrun::e2e

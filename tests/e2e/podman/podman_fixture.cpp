@@ -157,15 +157,16 @@ Result PodmanTest::podman(const std::vector<std::string>& args, int timeout_seco
   return run_command(argv, timeout_seconds);
 }
 
-std::vector<std::string> PodmanTest::ulimit_flags() {
-  return {"--ulimit", "nofile=4096:4096", "--ulimit", "nproc=4096:4096"};
-}
-
-std::vector<std::string> PodmanTest::run_flags() {
-  std::vector<std::string> flags = {"--network", "none"};
-  auto ulimits = ulimit_flags();
-  flags.insert(flags.end(), ulimits.begin(), ulimits.end());
-  return flags;
+std::vector<std::string> PodmanTest::run_args(std::vector<std::string> before_image,
+                                              const std::vector<std::string>& command,
+                                              Network network) {
+  std::vector<std::string> args = {"run"};
+  args.insert(args.end(), before_image.begin(), before_image.end());
+  if (network == Network::kNone) args.insert(args.end(), {"--network", "none"});
+  args.insert(args.end(), {"--ulimit", "nofile=4096:4096", "--ulimit", "nproc=4096:4096"});
+  args.push_back(kImage);
+  args.insert(args.end(), command.begin(), command.end());
+  return args;
 }
 
 void PodmanTest::expect_nothing_left() {

@@ -28,11 +28,13 @@ class PodmanTest : public ::testing::Test {
 
   // podman <global flags> <args...>, stdin empty.
   static Result podman(const std::vector<std::string>& args, int timeout_seconds = 180);
-  // ulimits a non-root-owned hard limit allows (podman's default nofile of 1048576 may exceed
-  // it): every `podman run` needs them.
-  static std::vector<std::string> ulimit_flags();
-  // ulimit_flags() and no network: what the tests that are not about networking run with.
-  static std::vector<std::string> run_flags();
+  enum class Network { kNone, kDefault };
+  // `run <before_image...> <flags> IMAGE <command...>`. Every run gets ulimits a non-root-owned
+  // hard limit allows (podman's default nofile of 1048576 may exceed it), and no network unless
+  // the test is about podman's default one.
+  static std::vector<std::string> run_args(std::vector<std::string> before_image,
+                                           const std::vector<std::string>& command,
+                                           Network network = Network::kNone);
 
  protected:
   // No podman containers, no kvrun state, no kvrun monitor, exec monitor or kvrun-vmm left.

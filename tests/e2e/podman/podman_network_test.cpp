@@ -14,17 +14,6 @@ namespace {
 constexpr const char* kBridge = "cni-podman0";
 constexpr const char* kHostPort = "18080";
 
-std::vector<std::string> run_on_default_network(std::vector<std::string> before_image,
-                                                const std::vector<std::string>& command) {
-  std::vector<std::string> args = {"run"};
-  args.insert(args.end(), before_image.begin(), before_image.end());
-  auto flags = PodmanTest::ulimit_flags();
-  args.insert(args.end(), flags.begin(), flags.end());
-  args.push_back(PodmanTest::kImage);
-  args.insert(args.end(), command.begin(), command.end());
-  return args;
-}
-
 // The server in the VM needs its guest to boot first: poll until it answers. (No `wget -T`:
 // Debian's busybox 1.35 wget crashes with it.)
 Result fetch_within(const std::string& url, std::chrono::seconds limit) {
@@ -37,11 +26,11 @@ Result fetch_within(const std::string& url, std::chrono::seconds limit) {
 }
 
 TEST_F(PodmanTest, DefaultNetworkConnectsVmsAndPublishesPorts) {
-  Result started =
-      podman(run_on_default_network({"-d", "--name", "web", "-p", std::string(kHostPort) + ":80"},
-                                    {"sh", "-c",
-                                     "mkdir /www && echo served-from-the-vm > /www/index.html && "
-                                     "exec httpd -f -p 80 -h /www"}));
+  Result started = podman(run_args({"-d", "--name", "web", "-p", std::string(kHostPort) + ":80"},
+                                   {"sh", "-c",
+                                    "mkdir /www && echo served-from-the-vm > /www/index.html && "
+                                    "exec httpd -f -p 80 -h /www"},
+                                   Network::kDefault));
   ASSERT_EQ(started.status, 0) << started.err;
   // The address the guest configured from the veth CNI made (podman inspect wants the
   // container's cgroup on this host, which a VM's monitor does not have everywhere).
@@ -59,9 +48,10 @@ TEST_F(PodmanTest, DefaultNetworkConnectsVmsAndPublishesPorts) {
   EXPECT_EQ(published.out, "served-from-the-vm\n");
 
   // A second VM on the same bridge: its own address and routes, and the first VM's server.
-  Result client = podman(run_on_default_network(
+  Result client = podman(run_args(
       {"--rm"},
-      {"sh", "-c", "ip -o -4 addr show eth0; ip route; wget -q -O - http://" + web_ip + "/"}));
+      {"sh", "-c", "ip -o -4 addr show eth0; ip route; wget -q -O - http://" + web_ip + "/"},
+      Network::kDefault));
   EXPECT_EQ(client.status, 0) << client.err;
   EXPECT_NE(client.out.find("inet 10.88."), std::string::npos) << client.out;
   EXPECT_NE(client.out.find("default via 10.88.0.1 dev eth0"), std::string::npos) << client.out;

@@ -7,17 +7,6 @@
 namespace kvrun::e2e {
 namespace {
 
-std::vector<std::string> run_args(std::vector<std::string> before_image,
-                                  const std::vector<std::string>& command) {
-  std::vector<std::string> args = {"run"};
-  args.insert(args.end(), before_image.begin(), before_image.end());
-  auto flags = PodmanTest::run_flags();
-  args.insert(args.end(), flags.begin(), flags.end());
-  args.push_back(PodmanTest::kImage);
-  args.insert(args.end(), command.begin(), command.end());
-  return args;
-}
-
 TEST_F(PodmanTest, RunRmGivesOutputExitCodeAndTheEnginesFiles) {
   Result r =
       podman(run_args({"--rm", "--hostname", "kvrun-podman"},
