@@ -173,7 +173,11 @@ void Containerd::start(const std::string& sandbox, const std::string& extra_conf
 
   ensure_overlayfs();
 
-  std::vector<std::string> argv = {"containerd", "--config", (scratch / "config.toml").string()};
+  // In a mount namespace of its own whose mounts propagate, as / does on a systemd host (here
+  // it may be private): a host sandbox's agent sees the rootfs mounted for a pod member only
+  // through propagation.
+  std::vector<std::string> argv = {"unshare", "--mount", "--propagation", "shared",
+                                   "containerd", "--config", (scratch / "config.toml").string()};
   auto args = c_argv(argv);
   pid = ::fork();
   if (pid == 0) {
@@ -269,6 +273,10 @@ fs::path Containerd::kvrun_state(const std::string& id) const {
   return scratch / "kvrun" / ns / id / "state.json";
 }
 
+std::size_t Containerd::sandbox_processes() const {
+  return processes_running({sandbox_ == "vm" ? KVRUN_VMM_PATH : KVRUN_AGENT_PATH}).size();
+}
+
 void Containerd::expect_nothing_left(const std::vector<std::string>& ids) const {
   std::error_code ec;
   fs::path kvrun_root = scratch / "kvrun" / ns;
@@ -287,7 +295,7 @@ void Containerd::expect_nothing_left(const std::vector<std::string>& ids) const 
   std::vector<std::string> programs = {KVRUN_SHIM_PATH, KVRUN_VMM_PATH, KVRUN_AGENT_PATH};
   EXPECT_TRUE(wait_until([&] { return processes_running(programs).empty(); }, 10000))
       << processes_running(programs).size() << " shim/VMM/agent processes left";
-  std::ifstream mounts("/proc/self/mountinfo");
+  std::ifstream mounts("/proc/" + std::to_string(pid) + "/mountinfo");
   std::string line;
   while (std::getline(mounts, line)) {
     if (line.find((scratch / "state").string()) != std::string::npos) {

@@ -36,6 +36,8 @@ struct Containerd {
   std::string spawned_output(const std::string& name = "spawned") const;
 
   std::filesystem::path kvrun_state(const std::string& id) const;
+  // VMMs (or host agents, for host sandboxes) running now.
+  std::size_t sandbox_processes() const;
   std::string log() const;  // containerd's log so far (the shim's lines included)
   // Everything a finished container could leave behind, as failures naming the leftover.
   void expect_nothing_left(const std::vector<std::string>& ids) const;

@@ -178,6 +178,53 @@ TEST_F(KVRUN_TEST_SUITE, ManyInARowLeaveNothing) {
   containerd_->expect_nothing_left(ids);
 }
 
+// A pod as containerd's CRI plugin makes one: the sandbox container, then containers carrying
+// CRI's annotations with its id. They run in the sandbox's VM (or host agent), not their own.
+TEST_F(KVRUN_TEST_SUITE, PodContainersRunInTheSandboxesVm) {
+  auto cri = [](const std::string& type, const std::string& mode) {
+    return std::vector<std::string>{mode, "--annotation", "io.kubernetes.cri.container-type=" + type,
+                                    "--annotation", "io.kubernetes.cri.sandbox-id=pod1"};
+  };
+  Result sandbox = run(cri("sandbox", "-d"), "pod1", "while :; do sleep 1; done");
+  ASSERT_EQ(sandbox.status, 0) << sandbox.err;
+  Result app =
+      run(cri("container", "-d"), "pod1-app", "echo app > /tmp/mine; while :; do sleep 1; done");
+  ASSERT_EQ(app.status, 0) << app.err;
+
+  std::ifstream in(containerd_->kvrun_state("pod1-app"));
+  auto state = nlohmann::json::parse(in, nullptr, false);
+  ASSERT_TRUE(state.is_object());
+  EXPECT_EQ(state.value("pod_role", ""), "member") << state.dump();
+  EXPECT_EQ(state.value("pod_sandbox", ""), "pod1") << state.dump();
+  EXPECT_EQ(containerd_->sandbox_processes(), 1u) << "one VMM (or host agent) for the pod";
+
+  // One kernel under both, and each container in its own rootfs.
+  auto in_task = [&](const std::string& id, const std::string& exec_id, const std::string& cmd) {
+    Result r = ctr({"tasks", "exec", "--exec-id", exec_id, id, "sh", "-c", cmd});
+    EXPECT_EQ(r.status, 0) << id << ": " << cmd << ": " << r.err;
+    return r.out;
+  };
+  std::string boot_id = in_task("pod1", "b1", "cat /proc/sys/kernel/random/boot_id");
+  EXPECT_FALSE(boot_id.empty());
+  EXPECT_EQ(in_task("pod1-app", "b2", "cat /proc/sys/kernel/random/boot_id"), boot_id);
+  EXPECT_EQ(in_task("pod1-app", "f1", "cat /tmp/mine"), "app\n");
+  EXPECT_EQ(in_task("pod1", "f2", "cat /tmp/mine 2>/dev/null || echo none"), "none\n");
+
+  // A second member through its own shim, run to its end.
+  Result once = run(cri("container", "--rm"), "pod1-once",
+                    "cat /proc/sys/kernel/random/boot_id; exit 6");
+  EXPECT_EQ(once.status, 6) << once.err;
+  EXPECT_EQ(once.out, boot_id);
+
+  // Members end before their sandbox, as the kubelet ends a pod.
+  for (const std::string id : {"pod1-app", "pod1"}) {
+    EXPECT_EQ(ctr({"tasks", "kill", "-s", "SIGKILL", id}).status, 0) << id;
+    EXPECT_TRUE(wait_until([&] { return task_status(id) == "STOPPED"; }, 60000)) << id;
+    remove(id);
+  }
+  containerd_->expect_nothing_left({"pod1", "pod1-app", "pod1-once"});
+}
+
 TEST_F(KVRUN_TEST_SUITE, KilledSandboxIsReportedAsAnExit) {
   pid_t ctr_run = containerd_->spawn_ctr({"run", "--rm", "--runtime", kRuntime, containerd_->image,
                                           "k1", "sh", "-c", "while :; do sleep 1; done"});
