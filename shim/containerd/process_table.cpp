@@ -104,6 +104,17 @@ void ProcessTable::release_child_ends(const std::string& exec_id) {
   if (record.stdio) record.stdio->release_child_ends();
 }
 
+void ProcessTable::attach_terminal(const std::string& exec_id,
+                                   std::unique_ptr<ProcessTerminal> terminal) {
+  std::lock_guard lock(mutex_);
+  find(exec_id).terminal_io = std::move(terminal);
+}
+
+std::unique_ptr<ProcessTerminal> ProcessTable::take_terminal(const std::string& exec_id) {
+  std::lock_guard lock(mutex_);
+  return std::move(find(exec_id).terminal_io);
+}
+
 ExitInfo ProcessTable::wait(const std::string& exec_id) {
   std::unique_lock lock(mutex_);
   find(exec_id);

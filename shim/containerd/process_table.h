@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "shim/containerd/process_terminal.h"
 #include "shim/containerd/stdio.h"
 
 namespace kvrun::containerd {
@@ -31,6 +32,7 @@ struct ProcessRecord {
   StdioPaths paths;
   bool terminal = false;
   std::unique_ptr<ProcessStdio> stdio;  // until the process has exited
+  std::unique_ptr<ProcessTerminal> terminal_io;  // a started terminal process, until it exits
   std::string spec_path;                // exec: the runtime-spec Process JSON
   pid_t pid = 0;
   ProcessStatus status = ProcessStatus::kCreated;
@@ -53,6 +55,9 @@ class ProcessTable {
   // The fds a kvrun command gets as its stdio (-1 = none); valid until release_child_ends().
   std::array<int, 3> child_stdio(const std::string& exec_id) const;
   void release_child_ends(const std::string& exec_id);
+  void attach_terminal(const std::string& exec_id, std::unique_ptr<ProcessTerminal> terminal);
+  // The process's terminal, for draining once it has exited (nullptr if none).
+  std::unique_ptr<ProcessTerminal> take_terminal(const std::string& exec_id);
   // Blocks until the process has exited. Throws RpcError(NotFound).
   ExitInfo wait(const std::string& exec_id);
   // Removes the record. Throws RpcError(NotFound).

@@ -14,6 +14,7 @@
 #include "protocol/messages.h"
 #include "shim/containerd/agent_link.h"
 #include "shim/containerd/bundle_spec.h"
+#include "shim/containerd/console_socket.h"
 #include "shim/containerd/oom_events.h"
 #include "shim/containerd/rootfs_mounts.h"
 #include "shim/containerd/stats.h"
@@ -91,10 +92,31 @@ pid_t Task::read_pid_file(const fs::path& path) const {
   return static_cast<pid_t>(pid);
 }
 
+// kvrun create / exec for one process. A terminal process gets --console-socket (before the
+// container id, kvrun's last argument): kvrun's monitor sends the terminal's host end there,
+// and it is joined to the process's FIFOs; kvrun's own stdio is then /dev/null.
+std::unique_ptr<ProcessTerminal> Task::run_process_command(std::vector<std::string> args,
+                                                           bool terminal,
+                                                           const std::array<int, 3>& stdio) {
+  if (!terminal) {
+    kvrun_.run(args, stdio);
+    return nullptr;
+  }
+  ConsoleSocket console;
+  args.insert(args.end() - 1, {"--console-socket", console.path().string()});
+  kvrun_.run(args, {-1, -1, -1});
+  return std::make_unique<ProcessTerminal>(console.receive(std::chrono::seconds(10)), stdio[0],
+                                           stdio[1]);
+}
+
 void Task::watch_exit(const std::string& exec_id, pid_t pid) {
   std::thread([this, exec_id, pid] {
     int status = reaper_.wait(pid);
     try {
+      // All of a terminal's output before its end, and both before the exit event.
+      if (auto terminal = processes_.take_terminal(exec_id)) {
+        terminal->drain(std::chrono::seconds(5));
+      }
       ProcessRecord record = processes_.set_exited(exec_id, status);
       spdlog::info("{} {} exited with status {}", options_.id, exec_id.empty() ? "init" : exec_id,
                    status);
@@ -113,9 +135,6 @@ void Task::watch_exit(const std::string& exec_id, pid_t pid) {
 
 api::CreateTaskResponse Task::create(const api::CreateTaskRequest& request) {
   check_id(request.id());
-  if (request.terminal()) {
-    throw RpcError(Code::kUnimplemented, "kvrun shim: terminal (tty) tasks are not supported yet");
-  }
   if (!request.checkpoint().empty()) {
     throw RpcError(Code::kUnimplemented, "kvrun shim: checkpoint/restore is not supported");
   }
@@ -131,24 +150,33 @@ api::CreateTaskResponse Task::create(const api::CreateTaskRequest& request) {
     mount_rootfs(mounts, rootfs);
     rootfs_mounted_ = true;
   }
+  // What a failure after `kvrun create` leaves (kvrun cleans up after its own failures).
+  auto undo_create = [&] {
+    try {
+      kvrun_.run({"delete", "--force", options_.id});
+    } catch (const Error&) {
+    }
+    if (rootfs_mounted_) unmount_rootfs(rootfs);
+    rootfs_mounted_ = false;
+  };
   ProcessRecord record;
   record.paths = {request.stdin(), request.stdout(), request.stderr()};
+  record.terminal = request.terminal();
   try {
     adjust_bundle_spec(options_.bundle);
     record.stdio = std::make_unique<ProcessStdio>(record.paths);
     fs::path pid_file = options_.bundle / "init.pid";
     fs::remove(pid_file);
-    kvrun_.run({"create", "--bundle", options_.bundle.string(), "--pid-file", pid_file.string(),
-                options_.id},
-               {record.stdio->in(), record.stdio->out(), record.stdio->err()});
+    record.terminal_io = run_process_command(
+        {"create", "--bundle", options_.bundle.string(), "--pid-file", pid_file.string(),
+         options_.id},
+        record.terminal, {record.stdio->in(), record.stdio->out(), record.stdio->err()});
     record.pid = read_pid_file(pid_file);
   } catch (const RpcError&) {
-    if (rootfs_mounted_) unmount_rootfs(rootfs);
-    rootfs_mounted_ = false;
+    undo_create();
     throw;
   } catch (const Error& e) {
-    if (rootfs_mounted_) unmount_rootfs(rootfs);
-    rootfs_mounted_ = false;
+    undo_create();
     throw RpcError(Code::kUnknown, e.what());
   }
   record.stdio->release_child_ends();
@@ -203,10 +231,12 @@ api::StartResponse Task::start(const api::StartRequest& request) {
   try {
     fs::remove(pid_file);
     // The agent knows the process by containerd's exec id, so Kill can signal it there.
-    kvrun_.run({"exec", "--detach", "--pid-file", pid_file.string(), "--process", record.spec_path,
-                "--exec-id", exec_id, options_.id},
-               processes_.child_stdio(exec_id));
+    auto terminal = run_process_command({"exec", "--detach", "--pid-file", pid_file.string(),
+                                         "--process", record.spec_path, "--exec-id", exec_id,
+                                         options_.id},
+                                        record.terminal, processes_.child_stdio(exec_id));
     pid = read_pid_file(pid_file);
+    if (terminal) processes_.attach_terminal(exec_id, std::move(terminal));
   } catch (const RpcError&) {
     throw;
   } catch (const Error& e) {
@@ -227,9 +257,6 @@ api::StartResponse Task::start(const api::StartRequest& request) {
 void Task::exec(const api::ExecProcessRequest& request) {
   check_id(request.id());
   check_exec_id(request.exec_id());
-  if (request.terminal()) {
-    throw RpcError(Code::kUnimplemented, "kvrun shim: terminal (tty) execs are not supported yet");
-  }
   ProcessRecord init = processes_.snapshot("");
   if (init.exit)
     throw RpcError(Code::kFailedPrecondition, "container " + options_.id + " has exited");
@@ -242,6 +269,7 @@ void Task::exec(const api::ExecProcessRequest& request) {
   ProcessRecord record;
   record.exec_id = request.exec_id();
   record.paths = {request.stdin(), request.stdout(), request.stderr()};
+  record.terminal = request.terminal();
   record.spec_path = (options_.bundle / ("exec-" + request.exec_id() + ".json")).string();
   {
     std::ofstream out(record.spec_path, std::ios::trunc);
@@ -436,6 +464,29 @@ api::ConnectResponse Task::connect(const api::ConnectRequest& request) {
   }
   response.set_version("kvrun");
   return response;
+}
+
+void Task::resize_pty(const api::ResizePtyRequest& request) {
+  check_id(request.id());
+  const std::string& exec_id = request.exec_id();
+  ProcessRecord record = processes_.snapshot(exec_id);
+  std::string what = exec_id.empty() ? "task " + options_.id : "process " + exec_id;
+  if (!record.terminal) throw RpcError(Code::kFailedPrecondition, what + " has no terminal");
+  if (record.exit) throw RpcError(Code::kNotFound, what + " has exited");
+  constexpr std::uint32_t kMaxSide = 0xffff;  // a winsize field
+  if (request.width() > kMaxSide || request.height() > kMaxSide) {
+    throw RpcError(Code::kInvalidArgument, "terminal size " + std::to_string(request.width()) +
+                                               "x" + std::to_string(request.height()) +
+                                               " is out of range");
+  }
+  // The terminal that matters is the guest's pty: the host's only carries its bytes.
+  try {
+    auto agent = connect_task_agent(options_.kvrun_root, options_.id, std::chrono::seconds(10));
+    agent.call_ok(protocol::ResizePty{options_.id, exec_id, static_cast<int>(request.height()),
+                                      static_cast<int>(request.width())});
+  } catch (const Error& e) {
+    rethrow_kvrun_error(e);
+  }
 }
 
 bool Task::finished() const { return !created_ || deleted_; }

@@ -42,6 +42,7 @@ class Task {
   void close_io(const api::CloseIORequest& request);
   api::StatsResponse stats(const api::StatsRequest& request);
   api::ConnectResponse connect(const api::ConnectRequest& request);
+  void resize_pty(const api::ResizePtyRequest& request);
   // True once the init has been deleted (or never created): Shutdown may end the shim.
   bool finished() const;
   // Best effort for a shim that is told to go while its container still exists.
@@ -50,6 +51,9 @@ class Task {
  private:
   void check_id(const std::string& id) const;
   void watch_exit(const std::string& exec_id, pid_t pid);
+  std::unique_ptr<ProcessTerminal> run_process_command(std::vector<std::string> args,
+                                                       bool terminal,
+                                                       const std::array<int, 3>& stdio);
   pid_t read_pid_file(const std::filesystem::path& path) const;
 
   TaskOptions options_;

@@ -71,8 +71,9 @@ void register_task_service(ttrpc::Registry& registry, Task& task, std::function<
   });
   add<api::StatsRequest>(registry, "Stats", [&task](const auto& r) { return task.stats(r); });
   add<api::ConnectRequest>(registry, "Connect", [&task](const auto& r) { return task.connect(r); });
-  add<api::ResizePtyRequest>(registry, "ResizePty", [](const auto&) -> google::protobuf::Empty {
-    unsupported("ResizePty (tasks have no terminal)");
+  add<api::ResizePtyRequest>(registry, "ResizePty", [&task](const auto& r) {
+    task.resize_pty(r);
+    return empty();
   });
   add<api::UpdateTaskRequest>(registry, "Update", [](const auto&) -> google::protobuf::Empty {
     unsupported("Update (changing a running VM's resources)");

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
@@ -245,6 +246,47 @@ Result Containerd::ctr(const std::vector<std::string>& args, int timeout_seconds
   return run(argv, timeout_seconds);
 }
 
+Result Containerd::ctr_in_terminal(const std::vector<std::string>& args, unsigned short rows,
+                                   unsigned short cols, const std::string& prompt,
+                                   const std::string& typed, int timeout_seconds) const {
+  std::vector<std::string> argv = {"ctr", "--address", address, "-n", ns};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto c_args = c_argv(argv);
+  winsize size{rows, cols, 0, 0};
+  int master = -1;
+  pid_t child = ::forkpty(&master, nullptr, nullptr, &size);
+  if (child == 0) {
+    ::execvp(c_args[0], c_args.data());
+    ::_exit(127);
+  }
+  Result result;
+  if (child < 0) return result;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
+  bool typed_yet = false;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
+    if (left <= 0) {
+      ::kill(child, SIGKILL);
+      break;
+    }
+    pollfd ready{master, POLLIN, 0};
+    if (::poll(&ready, 1, static_cast<int>(left)) < 0 && errno != EINTR) break;
+    char buffer[4096];
+    ssize_t n = ::read(master, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // EIO: ctr and everything on its terminal have gone
+    result.out.append(buffer, static_cast<std::size_t>(n));
+    if (!typed_yet && result.out.find(prompt) != std::string::npos) {
+      typed_yet = ::write(master, typed.data(), typed.size()) == static_cast<ssize_t>(typed.size());
+    }
+  }
+  ::close(master);
+  result.status = wait_status(child);
+  return result;
+}
+
 pid_t Containerd::spawn_ctr(const std::vector<std::string>& args, const std::string& name) const {
   std::vector<std::string> argv = {"ctr", "--address", address, "-n", ns};
   argv.insert(argv.end(), args.begin(), args.end());
@@ -275,6 +317,21 @@ fs::path Containerd::kvrun_state(const std::string& id) const {
 
 std::size_t Containerd::sandbox_processes() const {
   return processes_running({sandbox_ == "vm" ? KVRUN_VMM_PATH : KVRUN_AGENT_PATH}).size();
+}
+
+std::string kvrun_processes() {
+  std::string found;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string comm = read_file(entry.path() / "comm");
+    if (!comm.starts_with("kvrun")) continue;
+    std::error_code ec;
+    fs::path exe = fs::read_symlink(entry.path() / "exe", ec);
+    found += name + " " + comm.substr(0, comm.size() - 1) + " " +
+             (ec ? "(" + ec.message() + ")" : exe.string()) + "\n";
+  }
+  return found;
 }
 
 void Containerd::expect_nothing_left(const std::vector<std::string>& ids) const {

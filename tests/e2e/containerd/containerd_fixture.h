@@ -30,6 +30,11 @@ struct Containerd {
 
   // ctr --address <socket> -n <ns> args...
   Result ctr(const std::vector<std::string>& args, int timeout_seconds = 120) const;
+  // ctr at a terminal of rows x cols (a new pty is its stdio and controlling terminal); once
+  // `prompt` shows on the terminal, `typed` is typed. out is everything the terminal showed.
+  Result ctr_in_terminal(const std::vector<std::string>& args, unsigned short rows,
+                         unsigned short cols, const std::string& prompt, const std::string& typed,
+                         int timeout_seconds = 180) const;
   // Starts ctr in the background (stdout/stderr to <scratch>/<name>.out and .err); returns its
   // PID.
   pid_t spawn_ctr(const std::vector<std::string>& args, const std::string& name = "spawned") const;
@@ -54,5 +59,7 @@ struct Containerd {
 };
 
 int wait_status(pid_t pid);
+// "PID comm exe" of every process whose name starts with kvrun, for failure messages.
+std::string kvrun_processes();
 
 }  // namespace kvrun::e2e

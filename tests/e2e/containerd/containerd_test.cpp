@@ -164,6 +164,37 @@ TEST_F(KVRUN_TEST_SUITE, OomKillIsAnEventAndAnExit) {
   containerd_->expect_nothing_left({"oom1"});
 }
 
+// `ctr run -t` and `ctr task exec -t`: the process's terminal is a pty in the sandbox, sized as
+// ctr's own terminal (ResizePty), and what is typed at ctr reaches it.
+TEST_F(KVRUN_TEST_SUITE, TerminalsTakeInputAndTheirSize) {
+  // The size arrives with ctr's resize after the start: wait for it, 30 s at most (busybox's
+  // stty prints no size while it is 0x0).
+  const std::string script =
+      "tty; i=0; until [ -n \"$(stty size 2>/dev/null)\" ] || [ $i = 300 ]; do "
+      "sleep 0.1; i=$((i + 1)); done; stty size; "
+      "echo ready; read line; echo \"got $line\"; exit ";
+  Result init = containerd_->ctr_in_terminal(
+      {"run", "--rm", "-t", "--runtime", kRuntime, containerd_->image, "t1", "sh", "-c",
+       script + "3"},
+      30, 100, "ready", "hello\n");
+  EXPECT_EQ(init.status, 3) << init.out;
+  EXPECT_NE(init.out.find("/dev/pts/"), std::string::npos) << init.out;
+  EXPECT_NE(init.out.find("30 100"), std::string::npos) << init.out;
+  EXPECT_NE(init.out.find("got hello"), std::string::npos) << init.out;
+
+  ASSERT_EQ(run({"-d"}, "t2", "while :; do sleep 1; done").status, 0);
+  Result exec = containerd_->ctr_in_terminal(
+      {"tasks", "exec", "-t", "--exec-id", "x1", "t2", "sh", "-c", script + "4"}, 40, 120,
+      "ready", "typed\n");
+  EXPECT_EQ(exec.status, 4) << exec.out;
+  EXPECT_NE(exec.out.find("40 120"), std::string::npos) << exec.out;
+  EXPECT_NE(exec.out.find("got typed"), std::string::npos) << exec.out;
+  ctr({"tasks", "kill", "-s", "SIGKILL", "t2"});
+  EXPECT_TRUE(wait_until([&] { return task_status("t2") == "STOPPED"; }, 60000));
+  remove("t2");
+  containerd_->expect_nothing_left({"t1", "t2"});
+}
+
 // Twenty for host sandboxes; each VM boots a guest (seconds under nested KVM), so fewer there.
 TEST_F(KVRUN_TEST_SUITE, ManyInARowLeaveNothing) {
   const int count = std::string(KVRUN_TEST_SANDBOX) == "vm" ? 3 : 20;
@@ -196,7 +227,8 @@ TEST_F(KVRUN_TEST_SUITE, PodContainersRunInTheSandboxesVm) {
   ASSERT_TRUE(state.is_object());
   EXPECT_EQ(state.value("pod_role", ""), "member") << state.dump();
   EXPECT_EQ(state.value("pod_sandbox", ""), "pod1") << state.dump();
-  EXPECT_EQ(containerd_->sandbox_processes(), 1u) << "one VMM (or host agent) for the pod";
+  EXPECT_EQ(containerd_->sandbox_processes(), 1u) << "one VMM (or host agent) for the pod:\n"
+                                                  << kvrun_processes();
 
   // One kernel under both, and each container in its own rootfs.
   auto in_task = [&](const std::string& id, const std::string& exec_id, const std::string& cmd) {
