@@ -221,8 +221,14 @@ nlohmann::json Engine::exec(const protocol::ExecProcess& request) {
   if (container.state != State::kRunning || container.init->exit_status) {
     throw Error("container " + container.id + ": not running");
   }
-  if (container.execs.contains(request.exec_id)) {
-    throw Error("container " + container.id + ": process " + request.exec_id + " already exists");
+  if (auto used = container.execs.find(request.exec_id); used != container.execs.end()) {
+    // An exec id is free again once its process has exited: containerd lets a client reuse
+    // one after deleting the exec, and its waiters have had their answer.
+    if (!used->second->exit_status) {
+      throw Error("container " + container.id + ": process " + request.exec_id +
+                  " already exists");
+    }
+    container.execs.erase(used);
   }
   ProcessSpec spec = parse_process_spec(request.process, "body.process");
   auto process = std::make_unique<Process>();

@@ -50,8 +50,13 @@ TEST_F(ExecAsRoot, ExitStatusAndFailuresArePerProcess) {
   auto missing = exec("missing", {"/bin/nope"});
   EXPECT_FALSE(missing.ok);
   EXPECT_EQ(missing.error, "exec /bin/nope: No such file or directory");
-  auto duplicate = exec("three", {"true"});
-  EXPECT_EQ(duplicate.error, "container box: process three already exists");
+  // The id of a running process is taken; that of an exited one is free again.
+  ASSERT_TRUE(exec("running", {"sleep", "1000"}).ok);
+  auto duplicate = exec("running", {"true"});
+  EXPECT_EQ(duplicate.error, "container box: process running already exists");
+  auto reused = exec("three", {"/bin/sh", "-c", "exit 4"});
+  ASSERT_TRUE(reused.ok) << reused.error;
+  EXPECT_EQ(wait("three"), 4);
 }
 
 TEST_F(ExecAsRoot, StdinOfAnExecAndEachStreamAttachesOnce) {

@@ -40,11 +40,11 @@ std::vector<pid_t> processes_running(const std::vector<std::string>& executables
   for (const auto& entry : fs::directory_iterator("/proc")) {
     std::string name = entry.path().filename();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::error_code ec;
-    fs::path exe = fs::read_symlink(entry.path() / "exe", ec);
-    if (ec) continue;
+    // By identity, not name: a process in containerd's mount namespace may show its
+    // executable under another path (a bind mount's source, under nested KVM).
     for (const auto& wanted : executables) {
-      if (exe == fs::path(wanted)) found.push_back(std::stoi(name));
+      std::error_code ec;
+      if (fs::equivalent(entry.path() / "exe", wanted, ec)) found.push_back(std::stoi(name));
     }
   }
   return found;
@@ -73,6 +73,21 @@ void ensure_overlayfs() {
 }
 
 }  // namespace
+
+std::string kvrun_processes() {
+  std::string found;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string comm = read_file(entry.path() / "comm");
+    if (!comm.starts_with("kvrun")) continue;
+    std::error_code ec;
+    fs::path exe = fs::read_symlink(entry.path() / "exe", ec);
+    found += name + " " + comm.substr(0, comm.size() - 1) + " " +
+             (ec ? "(" + ec.message() + ")" : exe.string()) + "\n";
+  }
+  return found;
+}
 
 int wait_status(pid_t pid) {
   int status = 0;
@@ -319,20 +334,6 @@ std::size_t Containerd::sandbox_processes() const {
   return processes_running({sandbox_ == "vm" ? KVRUN_VMM_PATH : KVRUN_AGENT_PATH}).size();
 }
 
-std::string kvrun_processes() {
-  std::string found;
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    std::string name = entry.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::string comm = read_file(entry.path() / "comm");
-    if (!comm.starts_with("kvrun")) continue;
-    std::error_code ec;
-    fs::path exe = fs::read_symlink(entry.path() / "exe", ec);
-    found += name + " " + comm.substr(0, comm.size() - 1) + " " +
-             (ec ? "(" + ec.message() + ")" : exe.string()) + "\n";
-  }
-  return found;
-}
 
 void Containerd::expect_nothing_left(const std::vector<std::string>& ids) const {
   std::error_code ec;
@@ -351,7 +352,8 @@ void Containerd::expect_nothing_left(const std::vector<std::string>& ids) const 
   // Shims exit shortly after containerd's Shutdown; give them a moment.
   std::vector<std::string> programs = {KVRUN_SHIM_PATH, KVRUN_VMM_PATH, KVRUN_AGENT_PATH};
   EXPECT_TRUE(wait_until([&] { return processes_running(programs).empty(); }, 10000))
-      << processes_running(programs).size() << " shim/VMM/agent processes left";
+      << processes_running(programs).size() << " shim/VMM/agent processes left:\n"
+      << kvrun_processes();
   std::ifstream mounts("/proc/" + std::to_string(pid) + "/mountinfo");
   std::string line;
   while (std::getline(mounts, line)) {

@@ -79,6 +79,9 @@ TEST_F(KVRUN_TEST_SUITE, DetachedTaskTakesExecPsAndKill) {
       ctr({"tasks", "exec", "--exec-id", "e1", "d1", "sh", "-c", "echo from exec; exit 4"});
   EXPECT_EQ(exec.status, 4) << exec.err;
   EXPECT_EQ(exec.out, "from exec\n");
+  // ctr deleted the finished exec: its id may be used again.
+  Result again = ctr({"tasks", "exec", "--exec-id", "e1", "d1", "sh", "-c", "exit 5"});
+  EXPECT_EQ(again.status, 5) << again.err;
 
   // A signal to an exec reaches its process in the sandbox: the shell's trap runs and sets the
   // exit status (a signal that only ended a host-side helper would give 143).
