@@ -128,6 +128,8 @@ void Connection::dispatch(const protocol::Request& request) {
             return engine_.stats(m);
           } else if constexpr (std::is_same_v<T, protocol::ResizePty>) {
             return engine_.resize(m);
+          } else if constexpr (std::is_same_v<T, protocol::UpdateContainer>) {
+            return engine_.update(m);
           } else if constexpr (std::is_same_v<T, protocol::CreateSandbox>) {
             return engine_.create_sandbox(m);
           } else if constexpr (std::is_same_v<T, protocol::ConfigureNetwork>) {

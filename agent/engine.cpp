@@ -386,6 +386,14 @@ nlohmann::json Engine::resize(const protocol::ResizePty& request) {
   return nlohmann::json::object();
 }
 
+nlohmann::json Engine::update(const protocol::UpdateContainer& request) {
+  Container& container = find(request.container_id);
+  ResourcesSpec resources = parse_resources(request.resources, "body.resources");
+  cgroup_of(container).update(resources);
+  spdlog::info("container {}: resources updated", container.id);
+  return nlohmann::json::object();
+}
+
 nlohmann::json Engine::stats(const protocol::StatsContainer& request) {
   Container& container = find(request.container_id);
   return to_json(read_cgroup_stats(cgroup_of(container).path()));

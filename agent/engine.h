@@ -63,6 +63,7 @@ class Engine {
   nlohmann::json resume(const protocol::ResumeContainer& request);
   nlohmann::json stats(const protocol::StatsContainer& request);
   nlohmann::json resize(const protocol::ResizePty& request);
+  nlohmann::json update(const protocol::UpdateContainer& request);
   nlohmann::json list_processes(const protocol::ListProcesses& request);
   // Kills, reaps and removes every container; from then on nothing new may be created.
   nlohmann::json destroy_sandbox();

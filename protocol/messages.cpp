@@ -101,6 +101,9 @@ RequestBody decode_body(std::string_view type, JsonReader& body) {
   if (type == "PauseContainer") return PauseContainer{read_id(body, "container_id", false)};
   if (type == "ResumeContainer") return ResumeContainer{read_id(body, "container_id", false)};
   if (type == "StatsContainer") return StatsContainer{read_id(body, "container_id", false)};
+  if (type == "UpdateContainer") {
+    return UpdateContainer{read_id(body, "container_id", false), body.object("resources")};
+  }
   if (type == "GetOomEvent") return GetOomEvent{};
   if (type == "ListProcesses") return ListProcesses{read_id(body, "container_id", false)};
   if (type == "DestroySandbox") return DestroySandbox{};
@@ -199,6 +202,9 @@ nlohmann::json encode_body(const RequestBody& body) {
           j["exec_id"] = m.exec_id;
           j["rows"] = m.rows;
           j["cols"] = m.cols;
+        } else if constexpr (std::is_same_v<T, UpdateContainer>) {
+          j["container_id"] = m.container_id;
+          j["resources"] = m.resources;
         }
         return j;
       },
@@ -231,7 +237,7 @@ std::string_view type_name(const RequestBody& body) {
       "Ping",           "CreateContainer", "StartContainer", "ExecProcess",    "SignalProcess",
       "WaitProcess",    "RemoveContainer", "AttachStdio",    "PauseContainer", "ResumeContainer",
       "StatsContainer", "GetOomEvent",     "ResizePty",      "ListProcesses",  "DestroySandbox",
-      "CreateSandbox",  "ConfigureNetwork"};
+      "CreateSandbox",  "ConfigureNetwork", "UpdateContainer"};
   static_assert(std::size(kNames) == std::variant_size_v<RequestBody>);
   return kNames[body.index()];
 }

@@ -116,6 +116,13 @@ struct StatsContainer {
   std::string container_id;
 };
 
+// New cgroup limits for a container: a runtime-spec linux.resources object whose fields replace
+// the container's (those it lacks stay as they are).
+struct UpdateContainer {
+  std::string container_id;
+  nlohmann::json resources;
+};
+
 // Replied when a process of some container is killed for lack of memory (now, if such a kill is
 // queued). Each kill is reported once, to one waiter.
 struct GetOomEvent {};
@@ -142,7 +149,8 @@ struct AttachStdio {
 using RequestBody = std::variant<Ping, CreateContainer, StartContainer, ExecProcess, SignalProcess,
                                  WaitProcess, RemoveContainer, AttachStdio, PauseContainer,
                                  ResumeContainer, StatsContainer, GetOomEvent, ResizePty,
-                                 ListProcesses, DestroySandbox, CreateSandbox, ConfigureNetwork>;
+                                 ListProcesses, DestroySandbox, CreateSandbox, ConfigureNetwork,
+                                 UpdateContainer>;
 
 struct Request {
   std::uint64_t id = 0;

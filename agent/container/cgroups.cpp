@@ -61,6 +61,15 @@ void make_dir(const std::filesystem::path& path) {
   if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) throw_errno("mkdir " + path.string());
 }
 
+std::vector<std::string> missing_from(const std::vector<std::string>& available,
+                                      const std::vector<std::string>& wanted) {
+  std::vector<std::string> missing;
+  for (const auto& c : wanted) {
+    if (std::find(available.begin(), available.end(), c) == available.end()) missing.push_back(c);
+  }
+  return missing;
+}
+
 std::string join(const std::vector<std::string>& names, const std::string& prefix) {
   std::string out;
   for (const auto& n : names) out += (out.empty() ? "" : " ") + prefix + n;
@@ -125,7 +134,6 @@ std::optional<Cgroup> Cgroup::create(const CgroupConfig& config, std::string_vie
   for (const auto& c : required_controllers(resources)) {
     if (std::find(wanted.begin(), wanted.end(), c) == wanted.end()) wanted.push_back(c);
   }
-  std::vector<std::string> missing;
   std::vector<std::string> available;
   try {
     available = available_controllers(config.root);
@@ -134,9 +142,7 @@ std::optional<Cgroup> Cgroup::create(const CgroupConfig& config, std::string_vie
     spdlog::warn("{}; container {} runs without a cgroup (host mode)", e.what(), container_id);
     return std::nullopt;
   }
-  for (const auto& c : wanted) {
-    if (std::find(available.begin(), available.end(), c) == available.end()) missing.push_back(c);
-  }
+  std::vector<std::string> missing = missing_from(available, wanted);
   std::filesystem::path parent = config.root / "kvrun";
   std::filesystem::path path = parent / std::string(container_id);
   if (!missing.empty()) {
@@ -159,6 +165,23 @@ std::optional<Cgroup> Cgroup::create(const CgroupConfig& config, std::string_vie
   for (const auto& [file, value] : settings) write_setting(path, file, value);
   spdlog::debug("container {}: cgroup {}", container_id, path.string());
   return cgroup;
+}
+
+void Cgroup::update(const ResourcesSpec& resources) const {
+  auto settings = cgroup_settings(resources);
+  auto wanted = required_controllers(resources);
+  std::filesystem::path parent = path_.parent_path();  // <root>/kvrun
+  std::filesystem::path root = parent.parent_path();
+  if (!wanted.empty()) {
+    auto missing = missing_from(available_controllers(root), wanted);
+    if (!missing.empty()) {
+      throw Error("cgroup2 root " + root.string() + " lacks controller(s) " + join(missing, ""));
+    }
+    std::string enable = join(wanted, "+");
+    write_file(root / "cgroup.subtree_control", enable);
+    write_file(parent / "cgroup.subtree_control", enable);
+  }
+  for (const auto& [file, value] : settings) write_setting(path_, file, value);
 }
 
 Cgroup& Cgroup::operator=(Cgroup&& other) noexcept {

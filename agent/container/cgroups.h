@@ -55,6 +55,9 @@ class Cgroup {
   void kill() const;
   // Freezes (or thaws) every process in it and waits until that has happened (cgroup.freeze).
   void freeze(bool frozen) const;
+  // Writes new limits (those `resources` has; the others stay), enabling a controller the
+  // container did not need before. Validates everything before writing anything.
+  void update(const ResourcesSpec& resources) const;
 
  private:
   explicit Cgroup(std::filesystem::path path) : path_(std::move(path)) {}

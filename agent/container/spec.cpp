@@ -208,6 +208,8 @@ SeccompSpec parse_seccomp(const nlohmann::json& json, const std::string& path) {
   return seccomp;
 }
 
+}  // namespace
+
 ResourcesSpec parse_resources(const nlohmann::json& json, const std::string& path) {
   JsonReader r(json, path);
   ResourcesSpec res;
@@ -263,6 +265,8 @@ ResourcesSpec parse_resources(const nlohmann::json& json, const std::string& pat
   r.reject_unknown();
   return res;
 }
+
+namespace {
 
 LinuxSpec parse_linux(const nlohmann::json& json, const std::string& path) {
   JsonReader r(json, path);

@@ -115,6 +115,9 @@ ContainerSpec parse_container_spec(const nlohmann::json& config);
 // `path` prefixes field names in errors ("process" in a config, "body.process" in ExecProcess).
 ProcessSpec parse_process_spec(const nlohmann::json& process, const std::string& path);
 
+// linux.resources of a spec, or an update of them (UpdateContainer); `path` prefixes errors.
+ResourcesSpec parse_resources(const nlohmann::json& json, const std::string& path);
+
 std::string_view namespace_name(NamespaceType type);
 
 }  // namespace kvrun::agent

@@ -29,6 +29,7 @@ struct Parsed {
   bool detach = false, keep = false, force = false, all = false, quiet = false;
   std::string id, signal = "SIGTERM", format = "table";
   ExecOptions exec;
+  std::string resources_file;
   std::string gc_max_age = "168h";
   bool gc_all = false;
 };
@@ -120,6 +121,11 @@ int main(int argc, char** argv) {
   pause->add_option("id", p.id)->required();
   auto* resume = app.add_subcommand("resume", "thaw the container");
   resume->add_option("id", p.id)->required();
+  auto* update = app.add_subcommand(
+      "update", "change the container's cgroup limits in its sandbox (not the VM's size)");
+  update->add_option("-r,--resources", p.resources_file,
+                     "linux.resources JSON file, or - for stdin");
+  update->add_option("id", p.id)->required();
   auto* list = app.add_subcommand("list", "list containers");
   list->add_option("-f,--format", p.format)->check(CLI::IsMember({"table", "json"}));
   list->add_flag("-q,--quiet", p.quiet, "ids only");
@@ -153,6 +159,8 @@ int main(int argc, char** argv) {
       print_ps(g, p.id, p.format, std::cout);
     } else if (pause->parsed() || resume->parsed()) {
       pause_container(g, p.id, pause->parsed());
+    } else if (update->parsed()) {
+      update_container(g, p.id, p.resources_file);
     } else if (list->parsed()) {
       print_list(g, p.format, p.quiet, std::cout);
     } else if (gc->parsed()) {

@@ -8,6 +8,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <iostream>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -207,6 +208,29 @@ void pause_container(const Globals& globals, const std::string& id, bool pause) 
   }
   current.status = pause ? state::Status::kPaused : state::Status::kRunning;
   state::save_state(dir, current);
+}
+
+void update_container(const Globals& globals, const std::string& id,
+                      const std::string& resources_file) {
+  if (resources_file.empty()) throw Error("update: --resources FILE (or - for stdin) is required");
+  nlohmann::json resources;
+  if (resources_file == "-") {
+    resources = nlohmann::json::parse(std::cin, nullptr, false);
+  } else {
+    std::ifstream in(resources_file);
+    if (!in) throw Error("--resources " + resources_file + ": cannot be read");
+    resources = nlohmann::json::parse(in, nullptr, false);
+  }
+  if (!resources.is_object())
+    throw Error("--resources " + resources_file + ": not a JSON object (linux.resources)");
+  state::StateDir states(globals.root);
+  auto dir = states.open(id);
+  state::ContainerLock lock(dir);
+  ContainerState current = state::load_current_state(dir);
+  if (current.status == state::Status::kStopped || current.status == state::Status::kCreating)
+    throw Error("container " + id + " is not running");
+  protocol::Client client(connect_to_agent(current));
+  client.call_ok(protocol::UpdateContainer{id, std::move(resources)});
 }
 
 }  // namespace kvrun::cli

@@ -1,4 +1,4 @@
-// kill, exec, pause, resume: acting on the processes of a running container through its agent.
+// kill, exec, pause, resume, update: acting on a running container through its agent.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -36,5 +36,11 @@ nlohmann::json exec_process(const nlohmann::json& container_process, const ExecO
 ExitStatus exec_in_container(const Globals& globals, const ExecOptions& options);
 
 void pause_container(const Globals& globals, const std::string& id, bool pause);
+
+// New cgroup limits inside the sandbox: `resources_file` ("-" = stdin) holds a runtime-spec
+// linux.resources object; the limits it names replace the container's. The VM's own size
+// (memory, vCPUs) stays as it was booted.
+void update_container(const Globals& globals, const std::string& id,
+                      const std::string& resources_file);
 
 }  // namespace kvrun::cli

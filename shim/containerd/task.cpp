@@ -56,6 +56,13 @@ void check_exec_id(const std::string& exec_id) {
   }
 }
 
+// A file kvrun reads (--process, --resources).
+void write_json(const fs::path& path, const nlohmann::json& json) {
+  std::ofstream out(path, std::ios::trunc);
+  out << json.dump();
+  if (!out.flush()) throw RpcError(Code::kInternal, "cannot write " + path.string());
+}
+
 // kvrun's (and the agent's) "not running" family means the process is gone: containerd expects
 // NotFound then.
 [[noreturn]] void rethrow_kvrun_error(const Error& e) {
@@ -271,11 +278,7 @@ void Task::exec(const api::ExecProcessRequest& request) {
   record.paths = {request.stdin(), request.stdout(), request.stderr()};
   record.terminal = request.terminal();
   record.spec_path = (options_.bundle / ("exec-" + request.exec_id() + ".json")).string();
-  {
-    std::ofstream out(record.spec_path, std::ios::trunc);
-    out << process.dump();
-    if (!out.flush()) throw RpcError(Code::kInternal, "cannot write " + record.spec_path);
-  }
+  write_json(record.spec_path, process);
   try {
     record.stdio = std::make_unique<ProcessStdio>(record.paths);
   } catch (const Error& e) {
@@ -487,6 +490,28 @@ void Task::resize_pty(const api::ResizePtyRequest& request) {
   } catch (const Error& e) {
     rethrow_kvrun_error(e);
   }
+}
+
+void Task::update(const api::UpdateTaskRequest& request) {
+  check_id(request.id());
+  // containerd sends the runtime-spec LinuxResources as JSON inside the Any.
+  auto resources = nlohmann::json::parse(request.resources().value(), nullptr, false);
+  if (!request.has_resources() || !resources.is_object()) {
+    throw RpcError(Code::kInvalidArgument,
+                   "Update: resources (" + request.resources().type_url() +
+                       ") are not a JSON object of runtime-spec LinuxResources");
+  }
+  std::lock_guard lifecycle(lifecycle_);
+  fs::path file = options_.bundle / "update-resources.json";
+  write_json(file, resources);
+  std::error_code ec;
+  try {
+    kvrun_.run({"update", "--resources", file.string(), options_.id});
+  } catch (const Error& e) {
+    fs::remove(file, ec);
+    rethrow_kvrun_error(e);
+  }
+  fs::remove(file, ec);
 }
 
 bool Task::finished() const { return !created_ || deleted_; }

@@ -43,6 +43,7 @@ class Task {
   api::StatsResponse stats(const api::StatsRequest& request);
   api::ConnectResponse connect(const api::ConnectRequest& request);
   void resize_pty(const api::ResizePtyRequest& request);
+  void update(const api::UpdateTaskRequest& request);
   // True once the init has been deleted (or never created): Shutdown may end the shim.
   bool finished() const;
   // Best effort for a shim that is told to go while its container still exists.

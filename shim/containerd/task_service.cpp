@@ -75,8 +75,9 @@ void register_task_service(ttrpc::Registry& registry, Task& task, std::function<
     task.resize_pty(r);
     return empty();
   });
-  add<api::UpdateTaskRequest>(registry, "Update", [](const auto&) -> google::protobuf::Empty {
-    unsupported("Update (changing a running VM's resources)");
+  add<api::UpdateTaskRequest>(registry, "Update", [&task](const auto& r) {
+    task.update(r);
+    return empty();
   });
   add<api::CheckpointTaskRequest>(
       registry, "Checkpoint",

@@ -1,5 +1,5 @@
 // containerd.task.v2.Task over ttrpc: decodes each request, calls the Task, encodes the reply.
-// Methods kvrun cannot do (Update, Checkpoint) answer
+// Methods kvrun cannot do (Checkpoint) answer
 // Unimplemented with a sentence saying so.
 #pragma once
 

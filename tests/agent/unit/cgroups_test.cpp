@@ -69,6 +69,44 @@ TEST(Cgroups, CreateEnablesControllersAndWritesLimits) {
   EXPECT_EQ(read(dir.path() / "kvrun/c1/cgroup.procs"), "1234");
 }
 
+// An update writes what it names and leaves the rest; a controller the container was created
+// without is enabled first; nothing is written when a value is refused.
+TEST(Cgroups, UpdateWritesNewLimitsOnly) {
+  test::TempDir dir;
+  fake_root(dir.path(), "cpuset cpu io memory pids");
+  ResourcesSpec created;
+  created.memory_limit = 1 << 20;
+  created.pids_limit = 10;
+  auto cgroup = Cgroup::create({dir.path(), CgroupMode::kRequired}, "c1", created);
+  ASSERT_TRUE(cgroup);
+  ResourcesSpec update;
+  update.memory_limit = 2 << 20;
+  update.cpuset_cpus = "0";
+  cgroup->update(update);
+  EXPECT_EQ(read(dir.path() / "kvrun/c1/memory.max"), "2097152");
+  EXPECT_EQ(read(dir.path() / "kvrun/c1/pids.max"), "10");
+  EXPECT_EQ(read(dir.path() / "kvrun/c1/cpuset.cpus"), "0");
+  EXPECT_EQ(read(dir.path() / "kvrun/cgroup.subtree_control"), "+cpuset +memory");
+
+  ResourcesSpec refused;
+  refused.pids_limit = 20;
+  refused.memory_swap = 1;  // smaller than the limit: invalid
+  refused.memory_limit = 3 << 20;
+  EXPECT_THROW(cgroup->update(refused), Error);
+  EXPECT_EQ(read(dir.path() / "kvrun/c1/pids.max"), "10");
+  EXPECT_EQ(read(dir.path() / "kvrun/c1/memory.max"), "2097152");
+
+  fake_root(dir.path(), "cpu memory pids");
+  ResourcesSpec weight;
+  weight.blkio_weight = 100;
+  try {
+    cgroup->update(weight);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "cgroup2 root " + dir.path().string() + " lacks controller(s) io");
+  }
+}
+
 TEST(Cgroups, BlockIoWeightBecomesIoWeight) {
   ResourcesSpec r;
   for (auto [oci, v2] : {std::pair{10, "default 1"}, std::pair{500, "default 4950"},

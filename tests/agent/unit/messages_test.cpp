@@ -198,12 +198,17 @@ TEST(Messages, RejectsBadCgroupTerminalAndOomRequests) {
             "body.container_id: unknown field");
   EXPECT_EQ(decode_error(request("StatsContainer", nlohmann::json::object())),
             "body.container_id: required field is missing");
+  EXPECT_EQ(decode_error(request("UpdateContainer", {{"container_id", "c1"}})),
+            "body.resources: required field is missing");
+  EXPECT_EQ(decode_error(request("UpdateContainer", {{"container_id", "c1"}, {"resources", 5}})),
+            "body.resources: expected an object");
 }
 
 TEST(Messages, NewRequestsRoundTrip) {
   for (const RequestBody& body :
        std::vector<RequestBody>{PauseContainer{"a"}, ResumeContainer{"a"}, StatsContainer{"a"},
-                                GetOomEvent{}, ResizePty{"a", "e", 3, 4}}) {
+                                GetOomEvent{}, ResizePty{"a", "e", 3, 4},
+                                UpdateContainer{"a", {{"pids", {{"limit", 5}}}}}}) {
     Request decoded = decode_request(encode_request({5, body}));
     EXPECT_EQ(decoded.body.index(), body.index());
     EXPECT_EQ(type_name(decoded.body), type_name(body));

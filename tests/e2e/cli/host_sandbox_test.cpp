@@ -181,6 +181,25 @@ TEST_F(CliHostTest, DetachedRunThenForceDelete) {
   expect_nothing_left();
 }
 
+// This host's agent has no cgroup controllers to limit with: update says so in one line (the
+// limits themselves are checked in VMs, CliVmTest).
+TEST_F(CliHostTest, UpdateErrorsAreOneLine) {
+  EXPECT_NE(kvrun({"update", "-r", "-", "nope"}, {.input = "{}"}).err.find("does not exist"),
+            std::string::npos);
+  auto dir = bundle("b", "while :; do sleep 0.1; done");
+  ASSERT_EQ(kvrun({"run", "-d", "-b", dir.string(), "c1"}).status, 0);
+  Result missing = kvrun({"update", "c1"});
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_NE(missing.err.find("--resources FILE (or - for stdin) is required"), std::string::npos)
+      << missing.err;
+  Result limited = kvrun({"update", "-r", "-", "c1"}, {.input = R"({"pids": {"limit": 9}})"});
+  EXPECT_EQ(limited.status, 1);
+  EXPECT_NE(limited.err.find("cgroup"), std::string::npos) << limited.err;
+  EXPECT_EQ(std::count(limited.err.begin(), limited.err.end(), '\n'), 1) << limited.err;
+  ASSERT_EQ(kvrun({"delete", "-f", "c1"}).status, 0);
+  expect_nothing_left();
+}
+
 TEST_F(CliHostTest, PsListsTheContainersProcessesAndKillAllReachesThemAll) {
   auto dir = bundle("b", "sleep 1000 & sleep 1001 & wait");
   auto pid_file = scratch_ / "pid";

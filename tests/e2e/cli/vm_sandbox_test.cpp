@@ -80,6 +80,51 @@ TEST_F(CliVmTest, KilledVmMeansStoppedAndDeleteCleansUp) {
   expect_nothing_left();
 }
 
+// kvrun update: new cgroup limits for a running container, as podman update and containerd's
+// Update ask; a refused update changes nothing and says why.
+TEST_F(CliVmTest, UpdateChangesTheContainersLimitsInTheVm) {
+  // The guest's cgroup2 hierarchy on /sys, to read the container's limits from inside it.
+  auto dir = bundle("b", "while :; do sleep 1; done",
+                    {{"mounts",
+                      {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
+                       {{"destination", "/sys"}, {"type", "cgroup2"}, {"source", "cgroup2"}}}},
+                     {"linux", {{"resources", {{"pids", {{"limit", 50}}}}}}}});
+  ASSERT_EQ(kvrun({"run", "-d", "-b", dir.string(), "c1"}, {.input = "", .timeout_seconds = 90})
+                .status,
+            0);
+  auto limits = [&] {
+    Result r = kvrun({"exec", "c1", "sh", "-c",
+                      "read cg < /proc/self/cgroup; cg=${cg#0::}; "
+                      "cat /sys$cg/memory.max /sys$cg/pids.max"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    return r.out;
+  };
+  EXPECT_EQ(limits(), "max\n50\n");
+
+  std::ofstream(scratch_ / "resources.json")
+      << R"({"memory": {"limit": 41943040}, "pids": {"limit": 20}})";
+  Result update = kvrun({"update", "--resources", (scratch_ / "resources.json").string(), "c1"});
+  EXPECT_EQ(update.status, 0) << update.err;
+  EXPECT_EQ(limits(), "41943040\n20\n");
+
+  Result swap = kvrun({"update", "-r", "-", "c1"},
+                      {.input = R"({"pids": {"limit": 30}, "memory": {"limit": 41943040,
+                                   "swap": 1}})"});
+  EXPECT_EQ(swap.status, 1);
+  EXPECT_NE(swap.err.find("swap: is smaller than the memory limit"), std::string::npos)
+      << swap.err;
+  Result not_resources = kvrun({"update", "-r", "-", "c1"}, {.input = "[1]"});
+  EXPECT_EQ(not_resources.status, 1);
+  EXPECT_NE(not_resources.err.find("not a JSON object"), std::string::npos) << not_resources.err;
+  EXPECT_EQ(limits(), "41943040\n20\n");
+
+  ASSERT_EQ(kvrun({"kill", "c1", "KILL"}).status, 0);
+  EXPECT_TRUE(wait_until([&] { return state("c1")["status"] == "stopped"; }, 30000));
+  EXPECT_EQ(kvrun({"update", "-r", (scratch_ / "resources.json").string(), "c1"}).status, 1);
+  ASSERT_EQ(kvrun({"delete", "c1"}).status, 0);
+  expect_nothing_left();
+}
+
 // kvrun-vmm processes started under this test's state root.
 int vmms_under(const std::filesystem::path& root) {
   int count = 0;

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "shim/containerd/shim_socket.h"
+#include "tests/support/child_process.h"
 
 namespace kvrun::e2e {
 namespace fs = std::filesystem;
@@ -105,57 +106,14 @@ bool wait_until(const std::function<bool()>& condition, int timeout_ms) {
   return condition();
 }
 
-Result run(const std::vector<std::string>& argv_in, int timeout_seconds) {
-  std::vector<std::string> argv = argv_in;
-  auto args = c_argv(argv);
-  int out_pipe[2], err_pipe[2];
-  if (::pipe2(out_pipe, O_CLOEXEC) < 0 || ::pipe2(err_pipe, O_CLOEXEC) < 0) return {};
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int null_fd = ::open("/dev/null", O_RDONLY);
-    ::dup2(null_fd, 0);
-    ::dup2(out_pipe[1], 1);
-    ::dup2(err_pipe[1], 2);
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-  }
-  ::close(out_pipe[1]);
-  ::close(err_pipe[1]);
-  Result result;
-  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-  std::string* sinks[2] = {&result.out, &result.err};
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
-  int open_pipes = 2;
-  bool timed_out = false;
-  while (open_pipes > 0) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    deadline - std::chrono::steady_clock::now())
-                    .count();
-    if (left <= 0) {
-      timed_out = true;
-      break;
-    }
-    if (::poll(fds, 2, static_cast<int>(left)) < 0 && errno != EINTR) break;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-      char buffer[4096];
-      ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
-      if (n <= 0) {
-        ::close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_pipes;
-      } else {
-        sinks[i]->append(buffer, static_cast<std::size_t>(n));
-      }
-    }
-  }
-  for (auto& fd : fds) {
-    if (fd.fd >= 0) ::close(fd.fd);
-  }
-  if (timed_out) ::kill(pid, SIGKILL);
-  result.status = wait_status(pid);
-  if (timed_out) result.status = -1;
-  return result;
+Result run(const std::vector<std::string>& argv, int timeout_seconds) {
+  // env looks the program up on PATH, which the shared runner does not.
+  std::vector<std::string> with_lookup = {"/usr/bin/env"};
+  with_lookup.insert(with_lookup.end(), argv.begin(), argv.end());
+  test::ChildProcess child =
+      test::run_to_completion(with_lookup, std::chrono::seconds(timeout_seconds));
+  return {child.status() ? child.status()->shell_status() : -1, child.stdout_text(),
+          child.stderr_text()};
 }
 
 void Containerd::start(const std::string& sandbox, const std::string& extra_config, bool cri) {

@@ -9,6 +9,10 @@
 #include <thread>
 
 #include "containerd_fixture.h"
+#include "shim/containerd/shim_socket.h"
+#include "shim/containerd/task_service.h"
+#include "shim/containerd/ttrpc/client.h"
+#include "shim/containerd/ttrpc/status.h"
 
 namespace kvrun::e2e {
 namespace {
@@ -210,6 +214,46 @@ TEST_F(KVRUN_TEST_SUITE, ManyInARowLeaveNothing) {
     EXPECT_EQ(r.out, "run " + std::to_string(i) + "\n");
   }
   containerd_->expect_nothing_left(ids);
+}
+
+// containerd's Update (CRI's UpdateContainerResources; ctr has no command for it), sent straight
+// to the task's shim as containerd sends it: runtime-spec LinuxResources as JSON in an Any.
+TEST_F(KVRUN_TEST_SUITE, UpdateReachesTheContainersCgroup) {
+  ASSERT_EQ(run({"-d"}, "u1", "while :; do sleep 1; done").status, 0);
+  auto shim = containerd::ttrpc::Client::connect(containerd::socket_path(
+      containerd::shim_socket_address(containerd_->address, containerd_->ns, "u1")));
+  auto update = [&](const std::string& json) {
+    ::containerd::task::v2::UpdateTaskRequest request;
+    request.set_id("u1");
+    request.mutable_resources()->set_type_url(
+        "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources");
+    request.mutable_resources()->set_value(json);
+    shim.call(containerd::kTaskService, "Update", request.SerializeAsString(),
+              std::chrono::seconds(60));
+  };
+  auto refusal = [&](const std::string& json) -> std::string {
+    try {
+      update(json);
+    } catch (const containerd::ttrpc::RpcError& e) {
+      return e.what();
+    }
+    return "(accepted)";
+  };
+  EXPECT_NE(refusal("not json").find("not a JSON object"), std::string::npos);
+  if (std::string(KVRUN_TEST_SANDBOX) == "host") {
+    // No cgroup controllers for a host agent here: a clear refusal.
+    EXPECT_NE(refusal(R"({"pids": {"limit": 33}})").find("cgroup"), std::string::npos);
+  } else {
+    update(R"({"memory": {"limit": 50331648}, "pids": {"limit": 33}})");
+    Result limits = ctr({"tasks", "exec", "--exec-id", "l1", "u1", "sh", "-c",
+                         "read cg < /proc/self/cgroup; cg=${cg#0::}; "
+                         "cat /sys/fs/cgroup$cg/memory.max /sys/fs/cgroup$cg/pids.max"});
+    EXPECT_EQ(limits.out, "50331648\n33\n") << limits.err;
+  }
+  ctr({"tasks", "kill", "-s", "SIGKILL", "u1"});
+  EXPECT_TRUE(wait_until([&] { return task_status("u1") == "STOPPED"; }, 60000));
+  remove("u1");
+  containerd_->expect_nothing_left({"u1"});
 }
 
 // A pod as containerd's CRI plugin makes one: the sandbox container, then containers carrying

@@ -4,6 +4,16 @@ run_container busy '["sh", "-c", "while :; do :; done"]' \
 cg=/sys/fs/cgroup/kvrun/busy
 [ "$(cat $cg/cpu.max)" = "50000 100000" ] || fail "cpu.max is $(cat $cg/cpu.max)"
 [ "$(cat $cg/memory.max)" = 67108864 ] || fail "memory.max is $(cat $cg/memory.max)"
+# UpdateContainer replaces the limits it names; the others stay; a bad value changes nothing.
+ctl UpdateContainer '{"container_id": "busy", "resources": {"memory": {"limit": 33554432},
+  "cpu": {"quota": 25000, "period": 100000}}}' >/dev/null
+[ "$(cat $cg/memory.max)" = 33554432 ] || fail "updated memory.max is $(cat $cg/memory.max)"
+[ "$(cat $cg/cpu.max)" = "25000 100000" ] || fail "updated cpu.max is $(cat $cg/cpu.max)"
+[ "$(cat $cg/pids.max)" = 10 ] || fail "pids.max became $(cat $cg/pids.max)"
+agent-ctl "$AGENT" call UpdateContainer '{"container_id": "busy",
+  "resources": {"pids": {"limit": 20}, "memory": {"limit": 33554432, "swap": 1}}}' \
+  >/dev/null 2>&1 && fail "a swap below the memory limit was accepted"
+[ "$(cat $cg/pids.max)" = 10 ] || fail "a refused update changed pids.max to $(cat $cg/pids.max)"
 sleep 1
 usage() { field usage_usec "$(ctl StatsContainer '{"container_id": "busy"}')"; }
 stats=$(ctl StatsContainer '{"container_id": "busy"}')
