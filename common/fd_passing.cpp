@@ -27,12 +27,11 @@ void send_with_fd(int socket, std::string_view payload, int fd, const std::strin
   }
 }
 
-ReceivedFd receive_with_fd(int socket, std::size_t max_payload, const std::string& context) {
-  ReceivedFd received;
+ReceivedFds receive_with_fds(int socket, std::size_t max_payload, const std::string& context) {
+  ReceivedFds received;
   received.payload.resize(max_payload);
   iovec data{received.payload.data(), received.payload.size()};
-  // Room for a few: whatever a hostile peer sends beyond the first is closed, not leaked.
-  alignas(cmsghdr) char control[CMSG_SPACE(4 * sizeof(int))] = {};
+  alignas(cmsghdr) char control[CMSG_SPACE(kMaxReceivedFds * sizeof(int))] = {};
   msghdr message{};
   message.msg_iov = &data;
   message.msg_iovlen = 1;
@@ -49,10 +48,11 @@ ReceivedFd receive_with_fd(int socket, std::size_t max_payload, const std::strin
     for (std::size_t i = 0; i < count; ++i) {
       int fd;
       std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-      UniqueFd owned(fd);
-      if (!received.fd) received.fd = std::move(owned);
+      received.fds.emplace_back(fd);
     }
   }
+  // The kernel closed what did not fit; what did is closed with `received`.
+  if ((message.msg_flags & MSG_CTRUNC) != 0) throw Error(context + ": too many file descriptors");
   received.payload.resize(static_cast<std::size_t>(n));
   return received;
 }

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/unique_fd.h"
 
@@ -14,13 +15,16 @@ namespace kvrun {
 // on `socket`, retrying on EINTR. Throws kvrun::Error prefixed with `context` on failure.
 void send_with_fd(int socket, std::string_view payload, int fd, const std::string& context);
 
-struct ReceivedFd {
-  std::string payload;  // empty: the peer closed without sending
-  UniqueFd fd;          // invalid if none came with the payload
+struct ReceivedFds {
+  std::string payload;        // empty: the peer closed without sending
+  std::vector<UniqueFd> fds;  // the descriptors that came with it
 };
 
-// Receives one message of at most max_payload bytes and the descriptor riding on it, retrying
-// on EINTR; any further descriptors are closed. Throws kvrun::Error prefixed with `context`.
-ReceivedFd receive_with_fd(int socket, std::size_t max_payload, const std::string& context);
+inline constexpr std::size_t kMaxReceivedFds = 4;
+
+// Receives one message of at most max_payload bytes and the descriptors riding on it (at most
+// kMaxReceivedFds), retrying on EINTR. Throws kvrun::Error prefixed with `context`, also when
+// more descriptors came than that (all of them are closed then).
+ReceivedFds receive_with_fds(int socket, std::size_t max_payload, const std::string& context);
 
 }  // namespace kvrun

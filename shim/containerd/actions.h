@@ -1,7 +1,9 @@
 // The shim binary's three roles (containerd's shim v2 contract):
 //   start   — create the socket, launch the daemon on it, write <bundle>/address, print the
-//             address and exit; an already serving shim for the same id is reused
-//   (none)  — the daemon: serve the Task service on fd 3 until Shutdown
+//             address and exit; an already serving shim for the same id is reused, and a
+//             pod's container is pointed at its sandbox container's shim
+//   (none)  — the daemon: serve the Task service on fd 3 until Shutdown (for its own task and
+//             those of the pod it heads)
 //   delete  — clean up after a dead daemon and print a DeleteResponse on stdout
 #pragma once
 

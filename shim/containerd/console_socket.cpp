@@ -58,10 +58,12 @@ UniqueFd ConsoleSocket::receive(std::chrono::milliseconds timeout) {
                 static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};
   ::setsockopt(connection.get(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
   // The payload is the pty's name; only the descriptor matters here.
-  ReceivedFd received = receive_with_fd(connection.get(), 256, what);
-  if (!received.fd) throw Error(what + ": no descriptor came");
-  if (::isatty(received.fd.get()) == 0) throw Error(what + ": not a terminal");
-  return std::move(received.fd);
+  ReceivedFds received = receive_with_fds(connection.get(), 256, what);
+  if (received.fds.size() != 1) {
+    throw Error(what + ": " + std::to_string(received.fds.size()) + " descriptors came, not one");
+  }
+  if (::isatty(received.fds[0].get()) == 0) throw Error(what + ": not a terminal");
+  return std::move(received.fds[0]);
 }
 
 }  // namespace kvrun::containerd

@@ -18,7 +18,7 @@
 #include "shim/containerd/reaper.h"
 #include "shim/containerd/rootfs_mounts.h"
 #include "shim/containerd/shim_socket.h"
-#include "shim/containerd/task.h"
+#include "shim/containerd/task_set.h"
 #include "shim/containerd/task_service.h"
 
 namespace kvrun::containerd {
@@ -42,12 +42,15 @@ void log_to_bundle_fifo(bool debug) {
   spdlog::flush_on(spdlog::level::debug);
 }
 
-void remove_own_socket() {
-  std::ifstream in("address");
+// The socket of the bundle's shim, if that shim is dead. A pod's container names its sandbox
+// container's shim, which may still serve the rest of the pod.
+void remove_dead_shims_socket(const std::filesystem::path& bundle) {
+  std::ifstream in(bundle / "address");
   std::string address;
   if (!std::getline(in, address)) return;
   try {
-    ::unlink(socket_path(address).c_str());
+    std::string path = socket_path(address);
+    if (!can_connect(path)) ::unlink(path.c_str());
   } catch (const Error&) {
   }
 }
@@ -82,17 +85,19 @@ int run_daemon(const ShimFlags& flags) {
                       .kvrun_root = kvrun_root_for(flags.ns)};
   spdlog::info("serving task {} (bundle {}, kvrun {}, root {})", options.id,
                options.bundle.string(), options.kvrun.string(), options.kvrun_root.string());
-  Task task(options, reaper, *events);
+  TaskSet tasks(options, reaper, *events);
 
   std::thread([&reaper] { reaper.run(); }).detach();
   ttrpc::Registry registry;
   std::unique_ptr<ttrpc::Server> server;
-  register_task_service(registry, task, [&server] { server->stop(); });
+  register_task_service(registry, tasks, [&server] { server->stop(); });
   server = std::make_unique<ttrpc::Server>(std::move(listener), registry);
   server->serve();
 
   spdlog::info("shutting down");
-  remove_own_socket();
+  // Named from the flags, not the bundle's address file: containerd may have removed the
+  // bundle by now when this shim served a pod.
+  ::unlink(socket_path(shim_socket_address(flags.address, flags.ns, flags.id)).c_str());
   events.reset();  // sends what is still queued (TaskDelete)
   std::fflush(nullptr);
   // Detached threads (the reaper, idle connections) may still hold references: leave without
@@ -121,7 +126,7 @@ int delete_shim(const ShimFlags& flags) {
     }
   }
   unmount_rootfs(bundle / "rootfs");
-  remove_own_socket();
+  remove_dead_shims_socket(bundle);
   api::DeleteResponse response;
   response.set_pid(static_cast<std::uint32_t>(pid > 0 ? pid : 0));
   response.set_exit_status(128 + SIGKILL);

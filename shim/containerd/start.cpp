@@ -4,11 +4,14 @@
 
 #include <cstdio>
 #include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "common/error.h"
 #include "shim/containerd/actions.h"
 #include "shim/containerd/shim_socket.h"
+#include "shim/oci/pod.h"
 
 namespace kvrun::containerd {
 namespace {
@@ -24,10 +27,41 @@ void write_file_atomically(const std::string& name, const std::string& content) 
   if (::rename(temp.c_str(), name.c_str()) < 0) throw_errno("rename " + temp + " to " + name);
 }
 
+// The pod sandbox whose shim serves this container (CRI's annotations in the bundle's
+// config.json, read in the bundle directory), or "" for a container that is no pod's member.
+// An unreadable config gets a shim of its own: kvrun create reports what is wrong with it.
+std::string pod_sandbox_of(const std::string& id) {
+  std::ifstream in("config.json");
+  auto config = nlohmann::json::parse(in, nullptr, false);
+  if (!config.is_object() || !config.contains("annotations") ||
+      !config["annotations"].is_object())
+    return "";
+  std::map<std::string, std::string> annotations;
+  for (const auto& [key, value] : config["annotations"].items()) {
+    if (value.is_string()) annotations[key] = value.get<std::string>();
+  }
+  try {
+    oci::PodPlacement placement = oci::pod_placement(annotations, id);
+    return placement.role == oci::PodRole::kMember ? placement.sandbox_id : "";
+  } catch (const Error&) {
+    return "";
+  }
+}
+
 }  // namespace
 
 int start_shim(const ShimFlags& flags, const std::string& self) {
   if (flags.id.empty()) throw Error("start: -id is required");
+  // A pod's containers share its sandbox container's shim, as they share its VM (runc-v2
+  // groups a pod under one shim the same way). If that shim is gone, one of its own.
+  if (std::string sandbox = pod_sandbox_of(flags.id); !sandbox.empty()) {
+    std::string address = shim_socket_address(flags.address, flags.ns, sandbox);
+    if (can_connect(socket_path(address))) {
+      write_file_atomically("address", address);
+      std::fputs(address.c_str(), stdout);
+      return 0;
+    }
+  }
   std::string address = shim_socket_address(flags.address, flags.ns, flags.id);
   std::string path = socket_path(address);
 

@@ -3,6 +3,9 @@
 #include <google/protobuf/empty.pb.h>
 #include <spdlog/spdlog.h>
 
+#include <functional>
+#include <type_traits>
+
 namespace kvrun::containerd {
 namespace {
 
@@ -35,57 +38,54 @@ void add(ttrpc::Registry& registry, const char* method, Handler handler) {
 
 google::protobuf::Empty empty() { return {}; }
 
+// Adds a method of the task the request names (by its id): method(task, request) returns the
+// reply, or nothing for an Empty one.
+template <typename Request, typename Method>
+void add_task_call(ttrpc::Registry& registry, TaskSet& tasks, const char* name, Method method) {
+  add<Request>(registry, name, [&tasks, method](const Request& request) {
+    std::shared_ptr<Task> task = tasks.get(request.id());
+    if constexpr (std::is_void_v<std::invoke_result_t<Method, Task&, const Request&>>) {
+      std::invoke(method, *task, request);
+      return empty();
+    } else {
+      return std::invoke(method, *task, request);
+    }
+  });
+}
+
 [[noreturn]] void unsupported(const std::string& what) {
   throw RpcError(Code::kUnimplemented, "kvrun shim: " + what + " is not supported");
 }
 
 }  // namespace
 
-void register_task_service(ttrpc::Registry& registry, Task& task, std::function<void()> shutdown) {
-  add<api::CreateTaskRequest>(registry, "Create",
-                              [&task](const auto& r) { return task.create(r); });
-  add<api::StartRequest>(registry, "Start", [&task](const auto& r) { return task.start(r); });
-  add<api::ExecProcessRequest>(registry, "Exec", [&task](const auto& r) {
-    task.exec(r);
-    return empty();
+void register_task_service(ttrpc::Registry& registry, TaskSet& tasks,
+                           std::function<void()> shutdown) {
+  add<api::CreateTaskRequest>(registry, "Create", [&tasks](const auto& r) {
+    return tasks.for_create(r.id(), r.bundle())->create(r);
   });
-  add<api::StateRequest>(registry, "State", [&task](const auto& r) { return task.state(r); });
-  add<api::PidsRequest>(registry, "Pids", [&task](const auto& r) { return task.pids(r); });
-  add<api::KillRequest>(registry, "Kill", [&task](const auto& r) {
-    task.kill(r);
-    return empty();
-  });
-  add<api::DeleteRequest>(registry, "Delete", [&task](const auto& r) { return task.remove(r); });
-  add<api::WaitRequest>(registry, "Wait", [&task](const auto& r) { return task.wait(r); });
-  add<api::PauseRequest>(registry, "Pause", [&task](const auto& r) {
-    task.pause(r);
-    return empty();
-  });
-  add<api::ResumeRequest>(registry, "Resume", [&task](const auto& r) {
-    task.resume(r);
-    return empty();
-  });
-  add<api::CloseIORequest>(registry, "CloseIO", [&task](const auto& r) {
-    task.close_io(r);
-    return empty();
-  });
-  add<api::StatsRequest>(registry, "Stats", [&task](const auto& r) { return task.stats(r); });
-  add<api::ConnectRequest>(registry, "Connect", [&task](const auto& r) { return task.connect(r); });
-  add<api::ResizePtyRequest>(registry, "ResizePty", [&task](const auto& r) {
-    task.resize_pty(r);
-    return empty();
-  });
-  add<api::UpdateTaskRequest>(registry, "Update", [&task](const auto& r) {
-    task.update(r);
-    return empty();
-  });
+  add_task_call<api::StartRequest>(registry, tasks, "Start", &Task::start);
+  add_task_call<api::ExecProcessRequest>(registry, tasks, "Exec", &Task::exec);
+  add_task_call<api::StateRequest>(registry, tasks, "State", &Task::state);
+  add_task_call<api::PidsRequest>(registry, tasks, "Pids", &Task::pids);
+  add_task_call<api::KillRequest>(registry, tasks, "Kill", &Task::kill);
+  add_task_call<api::DeleteRequest>(registry, tasks, "Delete", &Task::remove);
+  add_task_call<api::WaitRequest>(registry, tasks, "Wait", &Task::wait);
+  add_task_call<api::PauseRequest>(registry, tasks, "Pause", &Task::pause);
+  add_task_call<api::ResumeRequest>(registry, tasks, "Resume", &Task::resume);
+  add_task_call<api::CloseIORequest>(registry, tasks, "CloseIO", &Task::close_io);
+  add_task_call<api::StatsRequest>(registry, tasks, "Stats", &Task::stats);
+  add_task_call<api::ConnectRequest>(registry, tasks, "Connect", &Task::connect);
+  add_task_call<api::ResizePtyRequest>(registry, tasks, "ResizePty", &Task::resize_pty);
+  add_task_call<api::UpdateTaskRequest>(registry, tasks, "Update", &Task::update);
   add<api::CheckpointTaskRequest>(
       registry, "Checkpoint",
       [](const auto&) -> google::protobuf::Empty { unsupported("Checkpoint"); });
-  add<api::ShutdownRequest>(registry, "Shutdown", [&task, shutdown](const auto& r) {
-    // As containerd's own shims: a shim whose task still exists stays, unless told `now`.
-    if (r.now()) task.force_cleanup();
-    if (r.now() || task.finished()) shutdown();
+  add<api::ShutdownRequest>(registry, "Shutdown", [&tasks, shutdown](const auto& r) {
+    // As containerd's own shims: a shim with a task that still exists (a pod's other
+    // containers included) stays, unless told `now`.
+    if (r.now()) tasks.force_cleanup();
+    if (r.now() || tasks.finished()) shutdown();
     return empty();
   });
 }

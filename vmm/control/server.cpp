@@ -13,6 +13,7 @@
 #include <optional>
 
 #include "common/error.h"
+#include "common/fd_passing.h"
 #include "common/full_io.h"
 #include "vmm/control/request.h"
 
@@ -35,29 +36,11 @@ Received receive_request(int connection) {
     int polled = ::poll(&ready, 1, kClientTimeoutMs);
     if (polled < 0 && errno == EINTR) continue;
     if (polled <= 0) throw Error("no request within a second");
-    char buffer[kMaxRequestLine + 1];
-    iovec data{buffer, sizeof buffer};
-    alignas(cmsghdr) char control[CMSG_SPACE(4 * sizeof(int))];
-    msghdr message{};
-    message.msg_iov = &data;
-    message.msg_iovlen = 1;
-    message.msg_control = control;
-    message.msg_controllen = sizeof control;
-    ssize_t n = ::recvmsg(connection, &message, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (n < 0) throw_errno("recvmsg");
-    for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
-      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-      std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      for (std::size_t i = 0; i < count; ++i) {
-        int fd;
-        std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-        received.fds.emplace_back(fd);
-      }
-    }
-    if ((message.msg_flags & MSG_CTRUNC) != 0) throw Error("too many file descriptors");
-    if (n == 0) throw Error("connection closed before a whole request line");
-    received.line.append(buffer, static_cast<std::size_t>(n));
+    ReceivedFds part = receive_with_fds(connection, kMaxRequestLine + 1, "recvmsg");
+    for (auto& fd : part.fds) received.fds.push_back(std::move(fd));
+    if (received.fds.size() > kMaxReceivedFds) throw Error("too many file descriptors");
+    if (part.payload.empty()) throw Error("connection closed before a whole request line");
+    received.line += part.payload;
     auto newline = received.line.find('\n');
     if (newline != std::string::npos) {
       if (newline + 1 != received.line.size()) throw Error("data after the request line");

@@ -81,7 +81,7 @@ std::string kvrun_processes() {
     std::string name = entry.path().filename();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
     std::string comm = read_file(entry.path() / "comm");
-    if (!comm.starts_with("kvrun")) continue;
+    if (!comm.starts_with("kvrun") && !comm.starts_with("containerd-shim")) continue;
     std::error_code ec;
     fs::path exe = fs::read_symlink(entry.path() / "exe", ec);
     found += name + " " + comm.substr(0, comm.size() - 1) + " " +
@@ -288,9 +288,11 @@ fs::path Containerd::kvrun_state(const std::string& id) const {
   return scratch / "kvrun" / ns / id / "state.json";
 }
 
-std::size_t Containerd::sandbox_processes() const {
-  return processes_running({sandbox_ == "vm" ? KVRUN_VMM_PATH : KVRUN_AGENT_PATH}).size();
+std::string Containerd::sandbox_executable() const {
+  return sandbox_ == "vm" ? KVRUN_VMM_PATH : KVRUN_AGENT_PATH;
 }
+
+std::size_t count_processes(const std::string& path) { return processes_running({path}).size(); }
 
 
 void Containerd::expect_nothing_left(const std::vector<std::string>& ids) const {

@@ -41,8 +41,8 @@ struct Containerd {
   std::string spawned_output(const std::string& name = "spawned") const;
 
   std::filesystem::path kvrun_state(const std::string& id) const;
-  // VMMs (or host agents, for host sandboxes) running now.
-  std::size_t sandbox_processes() const;
+  // kvrun-vmm, or kvrun-agent for host sandboxes.
+  std::string sandbox_executable() const;
   std::string log() const;  // containerd's log so far (the shim's lines included)
   // Everything a finished container could leave behind, as failures naming the leftover.
   void expect_nothing_left(const std::vector<std::string>& ids) const;
@@ -59,6 +59,8 @@ struct Containerd {
 };
 
 int wait_status(pid_t pid);
+// Processes running the executable at `path` now (matched by file identity).
+std::size_t count_processes(const std::string& path);
 // "PID comm exe" of every process whose name starts with kvrun, for failure messages.
 std::string kvrun_processes();
 

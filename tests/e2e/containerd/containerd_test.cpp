@@ -276,8 +276,11 @@ TEST_F(KVRUN_TEST_SUITE, PodContainersRunInTheSandboxesVm) {
   ASSERT_TRUE(state.is_object());
   EXPECT_EQ(state.value("pod_role", ""), "member") << state.dump();
   EXPECT_EQ(state.value("pod_sandbox", ""), "pod1") << state.dump();
-  EXPECT_EQ(containerd_->sandbox_processes(), 1u) << "one VMM (or host agent) for the pod:\n"
-                                                  << kvrun_processes();
+  EXPECT_EQ(count_processes(containerd_->sandbox_executable()), 1u)
+      << "one VMM (or host agent) for the pod:\n"
+      << kvrun_processes();
+  // One shim too: containerd was pointed at the sandbox's for the pod's container.
+  EXPECT_EQ(count_processes(KVRUN_SHIM_PATH), 1u) << kvrun_processes();
 
   // One kernel under both, and each container in its own rootfs.
   auto in_task = [&](const std::string& id, const std::string& exec_id, const std::string& cmd) {
