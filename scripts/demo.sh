@@ -40,12 +40,15 @@ id=demo-$$
 run=("$build_dir/shim/cli/kvrun" --root /tmp/kvrun-demo-state run --bundle "$bundle" "$id")
 export KVRUN_VMM=$build_dir/vmm/kvrun-vmm
 export KVRUN_INITRD=$build_dir/guest-rootfs/initramfs.cpio.gz
-if [[ -c /dev/kvm ]]; then
-  exec "${run[@]}"
+# shellcheck source=scripts/kvm-host.sh
+source "$repo/scripts/kvm-host.sh"
+if kvm_error=$(kvm_usable); then
+  pvm_host || exec "${run[@]}"
+  kvm_error="it is KVM's PVM backend, too slow for a Linux guest"
 fi
-# No /dev/kvm (as on our own machines, docs/machine.md): run inside a nested VM that has one,
-# with its own /tmp for kvrun's state and sockets (Unix sockets do not work on the 9p share).
-# It says in one line why, if it cannot start.
-echo "demo: no /dev/kvm here; running inside a nested VM that has one (slow: emulated CPU)" >&2
+# No usable /dev/kvm (as on our own machines, docs/machine.md): run inside a nested VM that has
+# one, with its own /tmp for kvrun's state and sockets (Unix sockets do not work on the 9p
+# share). It says in one line why, if it cannot start.
+echo "demo: /dev/kvm unusable here ($kvm_error); running inside a nested VM that has one (slow: emulated CPU)" >&2
 cd "$repo"
 exec "$repo/scripts/with-nested-kvm.sh" --private-tmp --timeout 600 -- "${run[@]}"

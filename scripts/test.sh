@@ -19,22 +19,12 @@ export KVRUN_KERNEL
 
 cd "$build_dir"
 ctest_args=(--output-on-failure --no-tests=error)
-
-# Opens /dev/kvm read-write without creating it; prints why not on failure.
-kvm_usable() {
-  [[ -c /dev/kvm ]] || { echo "/dev/kvm: no such character device"; return 1; }
-  (exec 3<>/dev/kvm) 2>&1 | sed 's/^.*line [0-9]*: //'
-  [[ ${PIPESTATUS[0]} -eq 0 ]]
-}
+# shellcheck source=scripts/kvm-host.sh
+source "$repo/scripts/kvm-host.sh"
 
 # Host tests first (unit, root, tcg), then a short libFuzzer run of every fuzz target.
 ctest "${ctest_args[@]}" -LE 'kvm|linux'
 "$repo/scripts/fuzz.sh" "${KVRUN_FUZZ_SECONDS:-15}"
-
-# KVM's PVM backend, not VMX/SVM (the same test as vmm/kvm/host_kind.cpp).
-pvm_host() {
-  [[ -e /sys/module/kvm_pvm && ! -e /sys/module/kvm_intel && ! -e /sys/module/kvm_amd ]]
-}
 
 nested_labels='kvm|linux'
 verdict=0
