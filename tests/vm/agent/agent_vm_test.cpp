@@ -124,9 +124,8 @@ TEST_F(AgentInVm, HostTalksToTheAgentOverVsockAndMalformedMessagesGetErrors) {
 namespace kvrun::test {
 namespace {
 
-// Not yet run nested (disabled until it has been). ListProcesses shows guest pids and argv;
-// DestroySandbox, sent the way the shim sends it, kills every container and the VM exits 0 once the
-// client has the reply and has closed.
+// ListProcesses shows guest pids and argv; DestroySandbox, sent the way the shim sends it, kills
+// every container and the VM exits 0 once the client has the reply and has closed.
 TEST_F(AgentInVm, HostListsProcessesThenDestroysTheSandboxAndTheVmExitsZero) {
   char dir_template[] = "/tmp/kvrun-agent-destroy.XXXXXX";
   ASSERT_NE(::mkdtemp(dir_template), nullptr);
