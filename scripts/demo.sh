@@ -42,9 +42,8 @@ export KVRUN_VMM=$build_dir/vmm/kvrun-vmm
 export KVRUN_INITRD=$build_dir/guest-rootfs/initramfs.cpio.gz
 # shellcheck source=scripts/kvm-host.sh
 source "$repo/scripts/kvm-host.sh"
-if kvm_error=$(kvm_usable); then
-  pvm_host || exec "${run[@]}"
-  kvm_error="it is KVM's PVM backend, too slow for a Linux guest"
+if kvm_error=$(kvm_runs_linux); then
+  exec "${run[@]}"
 fi
 # No usable /dev/kvm (as on our own machines, docs/machine.md): run inside a nested VM that has
 # one, with its own /tmp for kvrun's state and sockets (Unix sockets do not work on the 9p

@@ -9,9 +9,18 @@ kvm_usable() {
   [[ ${PIPESTATUS[0]} -eq 0 ]]
 }
 
-# KVM's PVM backend rather than VMX/SVM (the test vmm/kvm/host_kind.cpp makes). Our test guests
-# run there, but an unmodified Linux guest is emulated so slowly that it does not reach init in
-# minutes (docs/machine.md), so Linux guests go to the nested VM instead.
+# KVM's PVM backend rather than VMX/SVM (the test vmm/kvm/host_kind.cpp makes).
 pvm_host() {
   [[ -e /sys/module/kvm_pvm && ! -e /sys/module/kvm_intel && ! -e /sys/module/kvm_amd ]]
+}
+
+# /dev/kvm opens and can run our Linux guest; prints why not on failure. PVM runs our test
+# guests, but emulates an unmodified Linux guest so slowly that it does not reach init in
+# minutes (docs/machine.md), so Linux guests go to the nested VM there.
+kvm_runs_linux() {
+  kvm_usable || return 1
+  if pvm_host; then
+    echo "KVM's PVM backend runs an unmodified Linux guest far too slowly"
+    return 1
+  fi
 }
