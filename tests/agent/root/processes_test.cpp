@@ -19,12 +19,17 @@ class ProcessesAsRoot : public ContainerAsRoot {
     EXPECT_TRUE(reply.ok) << reply.error;
     return reply.body.value("processes", nlohmann::json::array());
   }
-  // Polls until the container has `count` processes (background jobs start asynchronously).
-  nlohmann::json list_until(AgentClient& client, const std::string& id, std::size_t count) {
+  // Polls until start_box's four processes have each exec'd their sleep: the shell forks its
+  // background jobs asynchronously, and a forked child shows the shell's argv until it execs.
+  nlohmann::json list_until_all_sleep(AgentClient& client, const std::string& id) {
     nlohmann::json processes;
     for (int i = 0; i < 200; ++i) {
       processes = list(client, id);
-      if (processes.size() == count) break;
+      bool all = true;
+      for (const char* seconds : {"1001", "1002", "1003", "1004"}) {
+        all = all && find_args(processes, {"sleep", seconds}) != nullptr;
+      }
+      if (all) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(25));
     }
     return processes;
@@ -58,7 +63,7 @@ TEST_F(ProcessesAsRoot, ListsEveryProcessWithItsExecIdAndArgs) {
   AgentClient client(agent_->socket_path());
   start_box(client, "box", base_config(kInitArgs));
   ASSERT_FALSE(HasFatalFailure());
-  auto processes = list_until(client, "box", 4);
+  auto processes = list_until_all_sleep(client, "box");
   ASSERT_EQ(processes.size(), 4u) << processes.dump();
   // The init's argv is what it exec'd last; pids are the agent's view (here: host pids).
   const auto* init = find_args(processes, {"sleep", "1003"});
@@ -140,7 +145,7 @@ TEST_F(ProcessesAsRoot, WithoutACgroupThePidNamespaceIsTheContainer) {
   AgentClient client(agent_->socket_path());
   start_box(client, "box", base_config(kInitArgs));
   ASSERT_FALSE(HasFatalFailure());
-  auto processes = list_until(client, "box", 4);
+  auto processes = list_until_all_sleep(client, "box");
   ASSERT_EQ(processes.size(), 4u) << processes.dump() << agent_->log();
   ASSERT_NE(agent_->log().find("runs without a cgroup"), std::string::npos);
   auto kill = client.call("SignalProcess", {{"container_id", "box"}, {"signal", 9}, {"all", true}});
@@ -166,7 +171,8 @@ TEST_F(ProcessesAsRoot, DestroySandboxRemovesEverythingAndEndsTheAgent) {
     start_box(client, "running", base_config(kInitArgs));
     ASSERT_FALSE(HasFatalFailure());
     pids = {init_pid_, exec_pid_};
-    for (const auto& p : list_until(client, "running", 4)) pids.push_back(p["pid"].get<int>());
+    for (const auto& p : list_until_all_sleep(client, "running"))
+      pids.push_back(p["pid"].get<int>());
     // One only created (blocked before exec), one paused, one on an overlay (mounts).
     auto created = create(client, "created", base_config({"sleep", "1000"}));
     ASSERT_TRUE(created.ok) << created.error;

@@ -205,19 +205,21 @@ TEST_F(CliHostTest, PsListsTheContainersProcessesAndKillAllReachesThemAll) {
   auto pid_file = scratch_ / "pid";
   ASSERT_EQ(kvrun({"run", "-d", "-b", dir.string(), "--pid-file", pid_file.string(), "c1"}).status,
             0);
-  nlohmann::json pids;
+  // Waits for the sleeps' argv: a forked background job shows sh's until it execs.
+  Result table;
   ASSERT_TRUE(wait_until(
       [&] {
-        pids = nlohmann::json::parse(kvrun({"ps", "--format", "json", "c1"}).out, nullptr, false);
-        return pids.is_array() && pids.size() == 3;
+        table = kvrun({"ps", "c1"});
+        return table.out.find("sleep 1000\n") != std::string::npos &&
+               table.out.find("sleep 1001\n") != std::string::npos;
       },
       5000))
-      << pids;
-  for (const auto& pid : pids) EXPECT_TRUE(pid.is_number_integer()) << pids;
-  Result table = kvrun({"ps", "c1"});
+      << table.out;
   EXPECT_EQ(table.out.rfind("PID", 0), 0u) << table.out;
-  EXPECT_NE(table.out.find("sleep 1000\n"), std::string::npos) << table.out;
-  EXPECT_NE(table.out.find("sleep 1001\n"), std::string::npos) << table.out;
+  auto pids = nlohmann::json::parse(kvrun({"ps", "--format", "json", "c1"}).out, nullptr, false);
+  ASSERT_TRUE(pids.is_array()) << pids;
+  EXPECT_EQ(pids.size(), 3u) << pids;
+  for (const auto& pid : pids) EXPECT_TRUE(pid.is_number_integer()) << pids;
 
   // The init is PID 1 of its namespace and has no TERM handler: TERM to it alone does nothing.
   ASSERT_EQ(kvrun({"kill", "c1", "TERM"}).status, 0);
