@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -49,6 +50,21 @@ std::vector<pid_t> processes_running(const std::vector<std::string>& executables
     }
   }
   return found;
+}
+
+// "PID (state: S) cmdline" of each, for failure messages.
+std::string processes_left(const std::vector<std::string>& executables) {
+  std::string out;
+  for (pid_t pid : processes_running(executables)) {
+    fs::path proc = "/proc/" + std::to_string(pid);
+    std::string state = read_file(proc / "status");
+    auto at = state.find("State:");
+    state = at == std::string::npos ? "?" : state.substr(at + 7, state.find('\n', at) - at - 7);
+    std::string cmdline = read_file(proc / "cmdline");
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    out += std::to_string(pid) + " (state: " + state + ") " + cmdline + "\n";
+  }
+  return out;
 }
 
 bool kernel_has_filesystem(const std::string& name) {
@@ -150,8 +166,13 @@ void Containerd::start(const std::string& sandbox, const std::string& extra_conf
   // In a mount namespace of its own whose mounts propagate, as / does on a systemd host (here
   // it may be private): a host sandbox's agent sees the rootfs mounted for a pod member only
   // through propagation.
-  std::vector<std::string> argv = {"unshare", "--mount", "--propagation", "shared",
-                                   "containerd", "--config", (scratch / "config.toml").string()};
+  std::vector<std::string> argv = {"unshare",
+                                   "--mount",
+                                   "--propagation",
+                                   "shared",
+                                   "containerd",
+                                   "--config",
+                                   (scratch / "config.toml").string()};
   auto args = c_argv(argv);
   pid = ::fork();
   if (pid == 0) {
@@ -284,6 +305,23 @@ std::string Containerd::spawned_output(const std::string& name) const {
 
 std::string Containerd::log() const { return read_file(scratch / "containerd.log"); }
 
+std::string Containerd::logs_of(const std::string& id) const {
+  constexpr std::size_t kTail = 4000;
+  std::vector<fs::path> logs = {scratch / "state/io.containerd.runtime.v2.task" / ns / id /
+                                "log.json"};
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(scratch / "kvrun" / ns / id, ec)) {
+    if (entry.path().extension() == ".log") logs.push_back(entry.path());
+  }
+  std::string out;
+  for (const auto& path : logs) {
+    std::string text = fs::exists(path, ec) ? read_file(path) : "(absent)";
+    if (text.size() > kTail) text = "..." + text.substr(text.size() - kTail);
+    out += "---- " + path.string() + " ----\n" + text + "\n";
+  }
+  return out;
+}
+
 fs::path Containerd::kvrun_state(const std::string& id) const {
   return scratch / "kvrun" / ns / id / "state.json";
 }
@@ -293,7 +331,6 @@ std::string Containerd::sandbox_executable() const {
 }
 
 std::size_t count_processes(const std::string& path) { return processes_running({path}).size(); }
-
 
 void Containerd::expect_nothing_left(const std::vector<std::string>& ids) const {
   std::error_code ec;
@@ -312,7 +349,8 @@ void Containerd::expect_nothing_left(const std::vector<std::string>& ids) const 
   // Shims exit shortly after containerd's Shutdown; give them a moment.
   std::vector<std::string> programs = {KVRUN_SHIM_PATH, KVRUN_VMM_PATH, KVRUN_AGENT_PATH};
   EXPECT_TRUE(wait_until([&] { return processes_running(programs).empty(); }, 10000))
-      << processes_running(programs).size() << " shim/VMM/agent processes left:\n"
+      << "shim/VMM/agent processes left:\n"
+      << processes_left(programs) << "every kvrun process:\n"
       << kvrun_processes();
   std::ifstream mounts("/proc/" + std::to_string(pid) + "/mountinfo");
   std::string line;

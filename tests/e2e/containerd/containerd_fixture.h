@@ -44,6 +44,9 @@ struct Containerd {
   // kvrun-vmm, or kvrun-agent for host sandboxes.
   std::string sandbox_executable() const;
   std::string log() const;  // containerd's log so far (the shim's lines included)
+  // The ends of a container's logs (the shim's kvrun calls, kvrun's monitor, the VM console):
+  // what a hung container was doing.
+  std::string logs_of(const std::string& id) const;
   // Everything a finished container could leave behind, as failures naming the leftover.
   void expect_nothing_left(const std::vector<std::string>& ids) const;
 

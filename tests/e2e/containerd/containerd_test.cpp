@@ -44,7 +44,10 @@ class KVRUN_TEST_SUITE : public ::testing::Test {
     std::vector<std::string> args = {"run", "--runtime", kRuntime};
     args.insert(args.end(), flags.begin(), flags.end());
     args.insert(args.end(), {containerd_->image, id, "sh", "-c", script});
-    return ctr(args);
+    Result result = ctr(args);
+    if (result.status == -1)
+      ADD_FAILURE() << "ctr run " << id << " hung:\n" << containerd_->logs_of(id);
+    return result;
   }
   std::string task_status(const std::string& id) {
     Result list = ctr({"tasks", "ls"});
@@ -180,10 +183,9 @@ TEST_F(KVRUN_TEST_SUITE, TerminalsTakeInputAndTheirSize) {
       "tty; i=0; until [ -n \"$(stty size 2>/dev/null)\" ] || [ $i = 300 ]; do "
       "sleep 0.1; i=$((i + 1)); done; stty size; "
       "echo ready; read line; echo \"got $line\"; exit ";
-  Result init = containerd_->ctr_in_terminal(
-      {"run", "--rm", "-t", "--runtime", kRuntime, containerd_->image, "t1", "sh", "-c",
-       script + "3"},
-      30, 100, "ready", "hello\n");
+  Result init = containerd_->ctr_in_terminal({"run", "--rm", "-t", "--runtime", kRuntime,
+                                              containerd_->image, "t1", "sh", "-c", script + "3"},
+                                             30, 100, "ready", "hello\n");
   EXPECT_EQ(init.status, 3) << init.out;
   EXPECT_NE(init.out.find("/dev/pts/"), std::string::npos) << init.out;
   EXPECT_NE(init.out.find("30 100"), std::string::npos) << init.out;
@@ -191,8 +193,8 @@ TEST_F(KVRUN_TEST_SUITE, TerminalsTakeInputAndTheirSize) {
 
   ASSERT_EQ(run({"-d"}, "t2", "while :; do sleep 1; done").status, 0);
   Result exec = containerd_->ctr_in_terminal(
-      {"tasks", "exec", "-t", "--exec-id", "x1", "t2", "sh", "-c", script + "4"}, 40, 120,
-      "ready", "typed\n");
+      {"tasks", "exec", "-t", "--exec-id", "x1", "t2", "sh", "-c", script + "4"}, 40, 120, "ready",
+      "typed\n");
   EXPECT_EQ(exec.status, 4) << exec.out;
   EXPECT_NE(exec.out.find("40 120"), std::string::npos) << exec.out;
   EXPECT_NE(exec.out.find("got typed"), std::string::npos) << exec.out;
@@ -262,8 +264,9 @@ TEST_F(KVRUN_TEST_SUITE, UpdateReachesTheContainersCgroup) {
 // CRI's annotations with its id. They run in the sandbox's VM (or host agent), not their own.
 TEST_F(KVRUN_TEST_SUITE, PodContainersRunInTheSandboxesVm) {
   auto cri = [](const std::string& type, const std::string& mode) {
-    return std::vector<std::string>{mode, "--annotation", "io.kubernetes.cri.container-type=" + type,
-                                    "--annotation", "io.kubernetes.cri.sandbox-id=pod1"};
+    return std::vector<std::string>{mode, "--annotation",
+                                    "io.kubernetes.cri.container-type=" + type, "--annotation",
+                                    "io.kubernetes.cri.sandbox-id=pod1"};
   };
   Result sandbox = run(cri("sandbox", "-d"), "pod1", "while :; do sleep 1; done");
   ASSERT_EQ(sandbox.status, 0) << sandbox.err;
@@ -295,8 +298,8 @@ TEST_F(KVRUN_TEST_SUITE, PodContainersRunInTheSandboxesVm) {
   EXPECT_EQ(in_task("pod1", "f2", "cat /tmp/mine 2>/dev/null || echo none"), "none\n");
 
   // A second member through its own shim, run to its end.
-  Result once = run(cri("container", "--rm"), "pod1-once",
-                    "cat /proc/sys/kernel/random/boot_id; exit 6");
+  Result once =
+      run(cri("container", "--rm"), "pod1-once", "cat /proc/sys/kernel/random/boot_id; exit 6");
   EXPECT_EQ(once.status, 6) << once.err;
   EXPECT_EQ(once.out, boot_id);
 
