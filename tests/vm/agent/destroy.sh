@@ -8,7 +8,8 @@ ctl CreateContainer "{\"container_id\": \"idle\", \"config\": $(config '["sleep"
   >/dev/null
 i=0
 # Counts sleeps, not pids: a forked background job shows sh's argv until it execs.
-until [ "$(ctl ListProcesses '{"container_id": "box"}' | grep -o '"args":\["sleep"' | wc -l)" = 3 ]; do
+sleeps() { ctl ListProcesses '{"container_id": "box"}' | grep -o '"args":\["sleep"' | wc -l; }
+until [ "$(sleeps)" = 3 ]; do
   i=$((i + 1))
   [ $i -lt 100 ] || fail "box never had its 3 sleeps"
   sleep 0.1
