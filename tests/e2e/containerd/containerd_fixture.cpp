@@ -307,10 +307,9 @@ std::string Containerd::log() const { return read_file(scratch / "containerd.log
 
 std::string Containerd::logs_of(const std::string& id) const {
   constexpr std::size_t kTail = 4000;
-  std::vector<fs::path> logs = {scratch / "state/io.containerd.runtime.v2.task" / ns / id /
-                                "log.json"};
+  std::vector<fs::path> logs = {bundle_dir(id) / "log.json"};
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(scratch / "kvrun" / ns / id, ec)) {
+  for (const auto& entry : fs::directory_iterator(kvrun_dir(id), ec)) {
     if (entry.path().extension() == ".log") logs.push_back(entry.path());
   }
   std::string out;
@@ -322,8 +321,14 @@ std::string Containerd::logs_of(const std::string& id) const {
   return out;
 }
 
+fs::path Containerd::bundle_dir(const std::string& id) const {
+  return scratch / "state/io.containerd.runtime.v2.task" / ns / id;
+}
+
+fs::path Containerd::kvrun_dir(const std::string& id) const { return scratch / "kvrun" / ns / id; }
+
 fs::path Containerd::kvrun_state(const std::string& id) const {
-  return scratch / "kvrun" / ns / id / "state.json";
+  return kvrun_dir(id) / "state.json";
 }
 
 std::string Containerd::sandbox_executable() const {
@@ -343,7 +348,7 @@ void Containerd::expect_nothing_left(const std::vector<std::string>& ids) const 
   for (const auto& id : ids) {
     std::string socket = containerd::socket_path(containerd::shim_socket_address(address, ns, id));
     EXPECT_FALSE(fs::exists(socket)) << "shim socket left for " << id << ": " << socket;
-    fs::path bundle = scratch / "state/io.containerd.runtime.v2.task" / ns / id;
+    fs::path bundle = bundle_dir(id);
     EXPECT_FALSE(fs::exists(bundle)) << "bundle left: " << bundle;
   }
   // Shims exit shortly after containerd's Shutdown; give them a moment.

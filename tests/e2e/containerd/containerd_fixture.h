@@ -58,6 +58,9 @@ struct Containerd {
   bool ready = false;  // started and the image imported
 
  private:
+  std::filesystem::path bundle_dir(const std::string& id) const;  // containerd's, for the shim
+  std::filesystem::path kvrun_dir(const std::string& id) const;   // kvrun's state for id
+
   std::string sandbox_;
 };
 
