@@ -1,7 +1,6 @@
 #include "vmm/vmm.h"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -31,11 +30,11 @@
 #include "vmm/boot/long_mode.h"
 #include "vmm/boot/mptable.h"
 #include "vmm/console_input.h"
+#include "vmm/console_output.h"
 #include "vmm/control/server.h"
 #include "vmm/devices/exit_port.h"
 #include "vmm/devices/i8042.h"
 #include "vmm/devices/io_bus.h"
-#include "vmm/devices/panic_detector.h"
 #include "vmm/devices/serial.h"
 #include "vmm/devices/virtio/event_loop.h"
 #include "vmm/kvm/cpuid.h"
@@ -69,46 +68,6 @@ void check_openable(const std::filesystem::path& path, const std::string& what) 
   if (::fstat(fd.get(), &st) < 0) throw_errno(context);
   if (S_ISDIR(st.st_mode)) throw_errno(context, EISDIR);
 }
-
-// Serial output: straight to the host fd, unbuffered, and through the panic detector.
-// Called with the UART's lock held, so from one thread at a time.
-class Console {
- public:
-  Console(int fd, VmStop& stop) : fd_(fd), stop_(stop) {}
-
-  void write(std::span<const uint8_t> bytes) {
-    write_all(bytes);
-    if (auto panic = detector_.feed(bytes)) {
-      stop_.request(StopOutcome{StopCause::kPanic, 0, std::move(*panic)});
-    }
-  }
-
- private:
-  void write_all(std::span<const uint8_t> bytes) {
-    while (!bytes.empty() && !broken_) {
-      const ssize_t n = ::write(fd_, bytes.data(), bytes.size());
-      if (n >= 0) {
-        bytes = bytes.subspan(static_cast<size_t>(n));
-      } else if (errno == EINTR) {
-        if (stop_.requested()) return;  // kicked while the reader is not reading: give up
-      } else if (errno == EAGAIN) {
-        // stdout was handed to us non-blocking: wait for room instead of losing output.
-        pollfd p{fd_, POLLOUT, 0};
-        ::poll(&p, 1, kPollMs);
-        if (stop_.requested()) return;
-      } else {
-        // The reader went away (EPIPE): the guest runs on without a console.
-        spdlog::debug("console output dropped: {}", std::strerror(errno));
-        broken_ = true;
-      }
-    }
-  }
-
-  int fd_;
-  VmStop& stop_;
-  PanicDetector detector_;
-  bool broken_ = false;
-};
 
 void ignore_kick(int) {}
 
@@ -378,7 +337,7 @@ int run_vm(const VmConfig& config, std::ostream& diagnostics) {
   Vm vm = Vm::create(kvm);
   vm.set_memory(memory);
 
-  Console console(STDOUT_FILENO, stop);
+  ConsoleOutput console(STDOUT_FILENO, stop);
   IoBus pio("pio");
   IoBus mmio("mmio");
   auto serial = std::make_shared<Serial8250>(
