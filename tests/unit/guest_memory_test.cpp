@@ -111,5 +111,22 @@ TEST(GuestMemoryTest, MoveKeepsTheMapping) {
   EXPECT_EQ(moved.read_obj<uint32_t>(0x100), 0xdeadbeefu);
 }
 
+// An access that a bounds check missed must fault, not land in the VMM's own memory.
+TEST(HostileGuestMemoryTest, EachRegionSitsBetweenGuardRegions) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  GuestMemory memory = GuestMemory::create(5 * kGiB);
+  ASSERT_EQ(memory.regions().size(), 2u);
+  for (const MemoryRegion& region : memory.regions()) {
+    volatile uint8_t* first = region.host;
+    volatile uint8_t* last = region.host + region.size - 1;
+    *first = 1;
+    *last = 2;
+    EXPECT_DEATH(first[-1] = 3, "");
+    EXPECT_DEATH(last[1] = 4, "");
+    EXPECT_DEATH(last[kGuardBytes] = 5, "");
+    EXPECT_DEATH((void)first[-static_cast<ptrdiff_t>(kGuardBytes)], "");
+  }
+}
+
 }  // namespace
 }  // namespace kvrun::vmm

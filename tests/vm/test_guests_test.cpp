@@ -98,6 +98,17 @@ TEST_F(TestGuest, UnclaimedMmioAndPortsReadAsFloatingBus) {
   EXPECT_TRUE(stdout_has(vm, " unexpected=0\n"));
 }
 
+// A driver that resizes and moves its live virtio queue must not make the VMM write past the
+// rings it was given (the guest's rings end at the end of its RAM, so such a write would reach
+// host memory).
+class HostileGuest : public TestGuest {};
+
+TEST_F(HostileGuest, LiveVirtioQueueCannotBeResizedOrMoved) {
+  ChildProcess vm = boot("virtio-hostile", {"--memory", "16", "--rng"});
+  EXPECT_TRUE(exited_with(vm, 0));
+  EXPECT_TRUE(stdout_has(vm, "virtio-hostile ok\n"));
+}
+
 TEST_F(TestGuest, SerialEchoesStdinUntilQ) {
   ChildProcess vm = ChildProcess::spawn(
       {vmm_path(), "--kernel", test_guest_path("serial-echo"), "--timeout", "60"});

@@ -1,6 +1,7 @@
 #include "vmm/memory/guest_memory.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 
 #include <algorithm>
@@ -31,19 +32,23 @@ GuestMemory GuestMemory::create(uint64_t size_bytes) {
 
   GuestMemory memory;
   auto add_region = [&memory](GuestAddress base, uint64_t size) {
-    // NORESERVE: the guest touches only what it uses; a large, mostly idle guest should not
-    // need its whole size in commit charge up front.
-    Mapping mapping = map_or_throw("mmap guest memory", size, PROT_READ | PROT_WRITE,
-                                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE);
+    // One reservation holds the region and a PROT_NONE guard on each side: a device access
+    // that a bounds check missed faults there instead of reading or corrupting the VMM's own
+    // memory. The guards cost address space only. NORESERVE: the guest touches only what it
+    // uses; a large, mostly idle guest should not need its whole size in commit charge.
+    Mapping reservation = map_or_throw("mmap guest memory", size + 2 * kGuardBytes, PROT_NONE,
+                                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE);
+    auto* host = static_cast<uint8_t*>(reservation.get()) + kGuardBytes;
+    if (::mprotect(host, size, PROT_READ | PROT_WRITE) != 0) throw_errno("mprotect guest memory");
     // Shows up as [anon:kvrun-guest-ram] in /proc/<pid>/maps, so tools (bench/boot) can tell
     // guest RAM from the VMM's own memory. Best effort: kernels without CONFIG_ANON_VMA_NAME
     // (or older than 5.17) answer EINVAL, and a missing name changes nothing else.
-    if (::prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, mapping.get(), size, "kvrun-guest-ram") != 0 &&
+    if (::prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, host, size, "kvrun-guest-ram") != 0 &&
         errno != EINVAL) {
       spdlog::debug("naming guest memory [anon:kvrun-guest-ram]: {}", std::strerror(errno));
     }
-    memory.regions_.push_back({base, size, static_cast<uint8_t*>(mapping.get())});
-    memory.mappings_.push_back(std::move(mapping));
+    memory.regions_.push_back({base, size, host});
+    memory.mappings_.push_back(std::move(reservation));
   };
   add_region(0, low_size);
   if (high_size > 0) add_region(layout::kMmioGapEnd, high_size);

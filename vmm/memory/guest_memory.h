@@ -1,6 +1,7 @@
-// Guest physical memory: anonymous host mappings split around the x86 MMIO gap.
-// Every access from device or loader code goes through the bounds-checked API here;
-// a range that is not wholly inside one region is an error, never a host access.
+// Guest physical memory: anonymous host mappings split around the x86 MMIO gap, each between
+// PROT_NONE guard regions. Every access from device or loader code goes through the
+// bounds-checked API here; a range that is not wholly inside one region is an error, never a
+// host access, and an access that slips past a check anyway faults in a guard.
 #pragma once
 
 #include <cstddef>
@@ -17,6 +18,9 @@ namespace kvrun::vmm {
 using GuestAddress = uint64_t;
 
 inline constexpr uint64_t kPageSize = 4096;
+// Each RAM region's guard on either side: more than any ring index (16 bits) times the largest
+// ring element (8 bytes) can reach past a ring, so such an overrun always lands in a guard.
+inline constexpr uint64_t kGuardBytes = 2ull << 20;
 
 // Callers make sure `value` is far from UINT64_MAX (e.g. it is inside guest memory).
 constexpr uint64_t page_align_up(uint64_t value) {

@@ -117,6 +117,7 @@ TEST_F(MmioTransportTest, StatusBitsAreNeverClearedExceptByReset) {
 }
 
 TEST_F(MmioTransportTest, QueueRegistersReadBackAndMissingQueuesReportZero) {
+  negotiate(feature_bit(kFeatureVersion1));
   setup_queue(8);
   EXPECT_EQ(reg(mmio::kQueueNumMax), Rng::kQueueSize);
   EXPECT_EQ(reg(mmio::kQueueReady), 1u);
@@ -133,6 +134,7 @@ TEST_F(MmioTransportTest, QueueRegistersReadBackAndMissingQueuesReportZero) {
 }
 
 TEST_F(MmioTransportTest, QueueWithBadLayoutIsNotEnabled) {
+  negotiate(feature_bit(kFeatureVersion1));
   set(mmio::kQueueSel, 0);
   set(mmio::kQueueNum, 16);
   set(mmio::kQueueDescLow, 0);
@@ -216,6 +218,107 @@ TEST_F(MmioTransportTest, ConfigSpaceBeyondTheDeviceReadsZero) {
   transport_.read(mmio::kConfig + 0x100, data);
   EXPECT_EQ(data[0] | data[1] | data[2] | data[3], 0);
   transport_.write(mmio::kConfig, data);  // rng has no config: ignored
+}
+
+// A driver that breaks the setup sequence on purpose (label hostile).
+class HostileDriverTest : public MmioTransportTest {};
+
+TEST_F(HostileDriverTest, QueueSetupBeforeFeaturesOkIsIgnored) {
+  setup_queue();
+  EXPECT_EQ(reg(mmio::kQueueReady), 0u);
+  EXPECT_EQ(reg(mmio::kQueueDescLow), 0u);
+  set(mmio::kStatus, kStatusAcknowledge | kStatusDriver);
+  setup_queue();
+  EXPECT_EQ(reg(mmio::kQueueReady), 0u);
+}
+
+TEST_F(HostileDriverTest, StatusStepsOutOfOrderAreDropped) {
+  set(mmio::kStatus, kStatusDriver);  // DRIVER before ACKNOWLEDGE
+  EXPECT_EQ(reg(mmio::kStatus), 0u);
+  set(mmio::kStatus, kStatusDeviceNeedsReset | kStatusAcknowledge);  // a bit only we set
+  EXPECT_EQ(reg(mmio::kStatus), 0u);
+}
+
+// The hole this transport once had: after DRIVER_OK the guest disabled the live queue, gave it
+// a new size and notified again, and the queue indexed its old rings with the new size: host
+// writes past the used ring (into the guard region after RAM, with these rings at its end).
+TEST_F(HostileDriverTest, LiveQueueCannotBeResizedOrMoved) {
+  negotiate(feature_bit(kFeatureVersion1));
+  // A 2-entry queue whose used ring ends 8 bytes before the end of guest RAM.
+  constexpr uint64_t kEnd = test::kTestMemoryBytes;
+  constexpr uint64_t kUsed = kEnd - 24, kAvail = kEnd - 40, kDesc = kEnd - 96;
+  set(mmio::kQueueSel, 0);
+  set(mmio::kQueueNum, 2);
+  set(mmio::kQueueDescLow, kDesc);
+  set(mmio::kQueueDriverLow, kAvail);
+  set(mmio::kQueueDeviceLow, kUsed);
+  set(mmio::kQueueReady, 1);
+  driver_ok();
+  const uint64_t canary_at = kUsed + 4 + 8 * 2 + 2;  // just past avail_event
+  memory_.write_obj<uint16_t>(canary_at, 0xc0de);
+
+  set(mmio::kQueueReady, 0);
+  set(mmio::kQueueNum, 0xffff);
+  set(mmio::kQueueDescLow, 0x1000);
+  EXPECT_EQ(reg(mmio::kQueueReady), 1u);
+  EXPECT_EQ(reg(mmio::kQueueDescLow), kDesc);
+
+  // Four buffers through the 2-entry ring, two at a time: a queue that took the new size would
+  // read entries 2 and 3 of the available ring and write used entries 2 and 3, both past
+  // their rings.
+  const uint64_t buffer = 0x100000;
+  for (uint16_t i = 0; i < 2; ++i)
+    memory_.write_obj(kDesc + 16 * i, Descriptor{buffer, 8, kDescFlagWrite, 0});
+  memory_.write_obj<uint16_t>(kAvail + 4, 0);
+  memory_.write_obj<uint16_t>(kAvail + 6, 1);
+  memory_.write_obj<uint16_t>(kAvail + 2, 2);
+  set(mmio::kQueueNotify, 0);
+  loop_.run_once(1000);
+  EXPECT_EQ(memory_.read_obj<uint16_t>(kUsed + 2), 2);
+  memory_.write_obj<uint16_t>(kAvail + 2, 4);
+  set(mmio::kQueueNotify, 0);
+  loop_.run_once(1000);
+  EXPECT_EQ(memory_.read_obj<uint16_t>(kUsed + 2), 4);
+  EXPECT_EQ(memory_.read_obj<uint16_t>(canary_at), 0xc0de);
+  EXPECT_EQ(reg(mmio::kStatus) & kStatusDeviceNeedsReset, 0u);
+}
+
+TEST_F(HostileDriverTest, LateQueueEnableAfterDriverOkIsIgnored) {
+  negotiate(feature_bit(kFeatureVersion1));
+  driver_ok();
+  setup_queue();
+  EXPECT_EQ(reg(mmio::kQueueReady), 0u);
+  driver_.add_chain({{driver_.alloc(8), 8, true}});
+  set(mmio::kQueueNotify, 0);
+  loop_.run_once(1000);
+  EXPECT_EQ(driver_.used_idx(), 0);
+}
+
+TEST_F(HostileDriverTest, FailedStopsTheDeviceAndQueueSetup) {
+  negotiate(feature_bit(kFeatureVersion1));
+  setup_queue();
+  driver_ok();
+  set(mmio::kStatus,
+      kStatusAcknowledge | kStatusDriver | kStatusFeaturesOk | kStatusDriverOk | kStatusFailed);
+  driver_.add_chain({{driver_.alloc(8), 8, true}});
+  set(mmio::kQueueNotify, 0);
+  loop_.run_once(1000);
+  EXPECT_EQ(driver_.used_idx(), 0);
+}
+
+TEST_F(MmioTransportTest, ResetThenSetupServesTheNewRings) {
+  negotiate(feature_bit(kFeatureVersion1));
+  setup_queue();
+  driver_ok();
+  set(mmio::kStatus, 0);
+  negotiate(feature_bit(kFeatureVersion1));
+  setup_queue(4);
+  driver_ok();
+  TestDriver small{memory_, 4};
+  small.add_chain({{small.alloc(8), 8, true}});
+  set(mmio::kQueueNotify, 0);
+  loop_.run_once(1000);
+  EXPECT_EQ(small.used_idx(), 1);
 }
 
 }  // namespace

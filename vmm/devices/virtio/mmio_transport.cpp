@@ -56,13 +56,7 @@ MmioTransport::MmioTransport(std::shared_ptr<VirtioDevice> device, GuestMemory& 
 MmioTransport::~MmioTransport() {
   notify_watches_.clear();
   std::lock_guard lock(mutex_);
-  if (active_) {
-    try {
-      device_->reset();
-    } catch (const std::exception& e) {
-      spdlog::error("{}: reset: {}", name_, e.what());
-    }
-  }
+  deactivate();
   device_watches_.clear();
 }
 
@@ -203,6 +197,15 @@ void MmioTransport::write_register(uint64_t offset, uint32_t value) {
                   queue_sel_);
     return;
   }
+  // Queues are set up after FEATURES_OK and before DRIVER_OK (§3.1.1 step 7). Outside that
+  // window a write would change a ring under a running device (QueueReady=0, a new QueueNum
+  // and new addresses, then a notify), so none is taken: not even QueueReady=0, which the
+  // spec allows only with VIRTIO_F_RING_RESET, which we do not offer.
+  if (!queue_setup_allowed()) {
+    spdlog::debug("{}: write of register {:#x} for queue {} ignored in status {:#x}", name_, offset,
+                  queue_sel_, status_);
+    return;
+  }
   if (offset == mmio::kQueueReady) {
     if (value == 0) {
       queue->set_ready(false);
@@ -213,8 +216,6 @@ void MmioTransport::write_register(uint64_t offset, uint32_t value) {
       return;
     }
     queue->set_ready(true);
-    // A queue enabled after DRIVER_OK starts at once.
-    if (active_ && !queue->active()) queue->activate(memory_, driver_features_);
     return;
   }
   // The rest configure a queue, which the driver must not do while it is enabled (§4.2.2.3).
@@ -250,6 +251,11 @@ void MmioTransport::write_register(uint64_t offset, uint32_t value) {
   }
 }
 
+bool MmioTransport::queue_setup_allowed() const {
+  return (status_ & kStatusFeaturesOk) != 0 &&
+         (status_ & (kStatusDriverOk | kStatusFailed | kStatusDeviceNeedsReset)) == 0;
+}
+
 bool MmioTransport::features_acceptable() const {
   if ((driver_features_ & ~offered_features_) != 0) {
     spdlog::warn("{}: driver accepted features {:#x} that were not offered", name_,
@@ -271,22 +277,29 @@ void MmioTransport::write_status(uint32_t value) {
   }
   // Apart from a reset, the driver only ever adds bits (§2.1.1); NEEDS_RESET is ours.
   const uint32_t driver_bits = status_ & ~kStatusDeviceNeedsReset;
-  if ((value & driver_bits) != driver_bits) {
-    spdlog::debug("{}: status {:#x} -> {:#x} clears bits; ignored", name_, status_, value);
+  if ((value & driver_bits) != driver_bits || (value & kStatusDeviceNeedsReset) != 0) {
+    spdlog::debug("{}: status {:#x} -> {:#x} clears or sets a bit it may not; ignored", name_,
+                  status_, value);
     return;
   }
   const uint32_t added = value & ~status_;
   uint32_t next = value | (status_ & kStatusDeviceNeedsReset);
+  // Each step of §3.1.1 needs the ones before it; a bit added out of order is dropped.
+  if ((added & kStatusDriver) != 0 && (next & kStatusAcknowledge) == 0) next &= ~kStatusDriver;
   if ((added & kStatusFeaturesOk) != 0) {
-    const bool in_order = (value & kStatusAcknowledge) != 0 && (value & kStatusDriver) != 0;
+    const bool in_order = (next & kStatusAcknowledge) != 0 && (next & kStatusDriver) != 0;
     // Leaving FEATURES_OK clear is how a device refuses the features (§3.1.1 step 6).
     if (!in_order || !features_acceptable()) next &= ~kStatusFeaturesOk;
   }
-  if ((added & kStatusDriverOk) != 0 && (next & kStatusFeaturesOk) == 0) {
-    spdlog::warn("{}: DRIVER_OK without FEATURES_OK; ignored", name_);
+  if ((added & kStatusDriverOk) != 0 && ((next & kStatusFeaturesOk) == 0 ||
+                                         (next & (kStatusFailed | kStatusDeviceNeedsReset)) != 0)) {
+    spdlog::warn("{}: DRIVER_OK without FEATURES_OK, or after FAILED or NEEDS_RESET; ignored",
+                 name_);
     next &= ~kStatusDriverOk;
   }
   status_ = next;
+  // The driver gave up on the device: stop using the memory it pointed us at.
+  if ((added & kStatusFailed) != 0) deactivate();
   if ((added & kStatusDriverOk) != 0 && (status_ & kStatusDriverOk) != 0) activate();
 }
 
@@ -311,31 +324,26 @@ void MmioTransport::activate() {
 
 void MmioTransport::fail(const std::string& why) {
   spdlog::warn("{}: device needs reset: {}", name_, why);
-  if (active_) {
-    active_ = false;
-    for (DeviceWatch& w : device_watches_) *w.alive = false;
-    device_watches_.clear();
-    try {
-      device_->reset();
-    } catch (const std::exception& e) {
-      spdlog::error("{}: reset: {}", name_, e.what());
-    }
-  }
+  deactivate();
   status_ |= kStatusDeviceNeedsReset;
   config_changed();
 }
 
-void MmioTransport::reset() {
-  if (active_) {
-    active_ = false;
-    for (DeviceWatch& w : device_watches_) *w.alive = false;
-    device_watches_.clear();
-    try {
-      device_->reset();
-    } catch (const std::exception& e) {
-      spdlog::error("{}: reset: {}", name_, e.what());
-    }
+void MmioTransport::deactivate() {
+  if (!active_) return;
+  // The device and every callback of its stop first: no queue state may change under them.
+  active_ = false;
+  for (DeviceWatch& w : device_watches_) *w.alive = false;
+  device_watches_.clear();
+  try {
+    device_->reset();
+  } catch (const std::exception& e) {
+    spdlog::error("{}: reset: {}", name_, e.what());
   }
+}
+
+void MmioTransport::reset() {
+  deactivate();
   context_.reset();
   for (Queue& queue : queues_) queue.reset();
   status_ = 0;

@@ -3,6 +3,10 @@
 // queue setup, InterruptStatus/ACK, ConfigGeneration and the window onto the device's config
 // space.
 //
+// The device status follows §3.1.1 step by step, and queue registers are written only between
+// FEATURES_OK and DRIVER_OK: a running queue's size and rings cannot be changed by the driver,
+// only dropped by a reset, which stops the device before any queue state changes.
+//
 // Guest notifications reach the device thread without a vCPU exit: each queue has an eventfd
 // that the VMM registers with KVM_IOEVENTFD on QueueNotify (datamatch = queue index); a
 // QueueNotify write that still arrives here (no KVM, or an unmatched value) just writes that
@@ -57,7 +61,10 @@ class MmioTransport : public BusDevice {
   void write_register(uint64_t offset, uint32_t value);
   void write_status(uint32_t value);
   bool features_acceptable() const;
+  bool queue_setup_allowed() const;
   void activate();
+  // Stops the device and its callbacks (if it runs); queue state stays as it is.
+  void deactivate();
   void reset();
   void fail(const std::string& why);
   void on_notify(size_t index);

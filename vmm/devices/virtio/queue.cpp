@@ -128,6 +128,8 @@ std::optional<std::string> Queue::check_layout(const GuestMemory& memory) const 
 }
 
 void Queue::activate(GuestMemory& memory, uint64_t features) {
+  // Re-activating would re-map the rings under a device that may hold chains of the old ones.
+  if (active()) throw Error("virtqueue is active already");
   if (auto why = check_layout(memory)) throw Error(*why);
   auto* avail =
       reinterpret_cast<uint16_t*>(memory.slice(avail_addr_, avail_ring_bytes(size_)).data());
@@ -140,6 +142,8 @@ void Queue::activate(GuestMemory& memory, uint64_t features) {
   used_idx_ = used_flags_ + 1;
   used_entries_ = reinterpret_cast<UsedElement*>(used + 4);
   avail_event_ = reinterpret_cast<uint16_t*>(used + 4 + uint64_t{8} * size_);
+  ring_size_ = size_;
+  ring_desc_addr_ = desc_addr_;
   event_idx_ = (features & feature_bit(kFeatureRingEventIdx)) != 0;
   indirect_ = (features & feature_bit(kFeatureRingIndirectDesc)) != 0;
   // Both rings start at index 0 (§2.7.6, §2.7.8), whatever the memory held before; and our
@@ -158,6 +162,8 @@ void Queue::reset() {
   desc_addr_ = avail_addr_ = used_addr_ = 0;
   ready_ = false;
   memory_ = nullptr;
+  ring_size_ = 0;
+  ring_desc_addr_ = 0;
   event_idx_ = indirect_ = false;
   avail_flags_ = avail_idx_ = avail_entries_ = used_flags_ = used_idx_ = nullptr;
   avail_event_ = used_event_ = nullptr;
@@ -182,8 +188,8 @@ Queue::ParseResult Queue::parse_chain(uint16_t head) const {
   uint64_t readable_bytes = 0;
   bool seen_writable = false;
 
-  GuestAddress table = desc_addr_;
-  uint32_t entries = size_;
+  GuestAddress table = ring_desc_addr_;
+  uint32_t entries = ring_size_;
   // A chain visits each descriptor of its table at most once, so visiting more than the table
   // holds means the `next` links loop.
   uint32_t visited = 0;
@@ -249,16 +255,16 @@ std::optional<DescriptorChain> Queue::pop() {
     const uint16_t avail = avail_idx();
     const uint16_t pending = static_cast<uint16_t>(avail - next_avail_);
     if (pending == 0) return std::nullopt;
-    if (pending > size_) {
+    if (pending > ring_size_) {
       mark_broken("available index " + std::to_string(avail) + " is " + std::to_string(pending) +
-                  " entries ahead of a " + std::to_string(size_) + "-entry queue");
+                  " entries ahead of a " + std::to_string(ring_size_) + "-entry queue");
       return std::nullopt;
     }
     // The acquire load of idx above orders this read after the driver's write of the entry.
-    const uint16_t head = load_relaxed(&avail_entries_[next_avail_ % size_]);
-    if (head >= size_) {
+    const uint16_t head = load_relaxed(&avail_entries_[next_avail_ % ring_size_]);
+    if (head >= ring_size_) {
       mark_broken("available ring entry " + std::to_string(head) + " is outside the " +
-                  std::to_string(size_) + "-entry descriptor table");
+                  std::to_string(ring_size_) + "-entry descriptor table");
       return std::nullopt;
     }
     ++next_avail_;
@@ -277,7 +283,7 @@ std::optional<DescriptorChain> Queue::pop() {
 void Queue::add_used(uint16_t head, uint32_t len) {
   if (!active() || broken()) return;
   const UsedElement element{head, len};
-  std::memcpy(&used_entries_[next_used_ % size_], &element, sizeof(element));
+  std::memcpy(&used_entries_[next_used_ % ring_size_], &element, sizeof(element));
   ++next_used_;
   // The entry must be visible before the index that publishes it.
   store_release(used_idx_, next_used_);

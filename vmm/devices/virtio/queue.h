@@ -66,7 +66,9 @@ class Queue {
   // `max_size` is what QueueNumMax reports: a power of two, at most kMaxQueueSize.
   explicit Queue(uint16_t max_size);
 
-  // --- set up by the driver through the transport, before the queue is ready ---
+  // --- the driver's setup registers (§4.2.2.3), written through the transport ---
+  // They take effect only at activate(): an active queue goes on serving the size and rings it
+  // was activated with, whatever is written here afterwards, until reset().
   uint16_t max_size() const { return max_size_; }
   uint16_t size() const { return size_; }
   void set_size(uint16_t size) { size_ = size; }
@@ -83,11 +85,14 @@ class Queue {
   // above max_size, a ring misaligned or not wholly inside guest RAM), or nullopt if they can.
   std::optional<std::string> check_layout(const GuestMemory& memory) const;
 
-  // Starts serving the rings. `features` are the negotiated ones (EVENT_IDX and INDIRECT_DESC
-  // matter here). Throws kvrun::Error (check_layout's reason) if the layout cannot work.
-  // `memory` must outlive the activation.
+  // Starts serving the rings: checks the setup registers and copies them into the active
+  // queue's own state. `features` are the negotiated ones (EVENT_IDX and INDIRECT_DESC matter
+  // here). Throws kvrun::Error (check_layout's reason) if the layout cannot work, or if the
+  // queue is active already. `memory` must outlive the activation.
   void activate(GuestMemory& memory, uint64_t features);
   bool active() const { return memory_ != nullptr; }
+  // The size the active queue serves (0 when not active).
+  uint16_t active_size() const { return ring_size_; }
 
   // Back to the power-on state (size = max_size, addresses 0, not ready, not active).
   void reset();
@@ -132,7 +137,11 @@ class Queue {
   GuestAddress used_addr_ = 0;
   bool ready_ = false;
 
+  // The active queue: copied from the setup registers by activate(), which checked them, and
+  // never changed by them afterwards. Everything that touches the rings uses only these.
   GuestMemory* memory_ = nullptr;
+  uint16_t ring_size_ = 0;
+  GuestAddress ring_desc_addr_ = 0;
   bool event_idx_ = false;
   bool indirect_ = false;
   // Host views of the rings, mapped once at activation (guest RAM never moves).
