@@ -130,6 +130,7 @@ std::vector<std::pair<std::string, std::string>> cgroup_settings(const Resources
 std::optional<Cgroup> Cgroup::create(const CgroupConfig& config, std::string_view container_id,
                                      const ResourcesSpec& resources) {
   auto settings = cgroup_settings(resources);  // validate before touching anything
+  if (config.device_filter) (void)device_filter_program(effective_device_rules(resources));
   std::vector<std::string> wanted = kBaseControllers;
   for (const auto& c : required_controllers(resources)) {
     if (std::find(wanted.begin(), wanted.end(), c) == wanted.end()) wanted.push_back(c);
@@ -153,7 +154,9 @@ std::optional<Cgroup> Cgroup::create(const CgroupConfig& config, std::string_vie
     spdlog::warn("{}; container {} runs without cgroup limits (host mode)", message, container_id);
     make_dir(parent);
     if (::mkdir(path.c_str(), 0755) != 0) throw_errno("mkdir " + path.string());
-    return Cgroup(path);
+    Cgroup cgroup(path);
+    cgroup.attach_device_filter(config, container_id, resources);
+    return cgroup;
   }
 
   std::string enable = join(wanted, "+");
@@ -163,8 +166,21 @@ std::optional<Cgroup> Cgroup::create(const CgroupConfig& config, std::string_vie
   if (::mkdir(path.c_str(), 0755) != 0) throw_errno("mkdir " + path.string());
   Cgroup cgroup(path);
   for (const auto& [file, value] : settings) write_setting(path, file, value);
+  cgroup.attach_device_filter(config, container_id, resources);
   spdlog::debug("container {}: cgroup {}", container_id, path.string());
   return cgroup;
+}
+
+void Cgroup::attach_device_filter(const CgroupConfig& config, std::string_view container_id,
+                                  const ResourcesSpec& resources) {
+  if (!config.device_filter) return;
+  try {
+    devices_.emplace(DeviceFilter::attach(path_, effective_device_rules(resources)));
+  } catch (const Error& e) {
+    // A host whose kernel lacks CONFIG_CGROUP_BPF, or whose cgroup root is not cgroup2.
+    if (config.mode == CgroupMode::kRequired) throw;
+    spdlog::warn("{}; container {} runs without device rules (host mode)", e.what(), container_id);
+  }
 }
 
 void Cgroup::update(const ResourcesSpec& resources) const {
@@ -177,6 +193,17 @@ void Cgroup::update(const ResourcesSpec& resources) const {
     if (!missing.empty()) {
       throw Error("cgroup2 root " + root.string() + " lacks controller(s) " + join(missing, ""));
     }
+  }
+  if (resources.devices) {
+    // Before any write: replace() leaves the old filter attached if it fails.
+    if (devices_) {
+      devices_->replace(effective_device_rules(resources));
+    } else {
+      spdlog::warn("cgroup {}: has no device filter; new device rules not enforced (host mode)",
+                   path_.string());
+    }
+  }
+  if (!wanted.empty()) {
     std::string enable = join(wanted, "+");
     write_file(root / "cgroup.subtree_control", enable);
     write_file(parent / "cgroup.subtree_control", enable);
@@ -188,6 +215,7 @@ Cgroup& Cgroup::operator=(Cgroup&& other) noexcept {
   if (this != &other) {
     remove();
     path_ = std::exchange(other.path_, {});
+    devices_ = std::exchange(other.devices_, {});
   }
   return *this;
 }
@@ -195,6 +223,7 @@ Cgroup& Cgroup::operator=(Cgroup&& other) noexcept {
 Cgroup::~Cgroup() { remove(); }
 
 void Cgroup::remove() {
+  devices_.reset();  // detach while the directory still exists
   if (path_.empty()) return;
   if (::rmdir(path_.c_str()) != 0) {
     spdlog::warn("remove cgroup {}: {}", path_.string(), std::strerror(errno));

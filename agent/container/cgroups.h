@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "agent/container/device_filter.h"
 #include "agent/container/spec.h"
 
 namespace kvrun::agent {
@@ -26,6 +27,9 @@ enum class CgroupMode { kRequired, kBestEffort };
 struct CgroupConfig {
   std::filesystem::path root = "/sys/fs/cgroup";
   CgroupMode mode = CgroupMode::kRequired;
+  // The device filter (device_filter.h) on every cgroup. Off only for unit tests' fake
+  // hierarchies, which are plain directories.
+  bool device_filter = true;
 };
 
 // Controllers whose files cgroup_settings() writes.
@@ -40,7 +44,8 @@ class Cgroup {
   static std::optional<Cgroup> create(const CgroupConfig& config, std::string_view container_id,
                                       const ResourcesSpec& resources);
 
-  Cgroup(Cgroup&& other) noexcept : path_(std::exchange(other.path_, {})) {}
+  Cgroup(Cgroup&& other) noexcept
+      : path_(std::exchange(other.path_, {})), devices_(std::exchange(other.devices_, {})) {}
   Cgroup& operator=(Cgroup&& other) noexcept;
   Cgroup(const Cgroup&) = delete;
   Cgroup& operator=(const Cgroup&) = delete;
@@ -56,14 +61,23 @@ class Cgroup {
   // Freezes (or thaws) every process in it and waits until that has happened (cgroup.freeze).
   void freeze(bool frozen) const;
   // Writes new limits (those `resources` has; the others stay), enabling a controller the
-  // container did not need before. Validates everything before writing anything.
+  // container did not need before; new device rules replace the filter in one step.
+  // Validates everything before writing anything.
   void update(const ResourcesSpec& resources) const;
+  // The attached device filter; null when there is none (kBestEffort on a host without
+  // BPF_CGROUP_DEVICE, or a config without filters).
+  const DeviceFilter* device_filter() const { return devices_ ? &*devices_ : nullptr; }
 
  private:
   explicit Cgroup(std::filesystem::path path) : path_(std::move(path)) {}
+  void attach_device_filter(const CgroupConfig& config, std::string_view container_id,
+                            const ResourcesSpec& resources);
   void remove();
 
   std::filesystem::path path_;
+  // Attached before any process joins, detached before the directory is removed. Mutable:
+  // update() swaps the program, which changes no other state of the cgroup.
+  mutable std::optional<DeviceFilter> devices_;
 };
 
 }  // namespace kvrun::agent

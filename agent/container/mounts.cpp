@@ -98,6 +98,19 @@ void mount_one(const std::string& rootfs, const MountSpec& m) {
   if (options.propagation != 0) do_mount(nullptr, target, nullptr, options.propagation, "");
 }
 
+// nodev on the container's /dev itself, the spec's as well as ours: the nodes it needs are
+// bind mounts (mounts of their own, with the guest devtmpfs' flags), so nothing made there
+// later by mknod can be opened, whatever the device rules say. Only this mount's flags change;
+// read-only and the access-time mode are kept.
+void seal_dev(const std::string& dev) {
+  struct statvfs st;
+  if (::statvfs(dev.c_str(), &st) != 0) throw_errno("statvfs " + dev);
+  unsigned long flags = MS_NODEV | locked_flags(dev);
+  if (st.f_flag & ST_RDONLY) flags |= MS_RDONLY;
+  if (!(st.f_flag & (ST_RELATIME | ST_NOATIME))) flags |= MS_STRICTATIME;
+  do_mount(nullptr, dev, nullptr, MS_BIND | MS_REMOUNT | flags, "");
+}
+
 void setup_dev(const std::string& rootfs) {
   std::string dev = rootfs + "/dev";
   static constexpr std::array<const char*, 6> kDevices = {"null",   "zero",    "full",
@@ -121,6 +134,7 @@ void setup_dev(const std::string& rootfs) {
     std::string link = dev + "/" + name;
     if (::symlink(from, link.c_str()) != 0 && errno != EEXIST) throw_errno("symlink " + link);
   }
+  seal_dev(dev);
 }
 
 void pivot_root_to(const std::string& rootfs) {
@@ -189,7 +203,8 @@ void enter_root_filesystem(const ContainerSpec& spec, const std::string& rootfs)
   if (!spec_mounts_dev) {
     std::string dev = rootfs + "/dev";
     mkdir_all(dev);
-    do_mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
+    do_mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NODEV | MS_STRICTATIME,
+             "mode=755,size=65536k");
   }
   for (const auto& m : spec.mounts) mount_one(rootfs, m);
   setup_dev(rootfs);

@@ -37,7 +37,10 @@ OverlayRootfs OverlayRootfs::mount(const std::filesystem::path& state_dir,
   for (const char* sub : {"upper", "work", "rootfs"}) make_dir(scratch / sub);
   std::string options = "lowerdir=" + lower + ",upperdir=" + (scratch / "upper").string() +
                         ",workdir=" + (scratch / "work").string();
-  if (::mount("overlay", overlay.path().c_str(), "overlay", 0, options.c_str()) != 0) {
+  // nodev: the image's device nodes (kept by its erofs, shown by the overlay whatever the
+  // lower mount's flags) and any a container makes in its root must never open a guest device.
+  // /dev is a mount of its own (mounts.cpp), so this takes nothing a container needs.
+  if (::mount("overlay", overlay.path().c_str(), "overlay", MS_NODEV, options.c_str()) != 0) {
     throw_errno("mount overlay on " + overlay.path() + " (" + options + ")");
   }
   return overlay;

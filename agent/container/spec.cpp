@@ -208,6 +208,50 @@ SeccompSpec parse_seccomp(const nlohmann::json& json, const std::string& path) {
   return seccomp;
 }
 
+// Each rule becomes a few BPF instructions; the kernel takes at most 4096 from anyone.
+constexpr std::size_t kMaxDeviceRules = 256;
+
+// OCI's -1 (or absence) means any number.
+std::optional<std::uint32_t> device_number(JsonReader& r, std::string_view key) {
+  auto value = r.optional_integer(key, -1, UINT32_MAX);
+  if (!value || *value < 0) return std::nullopt;
+  return static_cast<std::uint32_t>(*value);
+}
+
+DeviceRuleSpec parse_device_rule(const nlohmann::json& json, const std::string& path) {
+  JsonReader r(json, path);
+  DeviceRuleSpec rule;
+  rule.allow = r.boolean("allow");
+  std::string type = r.optional_string("type").value_or("a");
+  if (type == "a") {
+    rule.type = DeviceType::kAll;
+  } else if (type == "c") {
+    rule.type = DeviceType::kChar;
+  } else if (type == "b") {
+    rule.type = DeviceType::kBlock;
+  } else {
+    throw Error(r.path_of("type") + ": unknown device type \"" + type + "\" (a, b or c)");
+  }
+  rule.major = device_number(r, "major");
+  rule.minor = device_number(r, "minor");
+  std::string access = r.optional_string("access").value_or("rwm");
+  rule.access = 0;
+  for (char c : access) {
+    if (c == 'r') {
+      rule.access |= kDeviceRead;
+    } else if (c == 'w') {
+      rule.access |= kDeviceWrite;
+    } else if (c == 'm') {
+      rule.access |= kDeviceMknod;
+    } else {
+      throw Error(r.path_of("access") + ": \"" + access + "\" is not made of r, w and m");
+    }
+  }
+  if (rule.access == 0) throw Error(r.path_of("access") + ": must not be empty");
+  r.reject_unknown();
+  return rule;
+}
+
 }  // namespace
 
 ResourcesSpec parse_resources(const nlohmann::json& json, const std::string& path) {
@@ -247,19 +291,15 @@ ResourcesSpec parse_resources(const nlohmann::json& json, const std::string& pat
     }
     b.reject_unknown();
   }
-  // Our /dev only ever holds the standard nodes, so the usual deny-all rule is already what we
-  // enforce; anything finer needs the cgroup v2 device eBPF program we do not have yet.
   if (const auto* devices = r.optional_array("devices")) {
+    if (devices->size() > kMaxDeviceRules) {
+      throw Error(r.path_of("devices") + ": more than " + std::to_string(kMaxDeviceRules) +
+                  " rules");
+    }
+    res.devices.emplace();
     for (std::size_t i = 0; i < devices->size(); ++i) {
-      JsonReader d((*devices)[i], element_path(r.path_of("devices"), i));
-      bool allow = d.boolean("allow");
-      std::string access = d.optional_string("access").value_or("rwm");
-      bool other = d.has("type") || d.has("major") || d.has("minor");
-      if (allow || access != "rwm" || other) {
-        throw Error(d.path() +
-                    ": only the deny-all rule {\"allow\":false,\"access\":\"rwm\"} is supported");
-      }
-      d.reject_unknown();
+      res.devices->push_back(
+          parse_device_rule((*devices)[i], element_path(r.path_of("devices"), i)));
     }
   }
   r.reject_unknown();
@@ -353,7 +393,7 @@ LinuxSpec parse_linux(const nlohmann::json& json, const std::string& path) {
 
 bool ResourcesSpec::empty() const {
   return !memory_limit && !memory_swap && !pids_limit && !cpu_shares && !cpu_quota && !cpu_period &&
-         !cpuset_cpus && !cpuset_mems && !blkio_weight;
+         !cpuset_cpus && !cpuset_mems && !blkio_weight && !devices;
 }
 
 bool LinuxSpec::has(NamespaceType type) const {

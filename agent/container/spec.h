@@ -77,6 +77,19 @@ struct SeccompSpec {
   std::vector<SeccompRuleSpec> syscalls;
 };
 
+// One linux.resources.devices rule. Access bits have the values of the kernel's device hook
+// (BPF_DEVCG_ACC_*), so the filter uses them as they are.
+enum class DeviceType { kAll, kChar, kBlock };
+inline constexpr std::uint8_t kDeviceMknod = 1, kDeviceRead = 2, kDeviceWrite = 4;
+inline constexpr std::uint8_t kDeviceAllAccess = kDeviceMknod | kDeviceRead | kDeviceWrite;
+struct DeviceRuleSpec {
+  bool allow = false;
+  DeviceType type = DeviceType::kAll;
+  std::optional<std::uint32_t> major, minor;  // nullopt: any (OCI's -1 or absent)
+  std::uint8_t access = kDeviceAllAccess;     // never 0
+  bool operator==(const DeviceRuleSpec&) const = default;
+};
+
 struct ResourcesSpec {
   std::optional<std::int64_t> memory_limit;  // bytes, -1 = unlimited
   std::optional<std::int64_t> memory_swap;   // memory + swap, as in OCI
@@ -86,6 +99,8 @@ struct ResourcesSpec {
   std::optional<std::uint64_t> cpu_period;
   std::optional<std::string> cpuset_cpus, cpuset_mems;
   std::optional<std::uint64_t> blkio_weight;  // OCI blockIO.weight, 10-1000
+  // In the spec's order (the last matching rule decides); nullopt: the spec has none.
+  std::optional<std::vector<DeviceRuleSpec>> devices;
   bool empty() const;
 };
 

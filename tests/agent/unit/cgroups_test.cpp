@@ -58,7 +58,7 @@ TEST(Cgroups, CreateEnablesControllersAndWritesLimits) {
   ResourcesSpec r;
   r.memory_limit = 1 << 20;
   r.pids_limit = 10;
-  auto cgroup = Cgroup::create({dir.path(), CgroupMode::kRequired}, "c1", r);
+  auto cgroup = Cgroup::create({dir.path(), CgroupMode::kRequired, false}, "c1", r);
   ASSERT_TRUE(cgroup);
   EXPECT_EQ(cgroup->path(), dir.path() / "kvrun/c1");
   EXPECT_EQ(read(dir.path() / "cgroup.subtree_control"), "+cpu +memory +pids");
@@ -77,7 +77,7 @@ TEST(Cgroups, UpdateWritesNewLimitsOnly) {
   ResourcesSpec created;
   created.memory_limit = 1 << 20;
   created.pids_limit = 10;
-  auto cgroup = Cgroup::create({dir.path(), CgroupMode::kRequired}, "c1", created);
+  auto cgroup = Cgroup::create({dir.path(), CgroupMode::kRequired, false}, "c1", created);
   ASSERT_TRUE(cgroup);
   ResourcesSpec update;
   update.memory_limit = 2 << 20;
@@ -103,7 +103,8 @@ TEST(Cgroups, UpdateWritesNewLimitsOnly) {
     cgroup->update(weight);
     FAIL() << "no error";
   } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()), "cgroup2 root " + dir.path().string() + " lacks controller(s) io");
+    EXPECT_EQ(std::string(e.what()),
+              "cgroup2 root " + dir.path().string() + " lacks controller(s) io");
   }
 }
 
@@ -128,7 +129,7 @@ TEST(Cgroups, IoWeightAndSwapNeedTheirKernelFiles) {
   ResourcesSpec r;
   r.blkio_weight = 500;
   try {
-    Cgroup::create({dir.path(), CgroupMode::kRequired}, "c1", r);
+    Cgroup::create({dir.path(), CgroupMode::kRequired, false}, "c1", r);
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(),
@@ -142,18 +143,18 @@ TEST(Cgroups, IoWeightAndSwapNeedTheirKernelFiles) {
   r = {};
   r.memory_limit = 1 << 20;
   r.memory_swap = 1 << 20;
-  auto no_swap = Cgroup::create({dir.path(), CgroupMode::kRequired}, "c2", r);
+  auto no_swap = Cgroup::create({dir.path(), CgroupMode::kRequired, false}, "c2", r);
   ASSERT_TRUE(no_swap);
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "kvrun/c2/memory.swap.max"));
   r.memory_swap = 2 << 20;
-  EXPECT_THROW(Cgroup::create({dir.path(), CgroupMode::kRequired}, "c3", r), Error);
+  EXPECT_THROW(Cgroup::create({dir.path(), CgroupMode::kRequired, false}, "c3", r), Error);
 }
 
 TEST(Cgroups, MissingControllersAreAnErrorWhenRequired) {
   test::TempDir dir;
   fake_root(dir.path(), "hugetlb");
   try {
-    Cgroup::create({dir.path(), CgroupMode::kRequired}, "c1", {});
+    Cgroup::create({dir.path(), CgroupMode::kRequired, false}, "c1", {});
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()),
@@ -167,7 +168,7 @@ TEST(Cgroups, MissingControllersGiveACgroupWithoutLimitsInBestEffortMode) {
   fake_root(dir.path(), "");
   ResourcesSpec r;
   r.pids_limit = 10;
-  auto cgroup = Cgroup::create({dir.path(), CgroupMode::kBestEffort}, "c1", r);
+  auto cgroup = Cgroup::create({dir.path(), CgroupMode::kBestEffort, false}, "c1", r);
   ASSERT_TRUE(cgroup);
   EXPECT_EQ(cgroup->path(), dir.path() / "kvrun/c1");
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "cgroup.subtree_control"));
@@ -176,8 +177,8 @@ TEST(Cgroups, MissingControllersGiveACgroupWithoutLimitsInBestEffortMode) {
 
 TEST(Cgroups, NotACgroupRootIsAnErrorOnlyWhenRequired) {
   test::TempDir dir;
-  EXPECT_THROW(Cgroup::create({dir.path(), CgroupMode::kRequired}, "c1", {}), Error);
-  EXPECT_EQ(Cgroup::create({dir.path(), CgroupMode::kBestEffort}, "c1", {}), std::nullopt);
+  EXPECT_THROW(Cgroup::create({dir.path(), CgroupMode::kRequired, false}, "c1", {}), Error);
+  EXPECT_EQ(Cgroup::create({dir.path(), CgroupMode::kBestEffort, false}, "c1", {}), std::nullopt);
 }
 
 }  // namespace

@@ -140,14 +140,47 @@ TEST(Spec, SeccompRules) {
   EXPECT_EQ(parse_error(c), "config.linux.seccomp.defaultAction: required field is missing");
 }
 
-TEST(Spec, OnlyTheDenyAllDeviceRuleIsAccepted) {
+TEST(Spec, DeviceRulesAreParsedInOrder) {
   auto c = config();
-  c["linux"]["resources"] = {{"devices", {{{"allow", false}, {"access", "rwm"}}}}};
-  EXPECT_EQ(parse_error(c), "");
-  c["linux"]["resources"] = {{"devices", {{{"allow", true}, {"type", "c"}, {"major", 1}}}}};
-  EXPECT_EQ(parse_error(c),
-            "config.linux.resources.devices[0]: only the deny-all rule "
-            "{\"allow\":false,\"access\":\"rwm\"} is supported");
+  // containerd's default, then a rule as `--device-cgroup-rule 'c 1:11 r'` adds it.
+  c["linux"]["resources"] = {
+      {"devices",
+       {{{"allow", false}, {"access", "rwm"}},
+        {{"allow", true}, {"type", "c"}, {"major", 1}, {"minor", 11}, {"access", "r"}},
+        {{"allow", true}, {"type", "b"}, {"major", -1}, {"minor", -1}, {"access", "m"}}}}};
+  auto devices = parse_container_spec(c).linux_spec.resources.devices;
+  ASSERT_TRUE(devices);
+  ASSERT_EQ(devices->size(), 3u);
+  EXPECT_EQ((*devices)[0], (DeviceRuleSpec{false, DeviceType::kAll, {}, {}, kDeviceAllAccess}));
+  EXPECT_EQ((*devices)[1], (DeviceRuleSpec{true, DeviceType::kChar, 1, 11, kDeviceRead}));
+  EXPECT_EQ((*devices)[2], (DeviceRuleSpec{true, DeviceType::kBlock, {}, {}, kDeviceMknod}));
+  // No rules at all is not the same as an empty list, but both end in the defaults.
+  EXPECT_FALSE(parse_container_spec(config()).linux_spec.resources.devices);
+}
+
+TEST(Spec, MalformedDeviceRulesAreRefused) {
+  auto c = config();
+  auto with_rule = [&](const nlohmann::json& rule) {
+    c["linux"]["resources"] = {{"devices", nlohmann::json::array({rule})}};
+    return parse_error(c);
+  };
+  EXPECT_EQ(with_rule({{"allow", true}, {"type", "u"}}),
+            "config.linux.resources.devices[0].type: unknown device type \"u\" (a, b or c)");
+  EXPECT_EQ(with_rule({{"allow", true}, {"access", "rwx"}}),
+            "config.linux.resources.devices[0].access: \"rwx\" is not made of r, w and m");
+  EXPECT_EQ(with_rule({{"allow", true}, {"access", ""}}),
+            "config.linux.resources.devices[0].access: must not be empty");
+  EXPECT_EQ(with_rule({{"allow", true}, {"major", -2}})
+                .rfind("config.linux.resources.devices[0].major: ", 0),
+            0u);
+  EXPECT_EQ(with_rule({{"access", "r"}}),
+            "config.linux.resources.devices[0].allow: required field is missing");
+  EXPECT_EQ(with_rule({{"allow", true}, {"path", "/dev/x"}})
+                .rfind("config.linux.resources.devices[0]", 0),
+            0u);
+  c["linux"]["resources"] = {{"devices", nlohmann::json::array()}};
+  for (int i = 0; i < 257; ++i) c["linux"]["resources"]["devices"].push_back({{"allow", true}});
+  EXPECT_EQ(parse_error(c), "config.linux.resources.devices: more than 256 rules");
 }
 
 TEST(Spec, BlockIoWeightIsParsedAndPerDeviceRulesRefused) {
