@@ -14,8 +14,9 @@ namespace kvrun::protocol {
 
 inline constexpr unsigned kAgentVsockPort = 1024;
 
-// Throws Error("connect <address>: <reason>"). Replies are awaited at most `timeout` (also set as
-// the socket's receive timeout, so a hung agent fails a blocking client instead of hanging it).
+// Throws Error("connect <address>: <reason>"), TimeoutError when the connect or the handshake
+// takes longer than `timeout`. Replies are awaited at most `timeout` too: it is set as the
+// socket's receive timeout, which a Client on the connection takes as its call timeout.
 UniqueFd connect_agent(std::string_view address,
                        std::chrono::milliseconds timeout = std::chrono::seconds(60));
 

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 
+#include "common/deadline_io.h"
 #include "common/error.h"
 #include "common/full_io.h"
 
@@ -23,6 +24,22 @@ void check_length(std::uint32_t length, std::size_t max_frame_size) {
     throw Error("frame of " + std::to_string(length) + " bytes exceeds the maximum of " +
                 std::to_string(max_frame_size));
   }
+}
+
+// read(data, size) reads up to size bytes, fewer only at the end of the stream.
+template <typename Read>
+std::optional<std::string> read_frame_by(std::size_t max_frame_size, Read read) {
+  char header[kFrameHeaderSize];
+  std::size_t got = read(header, sizeof header);
+  if (got == 0) return std::nullopt;
+  if (got < sizeof header) throw Error("read frame: connection closed inside a frame header");
+  std::uint32_t length = decode_length(std::string_view(header, sizeof header));
+  check_length(length, max_frame_size);
+  std::string body(length, '\0');
+  if (read(body.data(), length) < length) {
+    throw Error("read frame: connection closed inside a frame body");
+  }
+  return body;
 }
 
 }  // namespace
@@ -64,18 +81,21 @@ void write_frame(int fd, std::string_view body) {
   write_all(fd, encode_frame(body), "write frame");
 }
 
+void write_frame(int fd, std::string_view body, const Deadline& deadline) {
+  write_all(fd, encode_frame(body), deadline, "write frame");
+}
+
 std::optional<std::string> read_frame(int fd, std::size_t max_frame_size) {
-  char header[kFrameHeaderSize];
-  std::size_t got = read_full(fd, header, sizeof header, "read frame");
-  if (got == 0) return std::nullopt;
-  if (got < sizeof header) throw Error("read frame: connection closed inside a frame header");
-  std::uint32_t length = decode_length(std::string_view(header, sizeof header));
-  check_length(length, max_frame_size);
-  std::string body(length, '\0');
-  if (read_full(fd, body.data(), length, "read frame") < length) {
-    throw Error("read frame: connection closed inside a frame body");
-  }
-  return body;
+  return read_frame_by(max_frame_size, [fd](char* data, std::size_t size) {
+    return read_full(fd, data, size, "read frame");
+  });
+}
+
+std::optional<std::string> read_frame(int fd, const Deadline& deadline,
+                                      std::size_t max_frame_size) {
+  return read_frame_by(max_frame_size, [fd, &deadline](char* data, std::size_t size) {
+    return read_full(fd, data, size, deadline, "read frame");
+  });
 }
 
 }  // namespace kvrun::protocol

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/deadline_io.h"
+
 namespace kvrun::protocol {
 
 inline constexpr std::size_t kFrameHeaderSize = 4;
@@ -40,7 +42,13 @@ class FrameDecoder {
 // Blocking helpers for clients and tests. write_frame handles short writes and EINTR.
 void write_frame(int fd, std::string_view body);
 // Returns nullopt on EOF before the first header byte; throws Error on a truncated or oversized
-// frame.
+// frame. An oversized length is refused from the header alone: nothing is allocated for it.
 std::optional<std::string> read_frame(int fd, std::size_t max_frame_size = kMaxFrameSize);
+
+// The same by a deadline, for a peer that may stall (a guest's agent): TimeoutError when the
+// frame is not wholly written or read by then. fd must be a socket.
+void write_frame(int fd, std::string_view body, const Deadline& deadline);
+std::optional<std::string> read_frame(int fd, const Deadline& deadline,
+                                      std::size_t max_frame_size = kMaxFrameSize);
 
 }  // namespace kvrun::protocol

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "protocol/json_reader.h"
+#include "protocol/untrusted_json.h"
 
 namespace kvrun::protocol {
 namespace {
@@ -12,6 +13,8 @@ namespace {
 constexpr std::size_t kMaxIdLength = 64;
 // Bounds a FileCopy's mount index (the agent also checks it against the config).
 constexpr std::size_t kMaxMounts = 1024;
+// An agent's error line is shown to users and logged: long enough for any path and errno text.
+constexpr std::size_t kMaxErrorLength = 4096;
 
 std::string read_id(JsonReader& body, std::string_view key, bool allow_empty) {
   std::string id = allow_empty ? body.optional_string(key).value_or("") : body.string(key);
@@ -218,6 +221,22 @@ std::string one_line(std::string_view message) {
   return out;
 }
 
+// The agent's error for one line of a terminal or a log: control characters (a guest could send
+// terminal escapes) become spaces, and the length is capped on a character boundary.
+std::string one_line_text(const std::string& message) {
+  std::string out;
+  for (std::size_t i = 0; i < message.size() && out.size() < kMaxErrorLength; ++i) {
+    auto c = static_cast<unsigned char>(message[i]);
+    out += c < 0x20 || c == 0x7f ? ' ' : static_cast<char>(c);
+  }
+  if (out.size() < message.size()) {
+    while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xc0) == 0x80) out.pop_back();
+    if (!out.empty() && static_cast<unsigned char>(out.back()) >= 0xc0) out.pop_back();
+    out += "...";
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string_view to_string(StdioStream stream) {
@@ -259,8 +278,12 @@ void check_id(std::string_view id, std::string_view field, bool allow_empty) {
 }
 
 Request decode_request(std::string_view json_text) {
-  nlohmann::json document = nlohmann::json::parse(json_text, nullptr, false);
-  if (document.is_discarded()) throw RequestError(0, "malformed JSON in request");
+  nlohmann::json document;
+  try {
+    document = parse_untrusted_json(json_text, "request");
+  } catch (const JsonError& e) {
+    throw RequestError(0, e.what());
+  }
   std::uint64_t id = 0;
   if (document.is_object()) {
     auto it = document.find("id");
@@ -310,8 +333,8 @@ std::string encode_error(std::uint64_t id, std::string_view message) {
 }
 
 Reply decode_reply(std::string_view json_text) {
-  nlohmann::json document = nlohmann::json::parse(json_text, nullptr, false);
-  if (document.is_discarded()) throw Error("malformed JSON in reply");
+  // Bounded before the tree exists: a reply's body is copied, and copying recurses.
+  nlohmann::json document = parse_untrusted_json(json_text, "reply");
   JsonReader reader(document, "reply");
   Reply reply;
   reply.id = reader.unsigned_integer("id");
@@ -319,7 +342,7 @@ Reply decode_reply(std::string_view json_text) {
   if (reply.ok) {
     reply.body = reader.object("body");
   } else {
-    reply.error = reader.string("error");
+    reply.error = one_line_text(reader.string("error"));
   }
   reader.reject_unknown();
   return reply;

@@ -168,7 +168,7 @@ class RequestError : public Error {
   std::uint64_t id_;
 };
 
-// Throws RequestError.
+// Throws RequestError (also for JSON that parse_untrusted_json refuses).
 Request decode_request(std::string_view json_text);
 std::string encode_request(const Request& request);
 std::string_view type_name(const RequestBody& body);
@@ -183,7 +183,9 @@ struct Reply {
 std::string encode_ok(std::uint64_t id, const nlohmann::json& body = nlohmann::json::object());
 // The message is flattened to one line.
 std::string encode_error(std::uint64_t id, std::string_view message);
-// Throws Error on a malformed reply.
+// Throws JsonError (untrusted_json.h) for text too large, too deeply nested, not UTF-8 or not
+// JSON, Error for a malformed envelope. An error reply's text becomes one line of at most 4 KiB
+// without control characters. Which request it answers is checked by check_reply (replies.h).
 Reply decode_reply(std::string_view json_text);
 
 // Container and exec ids become path components (cgroups, state), so they are restricted to

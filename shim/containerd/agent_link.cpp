@@ -12,8 +12,10 @@ protocol::Client connect_task_agent(const std::filesystem::path& kvrun_root, con
   auto current = state::load_current_state(states.open(id));
   if (current.status == state::Status::kStopped) throw Error("container not running");
   auto connection = sandbox::connect_agent_waiting(current.agent_address, std::chrono::seconds(5));
-  sandbox::set_io_timeout(connection.get(), io_timeout);
-  return protocol::Client(std::move(connection));
+  // Calls that wait for an event (GetOomEvent) are unbounded whatever the timeout (client.h).
+  return protocol::Client(std::move(connection), io_timeout > std::chrono::milliseconds::zero()
+                                                     ? io_timeout
+                                                     : protocol::kDefaultCallTimeout);
 }
 
 }  // namespace kvrun::containerd

@@ -12,7 +12,8 @@
 namespace kvrun::containerd {
 
 // A client for the agent of the running container `id` in kvrun's state root. io_timeout
-// bounds each call (0: calls may block forever, for requests answered later). Throws Error
+// bounds each call (0: protocol::kDefaultCallTimeout); requests answered by an event
+// (GetOomEvent) wait for it without a bound and end when the sandbox does. Throws Error
 // ("container not running" once it has stopped).
 protocol::Client connect_task_agent(const std::filesystem::path& kvrun_root, const std::string& id,
                                     std::chrono::milliseconds io_timeout);

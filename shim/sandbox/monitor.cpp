@@ -16,6 +16,7 @@
 #include "common/error.h"
 #include "protocol/client.h"
 #include "protocol/framing.h"
+#include "protocol/replies.h"
 #include "shim/common/command.h"
 #include "shim/network/guest_config.h"
 #include "shim/network/vm_network.h"
@@ -23,6 +24,7 @@
 #include "shim/sandbox/console.h"
 #include "shim/sandbox/container_request.h"
 #include "shim/sandbox/monitor_process.h"
+#include "shim/sandbox/pod_member.h"
 #include "shim/sandbox/stdio_relay.h"
 #include "shim/state/process_identity.h"
 #include "shim/state/state_dir.h"
@@ -123,8 +125,7 @@ void relay_stdio_and_wait(Running& running, const MonitorConfig& config, StdioRe
     relay.copy(0, attach(running.agent_address, config.id, protocol::StdioStream::kStdin), false);
   }
   running.wait_connection = connect_agent(running.agent_address);
-  protocol::write_frame(running.wait_connection.get(),
-                        protocol::encode_request({1, protocol::WaitProcess{config.id, ""}}));
+  protocol::send_request(running.wait_connection.get(), {1, protocol::WaitProcess{config.id, ""}});
 }
 
 // The pod's shared namespaces: those of network, ipc and uts that the sandbox container's spec
@@ -204,47 +205,28 @@ void create_member(const MonitorConfig& config, StdioRelay& relay, std::optional
   update_state(config.state_dir,
                [&](state::ContainerState& s) { s.agent_address = pod.agent_address; });
   running.control.emplace(connect_agent(pod.agent_address));
-  auto request = container_request(config.id, config.bundle, config.launch.kind);
-  request.sandbox = true;
-  if (config.launch.kind == SandboxKind::kVm) {
-    unsigned disk = vmm::control::attach_disk(pod.control_socket, config.launch.rootfs_image_fd);
-    running.disk_slot = disk;
-    update_state(config.state_dir,
-                 [&](state::ContainerState& s) { s.disk_slot = static_cast<int>(disk); });
-    // The sandbox's own rootfs is the VM's one --disk; the slots follow it.
-    request.rootfs = vmm::control::guest_disk_name(1, disk);
-  }
-  running.control->call_ok(request);
+  create_in_pod(*running.control, container_request(config.id, config.bundle, config.launch.kind),
+                pod, config.launch.kind == SandboxKind::kVm ? config.launch.rootfs_image_fd : -1,
+                running.disk_slot, [&](unsigned disk) {
+                  update_state(config.state_dir, [&](state::ContainerState& s) {
+                    s.disk_slot = static_cast<int>(disk);
+                  });
+                });
   relay_stdio_and_wait(running, config, relay);
 }
 
 // A member leaves nothing in the pod's VM: its processes, cgroup and mounts go with
 // RemoveContainer, then its disk slot is emptied for the next member. The sandbox may be gone.
 void remove_member(const MonitorConfig& config, Running& running) {
-  try {
-    protocol::Client client(connect_agent(running.agent_address));
-    client.call_ok(protocol::RemoveContainer{config.id, true});
-  } catch (const Error& e) {
-    spdlog::warn("pod member {}: RemoveContainer: {}", config.id, e.what());
-  }
-  if (!running.disk_slot) return;
-  try {
-    vmm::control::detach_disk(config.member->control_socket, *running.disk_slot);
-  } catch (const Error& e) {
-    spdlog::warn("pod member {}: disk slot {}: {}", config.id, *running.disk_slot, e.what());
-  }
+  remove_from_pod(*config.member, config.id, running.disk_slot);
 }
 
-int exit_status_from(int wait_fd) {
-  auto frame = protocol::read_frame(wait_fd);
-  if (!frame) throw Error("agent closed the connection before the container exited");
-  protocol::Reply reply = protocol::decode_reply(*frame);
+// The reply is checked for its id and kind (replies.h) and, once its first byte is there, must
+// come whole within the call timeout: a guest cannot hold the monitor inside a half frame.
+int exit_status_from(int wait_fd, const std::string& id) {
+  protocol::Reply reply = protocol::receive_reply(wait_fd, {1, protocol::WaitProcess{id, ""}});
   if (!reply.ok) throw Error("WaitProcess: " + reply.error);
-  const auto& status = reply.body.at("exit_status");
-  if (!status.is_number_integer() || status.get<std::int64_t>() < 0 ||
-      status.get<std::int64_t>() > 255)
-    throw Error("WaitProcess: exit_status out of range");
-  return status.get<int>();
+  return protocol::exit_status_of(reply);
 }
 
 // Blocks until the init exits, the sandbox dies or a stop signal arrives.
@@ -259,7 +241,7 @@ int supervise(Running& running, const std::string& id, int signal_fd) {
     }
     if (fds[0].revents != 0) {
       try {
-        return exit_status_from(running.wait_connection.get());
+        return exit_status_from(running.wait_connection.get(), id);
       } catch (const Error& e) {
         // The VM dying closes the connection too: report it as a kill.
         spdlog::warn("container {}: {}", "init", e.what());

@@ -61,7 +61,7 @@ TEST(Messages, MalformedJsonIsAnErrorWithIdZero) {
     FAIL() << "no error";
   } catch (const RequestError& e) {
     EXPECT_EQ(e.id(), 0u);
-    EXPECT_STREQ(e.what(), "malformed JSON in request");
+    EXPECT_STREQ(e.what(), "request: malformed JSON at byte 13");
   }
 }
 

@@ -29,7 +29,7 @@ TEST_F(AgentServer, MalformedJsonGetsAnErrorAndTheConnectionKeepsWorking) {
   auto reply = client.call_raw("{\"version\": 1, \"id\": ");
   EXPECT_FALSE(reply.ok);
   EXPECT_EQ(reply.id, 0u);
-  EXPECT_EQ(reply.error, "malformed JSON in request");
+  EXPECT_EQ(reply.error, "request: malformed JSON at byte 21");
   auto ping = client.call("Ping");
   EXPECT_TRUE(ping.ok);
 }
