@@ -1,8 +1,10 @@
 #include "shim/rootfs/image_cache.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,22 +14,29 @@
 
 #include "common/error.h"
 #include "shim/common/command.h"
+#include "shim/rootfs/tree_copy.h"
 #include "shim/rootfs/tree_key.h"
 
 namespace kvrun::rootfs {
 namespace {
 
-// Changing the builder's options must change every key.
-constexpr std::string_view kKeySalt = "kvrun-rootfs erofs v1 uncompressed";
+// Changing the builder's options or the key's encoding must change every key.
+constexpr std::string_view kKeySalt = "kvrun-rootfs erofs v2 uncompressed, content key";
 constexpr std::string_view kSuffix = ".erofs";
+constexpr std::string_view kStagePrefix = ".stage-";
+constexpr std::string_view kBuildPrefix = ".build-";
 
 class CacheLock {
  public:
-  explicit CacheLock(const std::filesystem::path& dir)
-      : fd_(::open((dir / ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)) {
-    if (!fd_) throw_errno("open " + (dir / ".lock").string());
+  explicit CacheLock(const CacheDir& dir)
+      : fd_(::openat(dir.fd(), ".lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) {
+    std::string path = (dir.path() / ".lock").string();
+    if (!fd_) throw_errno("open " + path);
+    struct stat st {};
+    if (::fstat(fd_.get(), &st) != 0) throw_errno("stat " + path);
+    if (!S_ISREG(st.st_mode)) throw Error(path + ": not a regular file");
     while (::flock(fd_.get(), LOCK_EX) != 0) {
-      if (errno != EINTR) throw_errno("flock " + (dir / ".lock").string());
+      if (errno != EINTR) throw_errno("flock " + path);
     }
   }
 
@@ -44,7 +53,9 @@ struct Entry {
 std::vector<Entry> images(const std::filesystem::path& dir) {
   std::vector<Entry> entries;
   for (const auto& file : std::filesystem::directory_iterator(dir)) {
-    if (!file.is_regular_file() || file.path().extension() != kSuffix) continue;
+    if (file.symlink_status().type() != std::filesystem::file_type::regular ||
+        file.path().extension() != kSuffix)
+      continue;
     entries.push_back({file.path(), file.file_size(), file.last_write_time()});
   }
   std::sort(entries.begin(), entries.end(),
@@ -52,48 +63,161 @@ std::vector<Entry> images(const std::filesystem::path& dir) {
   return entries;
 }
 
-UniqueFd open_image(const std::filesystem::path& path) {
-  return UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+std::string random_tag() {
+  unsigned char bytes[8];
+  if (::getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes))
+    throw_errno("getrandom");
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string tag;
+  for (unsigned char byte : bytes) {
+    tag += kDigits[byte >> 4];
+    tag += kDigits[byte & 15];
+  }
+  return tag;
 }
+
+// Removes `name` in dir_fd and, if it is a directory, everything in it, never following a
+// symlink. Directories are made writable first: a copy may hold read-only ones.
+void remove_at(int dir_fd, const std::string& name) {
+  if (::unlinkat(dir_fd, name.c_str(), 0) == 0 || errno == ENOENT) return;
+  if (errno != EISDIR && errno != EPERM) throw_errno("unlink " + name);
+  ::fchmodat(dir_fd, name.c_str(), 0700, AT_SYMLINK_NOFOLLOW);
+  UniqueFd fd(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) throw_errno("open " + name);
+  std::vector<std::string> children;
+  {
+    int dup_fd = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, 0);
+    if (dup_fd < 0) throw_errno("dup");
+    DIR* dir = ::fdopendir(dup_fd);
+    if (!dir) {
+      ::close(dup_fd);
+      throw_errno("opendir " + name);
+    }
+    while (dirent* entry = ::readdir(dir)) {
+      std::string_view child = entry->d_name;
+      if (child != "." && child != "..") children.emplace_back(child);
+    }
+    ::closedir(dir);
+  }
+  for (const auto& child : children) remove_at(fd.get(), child);
+  if (::unlinkat(dir_fd, name.c_str(), AT_REMOVEDIR) != 0) throw_errno("rmdir " + name);
+}
+
+// A name in the cache directory that goes away unless kept.
+class Scratch {
+ public:
+  Scratch(int dir_fd, std::string name) : dir_fd_(dir_fd), name_(std::move(name)) {}
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  ~Scratch() {
+    if (name_.empty()) return;
+    try {
+      remove_at(dir_fd_, name_);
+    } catch (const Error& e) {
+      spdlog::warn("rootfs cache: {}", e.what());
+    }
+  }
+  const std::string& name() const { return name_; }
+  void keep() { name_.clear(); }
+
+ private:
+  int dir_fd_;
+  std::string name_;
+};
 
 }  // namespace
 
 ImageCache::ImageCache(std::filesystem::path dir, std::uint64_t max_bytes)
-    : dir_(std::move(dir)), max_bytes_(max_bytes) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir_, ec);
-  if (ec) throw Error("rootfs cache " + dir_.string() + ": " + ec.message());
+    : dir_(std::move(dir)), max_bytes_(max_bytes) {}
+
+// Only a regular file we own, reached without following a symlink, is an image: anything
+// else under an image's name was not put there by this cache, and is removed.
+UniqueFd ImageCache::open_cached(const std::string& name) {
+  struct stat st {};
+  if (::fstatat(dir_.fd(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT) return {};
+    throw_errno("stat " + (dir_.path() / name).string());
+  }
+  UniqueFd fd;
+  if (S_ISREG(st.st_mode) && st.st_uid == ::geteuid() && st.st_nlink == 1)
+    fd.reset(::openat(dir_.fd(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC));
+  struct stat opened {};
+  if (!fd || ::fstat(fd.get(), &opened) != 0 || opened.st_ino != st.st_ino) {
+    spdlog::warn("rootfs cache: {} is not an image this cache made; removing it",
+                 (dir_.path() / name).string());
+    remove_at(dir_.fd(), name);
+    return {};
+  }
+  if ((opened.st_mode & 07777) != 0600) ::fchmod(fd.get(), 0600);
+  return fd;
 }
 
 CachedImage ImageCache::get(const std::filesystem::path& rootfs) {
   CachedImage image;
   image.key = tree_key(rootfs, kKeySalt);
-  image.path = dir_ / (image.key + std::string(kSuffix));
   CacheLock lock(dir_);
-  image.fd = open_image(image.path);
+  std::string name = image.key + std::string(kSuffix);
+  image.fd = open_cached(name);
   if (image.fd) {
+    image.path = dir_.path() / name;
     image.hit = true;
     ::futimens(image.fd.get(), nullptr);  // last use, for gc
     return image;
   }
-  auto temp = dir_ / (".build-" + image.key + "-" + std::to_string(::getpid()));
-  spdlog::debug("building rootfs image {} from {}", image.path.string(), rootfs.string());
+  build(rootfs, image);
+  evict(std::chrono::seconds::max(), {image.path});
+  return image;
+}
+
+// Under the lock, so every scratch name present belongs to a build that died.
+void ImageCache::remove_leftovers() {
+  for (const auto& entry : std::filesystem::directory_iterator(dir_.path())) {
+    std::string name = entry.path().filename().string();
+    if (name.starts_with(kStagePrefix) || name.starts_with(kBuildPrefix)) {
+      spdlog::debug("rootfs cache: removing leftover {}", name);
+      remove_at(dir_.fd(), name);
+    }
+  }
+}
+
+void ImageCache::build(const std::filesystem::path& rootfs, CachedImage& image) {
+  remove_leftovers();
+  std::string tag = random_tag();
+  Scratch stage(dir_.fd(), std::string(kStagePrefix) + tag);
+  if (::mkdirat(dir_.fd(), stage.name().c_str(), 0700) != 0)
+    throw_errno("mkdir " + (dir_.path() / stage.name()).string());
+  std::string key;
+  {
+    UniqueFd stage_fd(
+        ::openat(dir_.fd(), stage.name().c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!stage_fd) throw_errno("open " + (dir_.path() / stage.name()).string());
+    key = copy_tree(rootfs, stage_fd.get(), kKeySalt);
+  }
+  if (key != image.key) {
+    spdlog::warn("rootfs {} changed while it was read; its image is keyed by the copy built",
+                 rootfs.string());
+    image.key = key;
+  }
+  std::string name = image.key + std::string(kSuffix);
+  Scratch temp(dir_.fd(), std::string(kBuildPrefix) + tag);
+  UniqueFd out(::openat(dir_.fd(), temp.name().c_str(),
+                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!out) throw_errno("create " + (dir_.path() / temp.name()).string());
+  spdlog::debug("building rootfs image {} from {}", name, rootfs.string());
   shim::CommandResult result =
-      shim::run_command({"mkfs.erofs", "--quiet", temp.string(), rootfs.string()});
+      shim::run_command({"mkfs.erofs", "--quiet", (dir_.path() / temp.name()).string(),
+                         (dir_.path() / stage.name()).string()});
   if (result.status != 0) {
-    ::unlink(temp.c_str());
     throw Error("rootfs image of " + rootfs.string() +
                 ": mkfs.erofs failed: " + shim::last_line(result.output));
   }
-  if (::rename(temp.c_str(), image.path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(temp.c_str());
-    throw_errno("rename " + image.path.string(), err);
-  }
-  image.fd = open_image(image.path);
-  if (!image.fd) throw_errno("open " + image.path.string());
-  evict(std::chrono::seconds::max(), {image.path});
-  return image;
+  if (::fchmod(out.get(), 0600) != 0) throw_errno("chmod " + temp.name());
+  if (::renameat(dir_.fd(), temp.name().c_str(), dir_.fd(), name.c_str()) != 0)
+    throw_errno("rename " + (dir_.path() / name).string());
+  temp.keep();
+  image.path = dir_.path() / name;
+  image.fd = open_cached(name);
+  if (!image.fd) throw Error("open " + image.path.string() + ": gone after its build");
 }
 
 std::size_t ImageCache::collect(std::chrono::seconds max_age,
@@ -104,7 +228,7 @@ std::size_t ImageCache::collect(std::chrono::seconds max_age,
 
 std::size_t ImageCache::evict(std::chrono::seconds max_age,
                               const std::set<std::filesystem::path>& keep) {
-  auto entries = images(dir_);
+  auto entries = images(dir_.path());
   std::uint64_t total = 0;
   for (const auto& entry : entries) total += entry.size;
   auto now = std::filesystem::file_time_type::clock::now();
@@ -126,7 +250,7 @@ std::size_t ImageCache::evict(std::chrono::seconds max_age,
 std::size_t ImageCache::clear() {
   CacheLock lock(dir_);
   std::size_t removed = 0;
-  for (const auto& entry : images(dir_)) {
+  for (const auto& entry : images(dir_.path())) {
     std::error_code ec;
     if (std::filesystem::remove(entry.path, ec)) ++removed;
   }

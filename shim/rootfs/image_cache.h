@@ -1,7 +1,14 @@
-// Read-only erofs images of rootfs directories, cached by tree_key() under one directory
-// (default /var/cache/kvrun/rootfs): `<key>.erofs`. A second run of the same bundle reuses the
-// image. Safe for concurrent kvrun processes: builds go to a temporary file renamed into place,
-// and one lock file (flock) serialises builds and garbage collection.
+// Read-only erofs images of rootfs directories, cached by content (tree_key.h) under one
+// private directory (cache_dir.h; default /var/cache/kvrun/rootfs): `<key>.erofs`, mode 0600.
+// A second run of the same tree reuses the image. Safe for concurrent kvrun processes: one
+// lock file (flock) serialises builds and garbage collection, and a build goes to a temporary
+// file created O_EXCL, renamed into place.
+//
+// Trust: the tree is the image author's and may change while it is read. A lookup hashes the
+// tree; a build copies the tree into the cache directory while hashing the copy's bytes
+// (tree_copy.h), runs mkfs.erofs on the copy and stores the image under the copy's key. So an
+// image only ever sits under the key of its own content, and a hit serves exactly the content
+// that was hashed.
 //
 // Bound: after every build, images beyond max_bytes are evicted oldest-use first; `kvrun gc`
 // also drops images unused for longer than an age. An image's mtime records its last use. An
@@ -15,6 +22,7 @@
 #include <string>
 
 #include "common/unique_fd.h"
+#include "shim/rootfs/cache_dir.h"
 
 namespace kvrun::rootfs {
 
@@ -30,6 +38,7 @@ struct CachedImage {
 
 class ImageCache {
  public:
+  // Creates or checks the directory (cache_dir.h). Throws Error if it cannot be trusted.
   explicit ImageCache(std::filesystem::path dir, std::uint64_t max_bytes = kDefaultMaxBytes);
 
   // The image for rootfs, built if missing. Throws Error with mkfs.erofs's reason on failure.
@@ -41,12 +50,15 @@ class ImageCache {
   // Removes every image (kvrun gc --all).
   std::size_t clear();
 
-  const std::filesystem::path& dir() const { return dir_; }
+  const std::filesystem::path& dir() const { return dir_.path(); }
 
  private:
   std::size_t evict(std::chrono::seconds max_age, const std::set<std::filesystem::path>& keep);
+  UniqueFd open_cached(const std::string& name);
+  void build(const std::filesystem::path& rootfs, CachedImage& image);
+  void remove_leftovers();
 
-  std::filesystem::path dir_;
+  CacheDir dir_;
   std::uint64_t max_bytes_;
 };
 

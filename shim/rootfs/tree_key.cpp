@@ -1,113 +1,99 @@
 #include "shim/rootfs/tree_key.h"
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <openssl/evp.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <memory>
-#include <vector>
-
-#include "common/error.h"
-#include "common/unique_fd.h"
-
 namespace kvrun::rootfs {
 namespace {
 
-class Sha256 {
- public:
-  Sha256() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
-    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1)
-      throw Error("sha256: cannot initialise");
-  }
-  void update(std::string_view bytes) {
-    // Every record ends in a NUL so that field boundaries cannot be shifted between records.
-    EVP_DigestUpdate(ctx_.get(), bytes.data(), bytes.size());
-    EVP_DigestUpdate(ctx_.get(), "", 1);
-  }
-  std::string hex() {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int size = 0;
-    EVP_DigestFinal_ex(ctx_.get(), digest, &size);
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string text;
-    for (unsigned i = 0; i < size; ++i) {
-      text += kDigits[digest[i] >> 4];
-      text += kDigits[digest[i] & 15];
-    }
-    return text;
-  }
-
- private:
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_;
+// One byte per record kind, so that a type change alone changes the key.
+enum Tag : char {
+  kDirectory = 'd',
+  kEndOfDirectory = 'e',
+  kFile = 'f',
+  kSymlink = 'l',
+  kCharDevice = 'c',
+  kBlockDevice = 'b',
+  kFifo = 'p',
+  kSocket = 's',
+  kHardLink = 'h',
 };
 
-std::string record(const std::string& path, const struct stat& st, int dir_fd, const char* name) {
-  std::string text = path;
-  text += '|' + std::to_string(st.st_mode) + '|' + std::to_string(st.st_uid) + '|' +
-          std::to_string(st.st_gid);
-  if (S_ISREG(st.st_mode)) {
-    text += '|' + std::to_string(st.st_size);
-    if (st.st_size != 0) {
-      text += '|' + std::to_string(st.st_mtim.tv_sec) + '.' + std::to_string(st.st_mtim.tv_nsec);
-    }
-  } else if (S_ISLNK(st.st_mode)) {
-    std::vector<char> target(static_cast<std::size_t>(st.st_size) + 1);
-    ssize_t n = ::readlinkat(dir_fd, name, target.data(), target.size());
-    if (n < 0) throw_errno("readlink " + path);
-    text += '|' + std::string(target.data(), static_cast<std::size_t>(n));
-  } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
-    text += '|' + std::to_string(major(st.st_rdev)) + ':' + std::to_string(minor(st.st_rdev));
-  }
-  return text;
-}
-
-void walk(int dir_fd, const std::string& path, Sha256& hash) {
-  int dup_fd = ::dup(dir_fd);
-  if (dup_fd < 0) throw_errno("dup");
-  struct CloseDir {
-    void operator()(DIR* d) const { ::closedir(d); }
-  };
-  std::unique_ptr<DIR, CloseDir> dir(::fdopendir(dup_fd));
-  if (!dir) {
-    ::close(dup_fd);
-    throw_errno("opendir " + path);
-  }
-  std::vector<std::string> names;
-  while (dirent* entry = ::readdir(dir.get())) {
-    std::string_view name = entry->d_name;
-    if (name != "." && name != "..") names.emplace_back(name);
-  }
-  std::sort(names.begin(), names.end());
-  for (const auto& name : names) {
-    std::string child = path + "/" + name;
-    struct stat st {};
-    if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
-      throw_errno("stat " + child);
-    hash.update(record(child, st, dir_fd, name.c_str()));
-    if (S_ISDIR(st.st_mode)) {
-      UniqueFd sub(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-      if (!sub) throw_errno("open " + child);
-      walk(sub.get(), child, hash);
-    }
-  }
+char special_tag(mode_t mode) {
+  if (S_ISLNK(mode)) return kSymlink;
+  if (S_ISCHR(mode)) return kCharDevice;
+  if (S_ISBLK(mode)) return kBlockDevice;
+  if (S_ISFIFO(mode)) return kFifo;
+  return kSocket;
 }
 
 }  // namespace
 
+TreeHasher::TreeHasher(std::string_view salt) { bytes(salt); }
+
+std::string TreeHasher::key() { return Sha256::hex(tree_.finish()); }
+
+void TreeHasher::u64(std::uint64_t value) {
+  unsigned char le[8];
+  for (int i = 0; i < 8; ++i) le[i] = static_cast<unsigned char>(value >> (8 * i));
+  tree_.update(le, sizeof le);
+}
+
+void TreeHasher::bytes(std::string_view value) {
+  u64(value.size());
+  tree_.update(value);
+}
+
+void TreeHasher::head(char tag, const TreeEntry& entry, bool with_mtime) {
+  tree_.update(&tag, 1);
+  bytes(entry.name);
+  u64(entry.st.st_mode);
+  u64(entry.st.st_uid);
+  u64(entry.st.st_gid);
+  u64(with_mtime ? static_cast<std::uint64_t>(entry.st.st_mtim.tv_sec) : 0);
+  u64(with_mtime ? static_cast<std::uint64_t>(entry.st.st_mtim.tv_nsec) : 0);
+  u64(entry.xattrs.size());
+  for (const auto& [name, value] : entry.xattrs) {
+    bytes(name);
+    bytes(value);
+  }
+}
+
+void TreeHasher::enter_directory(const TreeEntry& entry) { head(kDirectory, entry, false); }
+
+void TreeHasher::leave_directory(const TreeEntry&) {
+  char tag = kEndOfDirectory;
+  tree_.update(&tag, 1);
+}
+
+void TreeHasher::begin_file(const TreeEntry&) { file_ = Sha256(); }
+
+void TreeHasher::file_data(std::span<const char> chunk) {
+  file_.update(chunk.data(), chunk.size());
+}
+
+void TreeHasher::end_file(const TreeEntry& entry, std::uint64_t bytes_read) {
+  head(kFile, entry, bytes_read != 0);
+  u64(bytes_read);
+  auto digest = file_.finish();
+  tree_.update(digest.data(), digest.size());
+}
+
+void TreeHasher::special(const TreeEntry& entry) {
+  char tag = special_tag(entry.st.st_mode);
+  head(tag, entry, true);
+  if (tag == kSymlink) bytes(entry.link_target);
+  if (tag == kCharDevice || tag == kBlockDevice) u64(entry.st.st_rdev);
+}
+
+void TreeHasher::hard_link(std::string_view name, std::string_view, std::string_view first_path) {
+  char tag = kHardLink;
+  tree_.update(&tag, 1);
+  bytes(name);
+  bytes(first_path);
+}
+
 std::string tree_key(const std::filesystem::path& root, std::string_view salt) {
-  UniqueFd fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd) throw_errno("open rootfs " + root.string());
-  Sha256 hash;
-  hash.update(salt);
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) throw_errno("stat " + root.string());
-  hash.update(record("", st, fd.get(), ""));
-  walk(fd.get(), "", hash);
-  return hash.hex();
+  TreeHasher hasher(salt);
+  walk_tree(root, hasher);
+  return hasher.key();
 }
 
 }  // namespace kvrun::rootfs

@@ -1,11 +1,16 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <fstream>
 
+#include "common/unique_fd.h"
 #include "shim/rootfs/image_cache.h"
+#include "shim/rootfs/tree_copy.h"
 #include "shim/rootfs/tree_key.h"
 #include "temp_dir.h"
 
@@ -79,6 +84,65 @@ TEST_F(TreeKeyTest, DirectoryMtimesAndEmptyFileMtimesDoNotCount) {
   set_mtime("etc/hosts", 12345);
   set_mtime("etc", 12345);
   EXPECT_EQ(again(), with_hosts);
+}
+
+TEST_F(TreeKeyTest, HardLinksCount) {
+  std::filesystem::copy_file(tree.path() / "etc/conf", tree.path() / "etc/copy");
+  set_mtime("etc/conf", 1000);
+  set_mtime("etc/copy", 1000);
+  std::string copied = again();
+  std::filesystem::remove(tree.path() / "etc/copy");
+  std::filesystem::create_hard_link(tree.path() / "etc/conf", tree.path() / "etc/copy");
+  EXPECT_NE(again(), copied);
+}
+
+TEST_F(TreeKeyTest, FileTypeCounts) {
+  tree.write("run/point", "");
+  std::string as_file = again();
+  std::filesystem::remove(tree.path() / "run/point");
+  ASSERT_EQ(::mkfifo((tree.path() / "run/point").c_str(), 0644), 0);
+  ::chmod((tree.path() / "run/point").c_str(), 0644);
+  EXPECT_NE(again(), as_file);
+}
+
+// The copy an image is built from holds everything the key covers, so the key of the copy is
+// the key of the tree it came from; and the mtimes the key leaves out still reach the image.
+TEST_F(TreeKeyTest, CopyKeepsWhatTheKeyCovers) {
+  tree.write("usr/bin/su", "setuid");
+  ::chmod((tree.path() / "usr/bin/su").c_str(), 04755);
+  ::chmod((tree.path() / "etc").c_str(), 0555);
+  tree.write("empty", "");
+  ::setxattr((tree.path() / "etc/conf").c_str(), "user.label", "v", 1, 0);
+  std::filesystem::create_hard_link(tree.path() / "bin/tool", tree.path() / "bin/tool2");
+  ASSERT_EQ(::mkfifo((tree.path() / "fifo").c_str(), 0600), 0);
+  {
+    UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM, 0));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::string path = (tree.path() / "sock").string();
+    ASSERT_LT(path.size(), sizeof addr.sun_path);
+    path.copy(addr.sun_path, path.size());
+    ASSERT_EQ(::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  }
+  set_mtime("etc", 4242);
+  set_mtime("empty", 4343);
+  set_mtime("bin/link", 4444);
+  std::string source = again();
+
+  testing::TempDir copy;
+  UniqueFd dest(::open(copy.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  EXPECT_EQ(copy_tree(tree.path(), dest.get(), "salt"), source);
+  EXPECT_EQ(tree_key(copy.path(), "salt"), source);
+  struct stat st {};
+  ASSERT_EQ(::stat((copy.path() / "etc").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mtim.tv_sec, 4242);
+  EXPECT_EQ(st.st_mode & 07777, 0555u);
+  ASSERT_EQ(::stat((copy.path() / "empty").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mtim.tv_sec, 4343);
+  ASSERT_EQ(::stat((copy.path() / "bin/tool2").c_str(), &st), 0);
+  EXPECT_EQ(st.st_nlink, 2u);
+  ::chmod((copy.path() / "etc").c_str(), 0755);  // so that TempDir can remove it
+  ::chmod((tree.path() / "etc").c_str(), 0755);
 }
 
 TEST(TreeKeyErrorsTest, MissingRootNamesThePath) {
