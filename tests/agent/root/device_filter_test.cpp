@@ -231,11 +231,11 @@ TEST_F(HostileDevicesAsRoot, ASpecRuleOpensExactlyWhatItAllows) {
 TEST_F(HostileDevicesAsRoot, DevAndTheOverlayRootAreNodev) {
   nlohmann::json allow_all = {{{"allow", true}, {"access", "rwm"}}};
   auto text = run_on_overlay(
-      "nodev", config("mk dev /dev/kmsg2 c 1 11; r dev /dev/kmsg2; mk root /kmsg3 c 1 11;"
-                      " r root /kmsg3; mk tmp /tmp/kmsg c 1 11; w tmp /tmp/kmsg; r null /dev/null",
+      "nodev", config("mk dev /dev/kmsg2 c 1 11; w dev /dev/kmsg2; mk root /kmsg3 c 1 11;"
+                      " w root /kmsg3; mk tmp /tmp/kmsg c 1 11; w tmp /tmp/kmsg; r null /dev/null",
                       allow_all));
   EXPECT_EQ(text,
-            "dev mknod ok\ndev read EACCES\nroot mknod ok\nroot read EACCES\n"
+            "dev mknod ok\ndev write EACCES\nroot mknod ok\nroot write EACCES\n"
             "tmp mknod ok\ntmp write open\nnull read open\n");
 }
 
