@@ -68,4 +68,20 @@ UniqueFd listen_on(const ListenAddress& address) {
   return fd;
 }
 
+bool accepts_peer(const sockaddr* peer, socklen_t length) {
+  if (peer == nullptr || length < static_cast<socklen_t>(sizeof(sa_family_t))) return false;
+  switch (peer->sa_family) {
+    case AF_UNIX:
+      return true;
+    case AF_VSOCK: {
+      if (length < static_cast<socklen_t>(sizeof(sockaddr_vm))) return false;
+      sockaddr_vm vm;
+      std::memcpy(&vm, peer, sizeof vm);
+      return vm.svm_cid == VMADDR_CID_HOST;
+    }
+    default:
+      return false;
+  }
+}
+
 }  // namespace kvrun::agent
