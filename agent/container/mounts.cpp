@@ -12,6 +12,7 @@
 #include <deque>
 
 #include "agent/container/mount_options.h"
+#include "agent/container/mount_target.h"
 #include "common/error.h"
 #include "common/unique_fd.h"
 
@@ -71,31 +72,41 @@ void remount_bind(const std::string& path, unsigned long flags) {
   do_mount(nullptr, path, nullptr, MS_BIND | MS_REMOUNT | flags | locked_flags(path), "");
 }
 
+// The destination is the image's to shape (a FIFO at /etc/hosts, a symlink to /proc/1/root):
+// MountTarget opens it without following a symlink out of the rootfs and without opening the
+// file itself, and the mount goes onto that descriptor.
 void mount_one(const std::string& rootfs, const MountSpec& m) {
   MountOptions options = parse_mount_options(m.options);
-  std::string target = resolve_in_root(rootfs, m.destination);
+  auto type = MountTarget::Type::kDirectory;
+  auto symlinks = MountTarget::Symlinks::kResolveInRoot;
   if (options.bind) {
     struct stat st;
     if (::stat(m.source.c_str(), &st) != 0) throw_errno("bind source " + m.source);
-    if (S_ISDIR(st.st_mode)) {
-      mkdir_all(target);
-    } else {
-      create_file(target);
-    }
-    do_mount(m.source.c_str(), target, nullptr, MS_BIND | (options.recursive ? MS_REC : 0), "");
-    // MS_BIND ignores every other flag on the first call; they need a remount.
-    unsigned long extra = options.flags & ~MS_REMOUNT;
-    if (extra != 0) remount_bind(target, extra);
+    if (!S_ISDIR(st.st_mode)) type = MountTarget::Type::kFile;
+    MountTarget::open(rootfs, m.destination, type, symlinks, MountTarget::Missing::kCreate)
+        .mount(m.source.c_str(), nullptr, MS_BIND | (options.recursive ? MS_REC : 0), "");
   } else {
-    mkdir_all(target);
     // The OCI "cgroup" type predates cgroup v2; the agent runs a v2-only system.
-    std::string type = m.type == "cgroup" ? "cgroup2" : m.type;
-    if (type.empty())
+    std::string fs_type = m.type == "cgroup" ? "cgroup2" : m.type;
+    if (fs_type.empty())
       throw Error("mount " + m.destination + ": type is required for non-bind mounts");
-    std::string source = m.source.empty() ? type : m.source;
-    do_mount(source.c_str(), target, type.c_str(), options.flags, options.data);
+    // Through a symlink, /proc could land where masked paths and readonly paths miss it.
+    if (fs_type == "proc" || fs_type == "sysfs") symlinks = MountTarget::Symlinks::kRefuse;
+    std::string source = m.source.empty() ? fs_type : m.source;
+    MountTarget::open(rootfs, m.destination, type, symlinks, MountTarget::Missing::kCreate)
+        .mount(source.c_str(), fs_type.c_str(), options.flags, options.data);
   }
-  if (options.propagation != 0) do_mount(nullptr, target, nullptr, options.propagation, "");
+  // MS_BIND ignores every other flag on the first call; they need a remount.
+  unsigned long extra = options.bind ? options.flags & ~MS_REMOUNT : 0;
+  if (extra == 0 && options.propagation == 0) return;
+  // The first descriptor names what the new mount covers; this one names the mount.
+  auto mounted =
+      MountTarget::open(rootfs, m.destination, type, symlinks, MountTarget::Missing::kFail);
+  if (extra != 0) {
+    mounted.mount(nullptr, nullptr,
+                  MS_BIND | MS_REMOUNT | extra | locked_flags(mounted.proc_path()), "");
+  }
+  if (options.propagation != 0) mounted.mount(nullptr, nullptr, options.propagation, "");
 }
 
 // nodev on the container's /dev itself, the spec's as well as ours: the nodes it needs are

@@ -17,7 +17,9 @@ namespace kvrun::agent {
 namespace {
 
 void set_oom_score_adj(int value) {
-  UniqueFd fd(::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC));
+  // Without a proc mount in the spec, /proc is the image's: O_NONBLOCK so a FIFO there fails
+  // (ENXIO) instead of blocking the start the agent waits for.
+  UniqueFd fd(::open("/proc/self/oom_score_adj", O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC));
   if (!fd) throw_errno("open /proc/self/oom_score_adj");
   std::string text = std::to_string(value);
   if (::write(fd.get(), text.data(), text.size()) < 0) throw_errno("write oom_score_adj " + text);
