@@ -122,8 +122,8 @@ void seal_dev(const std::string& dev) {
   do_mount(nullptr, dev, nullptr, MS_BIND | MS_REMOUNT | flags, "");
 }
 
-void setup_dev(const std::string& rootfs) {
-  std::string dev = rootfs + "/dev";
+// dev: the container's /dev as resolve_in_root found it (the image's /dev may be a symlink).
+void setup_dev(const std::string& dev) {
   static constexpr std::array<const char*, 6> kDevices = {"null",   "zero",    "full",
                                                           "random", "urandom", "tty"};
   for (const char* name : kDevices) {
@@ -211,14 +211,16 @@ void enter_root_filesystem(const ContainerSpec& spec, const std::string& rootfs)
 
   bool spec_mounts_dev = false;
   for (const auto& m : spec.mounts) spec_mounts_dev = spec_mounts_dev || m.destination == "/dev";
+  // Resolved in the rootfs as the spec's mounts are: rootfs + "/dev" would have the kernel
+  // follow an image's /dev -> /some/host/path, and the nodes below would be made there.
+  const std::string dev = resolve_in_root(rootfs, "/dev");
   if (!spec_mounts_dev) {
-    std::string dev = rootfs + "/dev";
     mkdir_all(dev);
     do_mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NODEV | MS_STRICTATIME,
              "mode=755,size=65536k");
   }
   for (const auto& m : spec.mounts) mount_one(rootfs, m);
-  setup_dev(rootfs);
+  setup_dev(dev);
   pivot_root_to(rootfs);
 }
 

@@ -227,6 +227,39 @@ TEST_F(HostileMountTargetsAsRoot, SymlinksAtTargetsNeverLeaveTheRootfs) {
   EXPECT_EQ(outside_entries(), std::vector<std::string>{"victim"});
 }
 
+// The image's /dev as a symlink to a host path: the spec's /dev tmpfs goes where the link
+// points inside the rootfs, and so must the nodes and links made in it (they were made through
+// the kernel's reading of the link, in the host directory, before the fix).
+TEST_F(HostileMountTargetsAsRoot, DevSymlinkOutOfTheRootfsWritesNothingOutside) {
+  std::filesystem::remove_all(rootfs_ / "dev");
+  make_symlink(outside_.string(), "/dev");
+  // Without the /tmp tmpfs: the link's target (a path under the host's /tmp) is then on the
+  // rootfs itself, not hidden by a later mount.
+  auto without = [](nlohmann::json config, std::vector<std::string> destinations) {
+    auto& mounts = config["mounts"];
+    mounts.erase(std::remove_if(mounts.begin(), mounts.end(),
+                                [&](const auto& m) {
+                                  return std::find(destinations.begin(), destinations.end(),
+                                                   m["destination"]) != destinations.end();
+                                }),
+                 mounts.end());
+    return config;
+  };
+  auto config = without(base_config({"sh", "-c", "ls /dev/null"}), {"/tmp"});
+  auto timed = create_while_pinging("dev-link", config);
+  EXPECT_EQ(outside_entries(), std::vector<std::string>{"victim"});
+  ASSERT_TRUE(timed.reply.ok) << timed.reply.error;
+  EXPECT_EQ(finish("dev-link"), "/dev/null\n");
+  EXPECT_EQ(slurp(outside_ / "victim"), "original\n");
+
+  // Without a /dev mount in the spec the agent mounts its own tmpfs there: same rule.
+  config = without(base_config({"sh", "-c", "ls /dev/null"}), {"/tmp", "/dev", "/dev/pts"});
+  timed = create_while_pinging("dev-link-own", config);
+  ASSERT_TRUE(timed.reply.ok) << timed.reply.error;
+  EXPECT_EQ(finish("dev-link-own"), "/dev/null\n");
+  EXPECT_EQ(outside_entries(), std::vector<std::string>{"victim"});
+}
+
 // proc and sysfs are never mounted through a symlink (as runc): there masked and readonly
 // paths would miss them.
 TEST_F(HostileMountTargetsAsRoot, ProcThroughASymlinkIsRefused) {
