@@ -16,6 +16,9 @@ inline constexpr size_t kMaxConnectLine = 32;
 // with a decimal port that fits 32 bits.
 std::optional<uint32_t> parse_connect_line(std::string_view line);
 
+// Longest reply: "OK 4294967295\n" is 14 bytes.
+inline constexpr size_t kMaxOkLine = 14;
+
 std::string ok_line(uint32_t local_port);
 
 }  // namespace kvrun::vmm::vsock

@@ -4,10 +4,10 @@
 #include <chrono>
 #include <compare>
 #include <cstdint>
-#include <span>
-#include <vector>
 
 #include "common/unique_fd.h"
+#include "vmm/devices/virtio/vsock/byte_ring.h"
+#include "vmm/devices/virtio/vsock/connect_line.h"
 #include "vmm/devices/virtio/vsock/credit.h"
 
 namespace kvrun::vmm::vsock {
@@ -21,31 +21,9 @@ struct ConnKey {
   auto operator<=>(const ConnKey&) const = default;
 };
 
-// Bytes waiting for the host socket to take them: a vector consumed from the front.
-class ByteQueue {
- public:
-  bool empty() const { return head_ == bytes_.size(); }
-  size_t size() const { return bytes_.size() - head_; }
-  std::span<const uint8_t> front() const { return std::span(bytes_).subspan(head_); }
-  void append(std::span<const uint8_t> data) {
-    bytes_.insert(bytes_.end(), data.begin(), data.end());
-  }
-  void consume(size_t n) {
-    head_ += n;
-    if (head_ == bytes_.size()) {
-      bytes_.clear();
-      head_ = 0;
-    }
-  }
-
- private:
-  std::vector<uint8_t> bytes_;
-  size_t head_ = 0;
-};
-
 struct Connection {
   Connection(ConnKey key_, UniqueFd fd_, uint32_t buf_alloc)
-      : key(key_), fd(std::move(fd_)), credit(buf_alloc) {}
+      : key(key_), fd(std::move(fd_)), credit(buf_alloc), to_host(buf_alloc + kMaxOkLine) {}
 
   ConnKey key;
   UniqueFd fd;
@@ -53,9 +31,10 @@ struct Connection {
   bool established = false;
   Clock::time_point deadline{};
   Credit credit;
-  // Guest payload (and, first, our "OK <port>\n" line) the host socket has not taken yet.
-  // Bounded by buf_alloc because the guest must respect the credit we advertise.
-  ByteQueue to_host;
+  // Guest payload (and, first, our "OK <port>\n" line) the host socket has not taken yet. Its
+  // capacity is the credit we advertise plus the OK line: guest data that would not fit is
+  // beyond that credit, and resets the stream instead of growing anything.
+  ByteRing to_host;
   size_t ok_line_bytes = 0;  // how much of to_host's front is the OK line, not guest data
 
   bool guest_shut_send = false;  // guest sends no more; SHUT_WR the host once to_host drains

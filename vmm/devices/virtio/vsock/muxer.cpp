@@ -216,7 +216,8 @@ void Muxer::on_guest_packet(const GuestPacket& packet) {
       const std::string ok = ok_line(key.local_port);
       conn->ok_line_bytes = ok.size();
       const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(ok.data()), ok.size());
-      conn->to_host.append(bytes);
+      // The ring is empty (no data before RESPONSE) and holds at least an OK line.
+      if (!conn->to_host.push(bytes)) return reset_connection(*conn);
       if (!write_to_host(*conn, {})) return;
       update_interest(*conn);
       arm_timer();
@@ -277,17 +278,19 @@ void Muxer::on_guest_shutdown(Connection& conn, uint32_t flags) {
 // --- host sockets ---------------------------------------------------------------------------
 
 bool Muxer::write_to_host(Connection& conn, ReadParts extra) {
-  if (conn.host_hup && (!conn.to_host.empty() || total_size(extra) > 0)) {
+  const size_t extra_size = total_size(extra);
+  const bool pending = !conn.to_host.empty() || extra_size > 0;
+  if (conn.host_hup && pending) {
     reset_connection(conn);  // nobody will ever read it
     return false;
   }
   size_t written = 0;
-  if (!conn.to_host.empty() || total_size(extra) > 0) {
+  if (pending) {
+    // Held bytes first, then the new ones straight from guest memory: one sendmsg keeps the
+    // order, and whatever the socket takes now is never copied.
     std::vector<iovec> iov;
-    if (!conn.to_host.empty()) {
-      auto front = conn.to_host.front();
-      iov.push_back({const_cast<uint8_t*>(front.data()), front.size()});
-    }
+    for (const auto& part : conn.to_host.front())
+      if (!part.empty()) iov.push_back({const_cast<uint8_t*>(part.data()), part.size()});
     for (const iovec& v : to_iovecs(extra)) iov.push_back(v);
     const ssize_t n = send_parts(conn.fd.get(), iov);
     if (n < 0 && !would_block(errno)) {
@@ -299,17 +302,20 @@ bool Muxer::write_to_host(Connection& conn, ReadParts extra) {
   }
   // Account what left, keep what did not.
   const size_t from_queue = std::min(written, conn.to_host.size());
-  size_t ok_part = std::min(from_queue, conn.ok_line_bytes);
+  const size_t ok_part = std::min(from_queue, conn.ok_line_bytes);
   conn.ok_line_bytes -= ok_part;
   conn.to_host.consume(from_queue);
-  size_t from_extra = written - from_queue;
-  for (const auto& part : extra) {
-    if (from_extra >= part.size()) {
-      from_extra -= part.size();
-      continue;
+  const size_t from_extra = written - from_queue;
+  for (const auto& part : slice(extra, from_extra, extra_size - from_extra)) {
+    if (!conn.to_host.push(part)) {
+      // Only a guest beyond its credit gets here (on_guest_data checks it first): refuse
+      // rather than hold more than we advertised.
+      spdlog::debug("vsock: stream {}:{} overflowed its buffer", conn.key.peer_port,
+                    conn.key.local_port);
+      ++stats_.bad_packets;
+      reset_connection(conn);
+      return false;
     }
-    conn.to_host.append(part.subspan(from_extra));
-    from_extra = 0;
   }
   after_forward(conn, written - ok_part);
   finish_if_done(conn);
@@ -487,6 +493,18 @@ void Muxer::remove_connection(Connection& conn) {
   conns_.erase(conn.key);  // closes the host socket
 }
 
+size_t Muxer::buffered_bytes() const {
+  size_t total = 0;
+  for (const auto& [key, conn] : conns_) total += conn->to_host.size();
+  return total;
+}
+
+size_t Muxer::buffer_memory() const {
+  size_t total = 0;
+  for (const auto& [key, conn] : conns_) total += conn->to_host.allocated();
+  return total;
+}
+
 Connection* Muxer::find(const ConnKey& key) {
   auto it = conns_.find(key);
   return it == conns_.end() ? nullptr : it->second.get();
@@ -498,7 +516,9 @@ void Muxer::reset() {
   while (!conns_.empty()) remove_connection(*conns_.begin()->second);
   control_.clear();
   ready_.clear();
-  arm_timer();
+  // The timer is left as it is: if it fires, expire_timeouts() finds nothing and disarms it.
+  // reset() runs on whichever thread resets the device (a vCPU writing Status=0, teardown),
+  // and only the device thread's seccomp filter allows timerfd_settime (docs/jail.md).
 }
 
 void Muxer::expire_timeouts() {

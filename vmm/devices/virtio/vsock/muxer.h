@@ -84,6 +84,10 @@ class Muxer {
   size_t connection_count() const { return conns_.size(); }
   size_t handshake_count() const { return handshakes_.size(); }
   const MuxerStats& stats() const { return stats_; }
+  // Guest bytes held for host sockets that have not taken them, over all streams, and the heap
+  // those buffers occupy. Each stream's share is at most buf_alloc (plus its OK line).
+  size_t buffered_bytes() const;
+  size_t buffer_memory() const;
 
   static constexpr size_t kMaxControlQueue = 2048;
 
