@@ -52,6 +52,13 @@ int main(int argc, char** argv) {
   app.add_option("--control-socket", control_socket,
                  "Unix socket PATH (created, mode 0600) taking ATTACH-DISK / DETACH-DISK "
                  "requests (docs/vmm-control.md)");
+  app.add_option("--console-rate", config.console.bytes_per_second,
+                 "guest console output allowed per second, in bytes (0: no limit); bytes over "
+                 "it are dropped and counted in a marker line")
+      ->capture_default_str();
+  app.add_option("--console-burst", config.console.burst_bytes,
+                 "guest console output allowed at once above --console-rate, in bytes")
+      ->capture_default_str();
   app.add_flag("--rng", config.virtio.rng, "virtio-rng entropy device");
   std::string vsock;
   app.add_option("--vsock", vsock,

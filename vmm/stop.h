@@ -14,7 +14,7 @@ namespace kvrun::vmm {
 enum class StopCause {
   kGuestExit,  // the guest wrote a status to the exit port
   kReboot,     // i8042 reset, triple fault, KVM shutdown/reset event
-  kPanic,      // a kernel panic on the console
+  kPanic,      // the guest kernel reported a panic (pvpanic), or KVM a crash event
   kTimeout,    // --timeout expired
   kSignal,     // SIGINT / SIGTERM
   kError,      // the VMM failed
@@ -23,7 +23,7 @@ enum class StopCause {
 struct StopOutcome {
   StopCause cause;
   int value = 0;       // exit status (kGuestExit), signal number (kSignal), seconds (kTimeout)
-  std::string detail;  // panic line (kPanic), "<context>: <reason>" (kError)
+  std::string detail;  // how the panic was reported (kPanic), "<context>: <reason>" (kError)
 };
 
 // kvrun-vmm's exit status contract: N, 0, 125, 124, 128 + signal, 1.

@@ -35,6 +35,7 @@
 #include "vmm/devices/exit_port.h"
 #include "vmm/devices/i8042.h"
 #include "vmm/devices/io_bus.h"
+#include "vmm/devices/pvpanic.h"
 #include "vmm/devices/serial.h"
 #include "vmm/devices/virtio/event_loop.h"
 #include "vmm/kvm/cpuid.h"
@@ -326,7 +327,8 @@ int run_vm(const VmConfig& config, std::ostream& diagnostics) {
     stop.request(StopOutcome{StopCause::kError, 0, "device thread: " + message});
   });
   VirtioMmioDevices virtio(create_virtio_devices(config.virtio), memory, device_loop);
-  write_boot_params(memory, kernel, initrd, config.cmdline + virtio.cmdline());
+  write_boot_params(memory, kernel, initrd,
+                    config.cmdline + virtio.cmdline() + pvpanic_cmdline(layout::kPvPanicPort));
   write_identity_page_tables(memory);
   write_gdt(memory);
   write_mp_table(memory, config.vcpus);
@@ -337,7 +339,7 @@ int run_vm(const VmConfig& config, std::ostream& diagnostics) {
   Vm vm = Vm::create(kvm);
   vm.set_memory(memory);
 
-  ConsoleOutput console(STDOUT_FILENO, stop);
+  ConsoleOutput console(STDOUT_FILENO, stop, config.console);
   IoBus pio("pio");
   IoBus mmio("mmio");
   auto serial = std::make_shared<Serial8250>(
@@ -352,6 +354,10 @@ int run_vm(const VmConfig& config, std::ostream& diagnostics) {
                stop.request(StopOutcome{StopCause::kGuestExit, status, {}});
              }),
              layout::kExitPort, ExitPort::kSize, "exit port");
+  pio.insert(std::make_shared<PvPanic>([&stop] {
+               stop.request(StopOutcome{StopCause::kPanic, 0, "reported on the pvpanic port"});
+             }),
+             layout::kPvPanicPort, PvPanic::kSize, "pvpanic");
   virtio.attach(vm, mmio);
 
   std::vector<Vcpu> vcpus = create_vcpus(kvm, vm, memory, kernel.entry, config.vcpus, host);
@@ -369,6 +375,7 @@ int run_vm(const VmConfig& config, std::ostream& diagnostics) {
                       config.timeout ? static_cast<int>(config.timeout->count()) : 0, *serial);
   threads.stop_and_join();
   device_thread.stop();
+  console.finish();
 
   const StopOutcome outcome = *stop.outcome();
   if (outcome.cause == StopCause::kError) throw Error(outcome.detail);

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "vmm/console_output.h"
 #include "vmm/virtio_config.h"
 
 namespace kvrun::vmm {
@@ -30,7 +31,8 @@ struct VmConfig {
   uint64_t memory_mib = kDefaultMemoryMib;
   unsigned vcpus = 1;
   std::optional<std::chrono::seconds> timeout;
-  VirtioConfig virtio;  // each device is announced on the guest command line automatically
+  ConsoleLimit console;  // rate limit on the guest's serial output
+  VirtioConfig virtio;   // each device is announced on the guest command line automatically
 };
 
 // Checks what can be checked without KVM: memory size, vCPU count, timeout, and that the

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
+#include <spdlog/spdlog.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -17,6 +18,10 @@
 
 namespace kvrun::sandbox {
 namespace {
+
+// How long a reaped child's last output may take to reach its log: the pipe may still be held by
+// a process that inherited it (the host agent's namespace is being torn down).
+constexpr auto kLogDrain = std::chrono::seconds(2);
 
 int status_code(int status) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -50,8 +55,7 @@ int status_code(int status) {
 }  // namespace
 
 ChildProcess::ChildProcess(const std::vector<std::string>& argv, const ChildOptions& options) {
-  UniqueFd log(::open(options.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
-  if (!log) throw_errno("open " + options.log.string());
+  log_ = std::make_unique<CappedLog>(options.log, options.log_max_bytes);
   std::vector<char*> args;
   for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
@@ -61,7 +65,8 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const ChildOpti
   unsigned long flags = SIGCHLD | (options.new_pid_namespace ? CLONE_NEWPID | CLONE_NEWNS : 0);
   long pid = ::syscall(SYS_clone, flags, nullptr, nullptr, nullptr, nullptr);
   if (pid < 0) throw_errno("start " + argv[0]);
-  if (pid == 0) exec_child(args, options, log.get(), parent);
+  if (pid == 0) exec_child(args, options, log_->child_fd(), parent);
+  log_->close_child_fd();
   pid_ = static_cast<pid_t>(pid);
   pidfd_ = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
   if (!pidfd_) {
@@ -74,7 +79,8 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const ChildOpti
 ChildProcess::ChildProcess(ChildProcess&& other) noexcept
     : pid_(std::exchange(other.pid_, -1)),
       pidfd_(std::move(other.pidfd_)),
-      status_(other.status_) {}
+      status_(other.status_),
+      log_(std::move(other.log_)) {}
 
 ChildProcess::~ChildProcess() {
   if (pid_ > 0 && !status_) stop(SIGKILL, 0);
@@ -88,7 +94,7 @@ std::optional<int> ChildProcess::try_wait() {
   if (status_ || pid_ <= 0) return status_;
   int status = 0;
   pid_t done = ::waitpid(pid_, &status, WNOHANG);
-  if (done == pid_) status_ = status_code(status);
+  if (done == pid_) reaped(status);
   return status_;
 }
 
@@ -104,8 +110,15 @@ int ChildProcess::stop(int sig, int grace_ms) {
   int status = 0;
   while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
   }
-  status_ = status_code(status);
+  reaped(status);
   return *status_;
+}
+
+void ChildProcess::reaped(int status) {
+  status_ = status_code(status);
+  if (log_ && !log_->wait_closed(kLogDrain))
+    spdlog::debug("{}: still open {} s after its writer exited", log_->path().string(),
+                  std::chrono::duration_cast<std::chrono::seconds>(kLogDrain).count());
 }
 
 }  // namespace kvrun::sandbox

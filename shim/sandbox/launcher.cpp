@@ -49,7 +49,9 @@ Sandbox launch_vm(const LaunchConfig& config) {
     argv.push_back("tap=" + config.network->tap + ",netns=" + config.network->netns.string() +
                    ",mac=" + config.network->mac);
   }
-  ChildOptions options{config.state_dir / "vmm.log", config.rootfs_image_fd, false};
+  // The guest console and the VMM's own messages, capped (the guest decides how much it prints).
+  ChildOptions options{config.state_dir / "vmm.log", config.rootfs_image_fd, false,
+                       config.log_max_bytes};
   return Sandbox{ChildProcess(argv, options), "vsock:" + vsock};
 }
 
@@ -66,7 +68,7 @@ Sandbox launch_host(const LaunchConfig& config) {
                                    "warn",
                                    "--state-dir",
                                    (config.state_dir / "agent").string()};
-  ChildOptions options{config.state_dir / "agent.log", -1, true};
+  ChildOptions options{config.state_dir / "agent.log", -1, true, config.log_max_bytes};
   return Sandbox{ChildProcess(argv, options), "unix:" + socket};
 }
 

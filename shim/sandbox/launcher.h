@@ -30,6 +30,8 @@ struct VmNetLink {
 struct LaunchConfig {
   SandboxKind kind = SandboxKind::kVm;
   std::filesystem::path state_dir;  // sockets and logs go here
+  // Cap of the sandbox's log (vmm.log or agent.log; capped_log.h): the guest console fills it.
+  uint64_t log_max_bytes = kDefaultLogMaxBytes;
   // vm only
   std::filesystem::path vmm, kernel, initrd;
   VmSize size;

@@ -21,6 +21,7 @@
 #include "shim/network/guest_config.h"
 #include "shim/network/vm_network.h"
 #include "shim/sandbox/agent_connect.h"
+#include "shim/sandbox/capped_log.h"
 #include "shim/sandbox/console.h"
 #include "shim/sandbox/container_request.h"
 #include "shim/sandbox/monitor_process.h"
@@ -35,11 +36,9 @@ namespace {
 
 constexpr int kKilledStatus = 128 + SIGKILL;
 
+// The log may have just been rotated: the last line can be in either part.
 std::string log_tail(const std::filesystem::path& log) {
-  std::ifstream in(log);
-  std::stringstream text;
-  text << in.rdbuf();
-  return shim::last_line(text.str());
+  return shim::last_line(read_capped_log(log));
 }
 
 void update_state(const std::filesystem::path& dir, const auto& change) {

@@ -42,6 +42,8 @@ inline constexpr uint64_t kMpTableAddr = kEbdaStart;
 
 // kvrun's exit port: a guest writes one byte here and the VMM ends with that status.
 inline constexpr uint16_t kExitPort = 0x510;
+// The pvpanic port (devices/pvpanic.h): the guest kernel reports a panic here. QEMU's port.
+inline constexpr uint16_t kPvPanicPort = 0x505;
 
 // Minimum guest memory we accept (page tables, zero page, a kernel and an initramfs).
 inline constexpr uint64_t kMinMemoryBytes = 16ull << 20;

@@ -11,6 +11,9 @@
 
 // Must match kvrun::vmm::layout::kExitPort (vmm/boot/layout.h).
 #define KVRUN_EXIT_PORT 0x510
+// Must match kvrun::vmm::layout::kPvPanicPort; the event bit of Linux's uapi/misc/pvpanic.h.
+#define KVRUN_PVPANIC_PORT 0x505
+#define PVPANIC_PANICKED 0x01
 
 #define COM1_BASE 0x3f8
 #define UART_RBR 0          // receive buffer (read)
