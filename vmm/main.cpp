@@ -25,11 +25,21 @@ const std::map<std::string, spdlog::level::level_enum> kLogLevels = {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Started as PID 1 of its own PID namespace (as kvrun does), kvrun-vmm would simply not get
+  // a SIGTERM or SIGINT that arrives before its signal handling is set up: blocked, they wait
+  // for it instead.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
+
   kvrun::vmm::VmConfig config;
   std::string kernel;
   std::string initrd;
   uint32_t timeout_s = 0;
   std::string log_level = "warn";
+  bool no_jail = false;
 
   CLI::App app{"Boots one KVM microVM; guest serial console on stdout.", "kvrun-vmm"};
   app.add_option("--kernel", kernel, "guest kernel: ELF vmlinux or bzImage")->required();
@@ -64,6 +74,16 @@ int main(int argc, char** argv) {
   app.add_option("--vsock", vsock,
                  "virtio-vsock: cid=N,uds=PATH (host clients connect to PATH and send "
                  "\"CONNECT <port>\\n\"; guest connections to port P go to PATH_P)");
+  app.add_flag("--no-jail", no_jail,
+               "FOR DEBUGGING ONLY: run unjailed, as root with every capability and no seccomp "
+               "filter, so that a guest that breaks out of a device owns the host "
+               "(docs/jail.md)");
+  uid_t jail_uid = 0;
+  gid_t jail_gid = 0;
+  app.add_option("--jail-uid", jail_uid,
+                 "uid the jailed VMM runs as (default: one of its own per VM, from "
+                 "2000000000..2000065535, held by a lock under /run/kvrun-vmm/ids)");
+  app.add_option("--jail-gid", jail_gid, "gid the jailed VMM runs as (default: the uid's number)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();
@@ -83,6 +103,9 @@ int main(int argc, char** argv) {
   config.kernel = kernel;
   if (!initrd.empty()) config.initrd = initrd;
   if (app.count("--timeout") > 0) config.timeout = std::chrono::seconds(timeout_s);
+  config.jail.enabled = !no_jail;
+  if (app.count("--jail-uid") > 0) config.jail.uid = jail_uid;
+  if (app.count("--jail-gid") > 0) config.jail.gid = jail_gid;
 
   // A console reader that goes away must not kill the VMM: the write fails and is dropped.
   std::signal(SIGPIPE, SIG_IGN);

@@ -16,6 +16,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -38,6 +40,7 @@
 #include "vmm/devices/pvpanic.h"
 #include "vmm/devices/serial.h"
 #include "vmm/devices/virtio/event_loop.h"
+#include "vmm/jail/jail.h"
 #include "vmm/kvm/cpuid.h"
 #include "vmm/kvm/host_kind.h"
 #include "vmm/kvm/kvm_system.h"
@@ -124,22 +127,39 @@ class SignalSetup {
   bool action_saved_ = false;
 };
 
+// Runs a thread's start hook; a failure stops the VM with its message. False if it failed.
+bool start_thread(const std::function<void()>& on_start, VmStop& stop) noexcept {
+  if (!on_start) return true;
+  try {
+    on_start();
+    return true;
+  } catch (const std::exception& e) {
+    stop.request(StopOutcome{StopCause::kError, 0, e.what()});
+    return false;
+  }
+}
+
 // One thread per vCPU. Stopping kicks each until it has left its loop, then joins it; the
 // destructor does the same, so no path out of run_vm leaves a thread behind.
 class VcpuThreads {
  public:
-  VcpuThreads(std::vector<Vcpu>& vcpus, Buses buses, VmStop& stop) : vcpus_(vcpus), stop_(stop) {
+  // Each thread first runs `on_start` (its seccomp filter) and does not run its vCPU if that
+  // throws.
+  VcpuThreads(std::vector<Vcpu>& vcpus, Buses buses, VmStop& stop,
+              const std::function<void()>& on_start)
+      : vcpus_(vcpus), stop_(stop) {
     try {
       for (Vcpu& vcpu : vcpus) {
         auto worker = std::make_unique<Worker>();
         Worker* w = worker.get();
         workers_.push_back(std::move(worker));
-        w->thread = std::thread([&vcpu, buses, &stop, w] {
-          run_vcpu(vcpu, buses, stop);
+        w->thread = std::thread([&vcpu, buses, &stop, w, on_start] {
+          // Named from inside: naming another thread goes through /proc, not in the jail.
+          const std::string name = "vcpu" + std::to_string(vcpu.id());
+          pthread_setname_np(pthread_self(), name.c_str());
+          if (start_thread(on_start, stop)) run_vcpu(vcpu, buses, stop);
           w->done.store(true);
         });
-        const std::string name = "vcpu" + std::to_string(vcpu.id());
-        pthread_setname_np(w->thread.native_handle(), name.c_str());
       }
     } catch (...) {
       stop_and_join();
@@ -182,7 +202,9 @@ class VcpuThreads {
 // Runs the device event loop for as long as it lives; stops and joins it on every way out.
 class DeviceThread {
  public:
-  explicit DeviceThread(EventLoop& loop) : loop_(loop) { loop_.start("devices"); }
+  DeviceThread(EventLoop& loop, std::function<void()> on_start) : loop_(loop) {
+    loop_.start("devices", std::move(on_start));
+  }
   ~DeviceThread() { loop_.stop(); }
   DeviceThread(const DeviceThread&) = delete;
   DeviceThread& operator=(const DeviceThread&) = delete;
@@ -285,6 +307,26 @@ void serve_until_stopped(VmStop& stop, int signal_fd, int timer_fd, int timeout_
   }
 }
 
+// What the jail must leave the VM: the vsock socket's directory (guest connections go to
+// <uds>_<port>), a limit for each thread it starts, writes up to the end of its largest
+// writable disk.
+jail::JailNeeds jail_needs(const VmConfig& config) {
+  jail::JailNeeds needs;
+  if (config.virtio.vsock) {
+    needs.dirs.push_back(
+        std::filesystem::absolute(config.virtio.vsock->uds_path).lexically_normal().parent_path());
+  }
+  // Main, devices, control, the vCPUs, and KVM's own worker (NX huge page recovery), which
+  // kernels from 6.13 start in our thread group, counted against our uid, at the first KVM_RUN.
+  needs.threads = 3 + config.vcpus + (config.virtio.control_socket ? 1 : 0);
+  for (const DiskConfig& disk : config.virtio.disks) {
+    struct stat st {};
+    if (!disk.read_only && ::stat(disk.path.c_str(), &st) == 0)
+      needs.largest_write = std::max(needs.largest_write, static_cast<uint64_t>(st.st_size));
+  }
+  return needs;
+}
+
 }  // namespace
 
 void validate_config(const VmConfig& config) {
@@ -369,8 +411,25 @@ int run_vm(const VmConfig& config, std::ostream& diagnostics) {
   UniqueFd timer;
   if (config.timeout) timer = arm_timeout(*config.timeout);
   TerminalMode terminal(STDIN_FILENO);
-  DeviceThread device_thread(device_loop);
-  VcpuThreads threads(vcpus, Buses{pio, mmio}, stop);
+
+  // Everything the VM will use is open: the jail takes the rest away. Before any thread, as
+  // namespaces, ids and limits are the whole process's; each thread then installs its own
+  // seccomp filter, the main thread last (a new thread inherits its creator's filter).
+  std::optional<jail::Jail> jailed;
+  if (config.jail.enabled) jailed = jail::enter_jail(config.jail, jail_needs(config));
+  const auto filter_for = [&jailed](jail::ThreadKind kind) -> std::function<void()> {
+    if (!jailed) return {};
+    return
+        [kind, options = jailed->filter_options()] { jail::install_thread_filter(kind, options); };
+  };
+  if (control_server) {
+    control_server->start([&stop, hook = filter_for(jail::ThreadKind::kControl)] {
+      if (!start_thread(hook, stop)) throw Error("the control thread's filter failed");
+    });
+  }
+  DeviceThread device_thread(device_loop, filter_for(jail::ThreadKind::kDevice));
+  VcpuThreads threads(vcpus, Buses{pio, mmio}, stop, filter_for(jail::ThreadKind::kVcpu));
+  if (auto main_filter = filter_for(jail::ThreadKind::kControl)) main_filter();
   serve_until_stopped(stop, signals.fd(), timer ? timer.get() : -1,
                       config.timeout ? static_cast<int>(config.timeout->count()) : 0, *serial);
   threads.stop_and_join();

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "vmm/console_output.h"
+#include "vmm/jail/jail.h"
 #include "vmm/virtio_config.h"
 
 namespace kvrun::vmm {
@@ -31,8 +32,9 @@ struct VmConfig {
   uint64_t memory_mib = kDefaultMemoryMib;
   unsigned vcpus = 1;
   std::optional<std::chrono::seconds> timeout;
-  ConsoleLimit console;  // rate limit on the guest's serial output
-  VirtioConfig virtio;   // each device is announced on the guest command line automatically
+  ConsoleLimit console;   // rate limit on the guest's serial output
+  VirtioConfig virtio;    // each device is announced on the guest command line automatically
+  jail::JailConfig jail;  // on unless --no-jail (docs/jail.md)
 };
 
 // Checks what can be checked without KVM: memory size, vCPU count, timeout, and that the

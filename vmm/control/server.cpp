@@ -1,6 +1,7 @@
 #include "vmm/control/server.h"
 
 #include <poll.h>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -10,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <optional>
 
 #include "common/error.h"
@@ -96,15 +98,32 @@ ControlServer::ControlServer(std::filesystem::path path, std::vector<DiskSlot> s
     std::filesystem::remove(path_);
     throw_errno("eventfd", err);
   }
-  thread_ = std::thread([this] { serve(); });
 }
 
 ControlServer::~ControlServer() {
-  uint64_t one = 1;
-  if (::write(stop_.get(), &one, sizeof one) < 0) spdlog::warn("control socket: stop failed");
-  thread_.join();
+  if (thread_.joinable()) {
+    uint64_t one = 1;
+    if (::write(stop_.get(), &one, sizeof one) < 0) spdlog::warn("control socket: stop failed");
+    thread_.join();
+  }
   std::error_code ignored;
   std::filesystem::remove(path_, ignored);
+}
+
+void ControlServer::start(std::function<void()> on_thread_start) {
+  if (thread_.joinable()) return;
+  thread_ = std::thread([this, on_start = std::move(on_thread_start)] {
+    pthread_setname_np(pthread_self(), "control");
+    if (on_start) {
+      try {
+        on_start();
+      } catch (const std::exception& e) {
+        spdlog::error("control socket: {}; not serving requests", e.what());
+        return;
+      }
+    }
+    serve();
+  });
 }
 
 void ControlServer::serve() {

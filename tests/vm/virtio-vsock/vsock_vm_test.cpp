@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -44,6 +45,8 @@ UniqueFd unix_socket_at(const fs::path& path, bool listen) {
   auto* sa = reinterpret_cast<sockaddr*>(&addr);
   if (listen) {
     if (::bind(fd.get(), sa, sizeof(addr)) != 0 || ::listen(fd.get(), SOMAXCONN) != 0) return {};
+    // The jailed VMM connects as a uid of its own (docs/jail.md).
+    if (::chmod(path.c_str(), 0666) != 0) return {};
   } else if (::connect(fd.get(), sa, sizeof(addr)) != 0) {
     return {};
   }
@@ -233,7 +236,7 @@ TEST(VirtioVsock, HundredStreamsEachWayWithChecksumsAndNoDescriptorLeft) {
   ASSERT_TRUE(status) << "kvrun-vmm did not exit";
   EXPECT_TRUE(status->exited && status->code == 0) << status->describe() << "\n"
                                                    << vm.stdout_text() << vm.stderr_text();
-  EXPECT_FALSE(fs::exists(uds)) << "kvrun-vmm removes its socket";
+  // The jailed VMM may not remove its socket from our directory (docs/jail.md): we do.
   fs::remove_all(dir);
 }
 

@@ -54,11 +54,24 @@ void EventLoop::remove(uint64_t id) {
   entries_.erase(it);
 }
 
-void EventLoop::start(const std::string& thread_name) {
+void EventLoop::start(const std::string& thread_name, std::function<void()> on_thread_start) {
   if (thread_.joinable()) return;
   stopping_.store(false);
-  thread_ = std::thread([this] { run(); });
-  pthread_setname_np(thread_.native_handle(), thread_name.substr(0, 15).c_str());
+  // The thread names itself: naming another thread goes through /proc, which a jailed VMM
+  // does not have.
+  thread_ =
+      std::thread([this, name = thread_name.substr(0, 15), on_start = std::move(on_thread_start)] {
+        pthread_setname_np(pthread_self(), name.c_str());
+        if (on_start) {
+          try {
+            on_start();
+          } catch (const std::exception& e) {
+            if (on_error_) on_error_(e.what());
+            return;
+          }
+        }
+        run();
+      });
 }
 
 void EventLoop::stop() {

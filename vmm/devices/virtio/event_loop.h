@@ -39,8 +39,11 @@ class EventLoop {
   // Registration removes the watch.
   [[nodiscard]] Registration add(int fd, uint32_t events, Callback callback);
 
-  // Starts the loop thread (named `thread_name`). Not thread-safe with stop().
-  void start(const std::string& thread_name = "devices");
+  // Starts the loop thread (named `thread_name`), which first runs `on_thread_start` (the
+  // VMM installs the device thread's seccomp filter there); if that throws, the error goes to
+  // the ErrorHandler and the loop never runs. Not thread-safe with stop().
+  void start(const std::string& thread_name = "devices",
+             std::function<void()> on_thread_start = {});
   // Wakes and joins the thread; callbacks do not run afterwards. Idempotent.
   void stop();
 
