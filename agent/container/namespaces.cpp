@@ -15,8 +15,11 @@
 namespace kvrun::agent {
 namespace {
 
+// O_NONBLOCK: sysctls are written through the container's /proc, which is the image's own
+// directory when the spec mounts no proc there; a FIFO must fail (ENXIO), not block the setup
+// the agent waits for.
 void write_file(const std::string& path, const std::string& content) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
   if (!fd) throw_errno("open " + path);
   ssize_t n = ::write(fd.get(), content.data(), content.size());
   if (n < 0) throw_errno("write " + path);

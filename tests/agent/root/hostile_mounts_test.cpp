@@ -260,6 +260,38 @@ TEST_F(HostileMountTargetsAsRoot, DevSymlinkOutOfTheRootfsWritesNothingOutside) 
   EXPECT_EQ(outside_entries(), std::vector<std::string>{"victim"});
 }
 
+// A spec without a proc mount leaves /proc to the image: the sysctl and oom_score_adj files
+// written there may be FIFOs, which must fail at once instead of blocking create or start.
+TEST_F(HostileMountTargetsAsRoot, FifosInTheImagesProcNeverBlock) {
+  std::filesystem::create_directories(rootfs_ / "proc/sys/kernel");
+  std::filesystem::create_directories(rootfs_ / "proc/self");
+  make_fifo("/proc/sys/kernel/domainname");
+  make_fifo("/proc/self/oom_score_adj");
+  auto without_proc = [](nlohmann::json config) {
+    auto& mounts = config["mounts"];
+    mounts.erase(mounts.begin());  // base_config's first mount is /proc
+    return config;
+  };
+  auto config = without_proc(base_config({"true"}));
+  config["linux"]["sysctl"] = {{"kernel.domainname", "hostile"}};
+  auto timed = create_while_pinging("sysctl-fifo", config);
+  EXPECT_EQ(timed.reply.error,
+            "sysctl kernel.domainname: open /proc/sys/kernel/domainname: No such device or "
+            "address");
+  EXPECT_LT(ms(timed.create), ms(kFast)) << "CreateContainer";
+  EXPECT_LT(ms(timed.ping), ms(kFast)) << "Ping during CreateContainer";
+
+  config = without_proc(base_config({"true"}));
+  config["process"]["oomScoreAdj"] = 100;
+  timed = create_while_pinging("oom-fifo", config);
+  ASSERT_TRUE(timed.reply.ok) << timed.reply.error;
+  protocol::Client client(connect_unix(agent_->socket_path()));
+  auto start = Clock::now();
+  auto started = client.call(protocol::StartContainer{"oom-fifo"});
+  EXPECT_LT(ms(Clock::now() - start), ms(kFast)) << "StartContainer";
+  EXPECT_EQ(started.error, "open /proc/self/oom_score_adj: No such device or address");
+}
+
 // proc and sysfs are never mounted through a symlink (as runc): there masked and readonly
 // paths would miss them.
 TEST_F(HostileMountTargetsAsRoot, ProcThroughASymlinkIsRefused) {
