@@ -1,10 +1,8 @@
 #include "shim/rootfs/image_cache.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +12,7 @@
 
 #include "common/error.h"
 #include "shim/common/command.h"
+#include "shim/rootfs/staging.h"
 #include "shim/rootfs/tree_copy.h"
 #include "shim/rootfs/tree_key.h"
 
@@ -23,7 +22,6 @@ namespace {
 // Changing the builder's options or the key's encoding must change every key.
 constexpr std::string_view kKeySalt = "kvrun-rootfs erofs v2 uncompressed, content key";
 constexpr std::string_view kSuffix = ".erofs";
-constexpr std::string_view kStagePrefix = ".stage-";
 constexpr std::string_view kBuildPrefix = ".build-";
 
 class CacheLock {
@@ -63,46 +61,6 @@ std::vector<Entry> images(const std::filesystem::path& dir) {
   return entries;
 }
 
-std::string random_tag() {
-  unsigned char bytes[8];
-  if (::getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes))
-    throw_errno("getrandom");
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string tag;
-  for (unsigned char byte : bytes) {
-    tag += kDigits[byte >> 4];
-    tag += kDigits[byte & 15];
-  }
-  return tag;
-}
-
-// Removes `name` in dir_fd and, if it is a directory, everything in it, never following a
-// symlink. Directories are made writable first: a copy may hold read-only ones.
-void remove_at(int dir_fd, const std::string& name) {
-  if (::unlinkat(dir_fd, name.c_str(), 0) == 0 || errno == ENOENT) return;
-  if (errno != EISDIR && errno != EPERM) throw_errno("unlink " + name);
-  ::fchmodat(dir_fd, name.c_str(), 0700, AT_SYMLINK_NOFOLLOW);
-  UniqueFd fd(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd) throw_errno("open " + name);
-  std::vector<std::string> children;
-  {
-    int dup_fd = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, 0);
-    if (dup_fd < 0) throw_errno("dup");
-    DIR* dir = ::fdopendir(dup_fd);
-    if (!dir) {
-      ::close(dup_fd);
-      throw_errno("opendir " + name);
-    }
-    while (dirent* entry = ::readdir(dir)) {
-      std::string_view child = entry->d_name;
-      if (child != "." && child != "..") children.emplace_back(child);
-    }
-    ::closedir(dir);
-  }
-  for (const auto& child : children) remove_at(fd.get(), child);
-  if (::unlinkat(dir_fd, name.c_str(), AT_REMOVEDIR) != 0) throw_errno("rmdir " + name);
-}
-
 // A name in the cache directory that goes away unless kept.
 class Scratch {
  public:
@@ -127,8 +85,8 @@ class Scratch {
 
 }  // namespace
 
-ImageCache::ImageCache(std::filesystem::path dir, std::uint64_t max_bytes)
-    : dir_(std::move(dir)), max_bytes_(max_bytes) {}
+ImageCache::ImageCache(std::filesystem::path dir, std::uint64_t max_bytes, StagingOptions staging)
+    : dir_(std::move(dir)), max_bytes_(max_bytes), staging_(std::move(staging)) {}
 
 // Only a regular file we own, reached without following a symlink, is an image: anything
 // else under an image's name was not put there by this cache, and is removed.
@@ -154,7 +112,9 @@ UniqueFd ImageCache::open_cached(const std::string& name) {
 
 CachedImage ImageCache::get(const std::filesystem::path& rootfs) {
   CachedImage image;
-  image.key = tree_key(rootfs, kKeySalt);
+  TreeHasher hasher(kKeySalt);
+  walk_tree(rootfs, hasher);
+  image.key = hasher.key();
   CacheLock lock(dir_);
   std::string name = image.key + std::string(kSuffix);
   image.fd = open_cached(name);
@@ -164,7 +124,7 @@ CachedImage ImageCache::get(const std::filesystem::path& rootfs) {
     ::futimens(image.fd.get(), nullptr);  // last use, for gc
     return image;
   }
-  build(rootfs, image);
+  build(rootfs, hasher.file_bytes(), image);
   evict(std::chrono::seconds::max(), {image.path});
   return image;
 }
@@ -173,40 +133,32 @@ CachedImage ImageCache::get(const std::filesystem::path& rootfs) {
 void ImageCache::remove_leftovers() {
   for (const auto& entry : std::filesystem::directory_iterator(dir_.path())) {
     std::string name = entry.path().filename().string();
-    if (name.starts_with(kStagePrefix) || name.starts_with(kBuildPrefix)) {
+    if (name.starts_with(kBuildPrefix)) {
       spdlog::debug("rootfs cache: removing leftover {}", name);
       remove_at(dir_.fd(), name);
     }
   }
+  Staging::remove_leftovers(dir_, staging_);
 }
 
-void ImageCache::build(const std::filesystem::path& rootfs, CachedImage& image) {
+void ImageCache::build(const std::filesystem::path& rootfs, std::uint64_t tree_bytes,
+                       CachedImage& image) {
   remove_leftovers();
-  std::string tag = random_tag();
-  Scratch stage(dir_.fd(), std::string(kStagePrefix) + tag);
-  if (::mkdirat(dir_.fd(), stage.name().c_str(), 0700) != 0)
-    throw_errno("mkdir " + (dir_.path() / stage.name()).string());
-  std::string key;
-  {
-    UniqueFd stage_fd(
-        ::openat(dir_.fd(), stage.name().c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!stage_fd) throw_errno("open " + (dir_.path() / stage.name()).string());
-    key = copy_tree(rootfs, stage_fd.get(), kKeySalt);
-  }
+  Staging stage(dir_, tree_bytes, staging_);
+  std::string key = copy_tree(rootfs, stage.fd(), kKeySalt);
   if (key != image.key) {
     spdlog::warn("rootfs {} changed while it was read; its image is keyed by the copy built",
                  rootfs.string());
     image.key = key;
   }
   std::string name = image.key + std::string(kSuffix);
-  Scratch temp(dir_.fd(), std::string(kBuildPrefix) + tag);
+  Scratch temp(dir_.fd(), std::string(kBuildPrefix) + random_tag());
   UniqueFd out(::openat(dir_.fd(), temp.name().c_str(),
                         O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!out) throw_errno("create " + (dir_.path() / temp.name()).string());
   spdlog::debug("building rootfs image {} from {}", name, rootfs.string());
-  shim::CommandResult result =
-      shim::run_command({"mkfs.erofs", "--quiet", (dir_.path() / temp.name()).string(),
-                         (dir_.path() / stage.name()).string()});
+  shim::CommandResult result = shim::run_command(
+      {"mkfs.erofs", "--quiet", (dir_.path() / temp.name()).string(), stage.path().string()});
   if (result.status != 0) {
     throw Error("rootfs image of " + rootfs.string() +
                 ": mkfs.erofs failed: " + shim::last_line(result.output));

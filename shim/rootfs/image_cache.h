@@ -5,8 +5,8 @@
 // file created O_EXCL, renamed into place.
 //
 // Trust: the tree is the image author's and may change while it is read. A lookup hashes the
-// tree; a build copies the tree into the cache directory while hashing the copy's bytes
-// (tree_copy.h), runs mkfs.erofs on the copy and stores the image under the copy's key. So an
+// tree; a build copies the tree into a private directory (staging.h) while hashing the copy's
+// bytes (tree_copy.h), runs mkfs.erofs on the copy and stores the image under the copy's key. So an
 // image only ever sits under the key of its own content, and a hit serves exactly the content
 // that was hashed.
 //
@@ -23,6 +23,7 @@
 
 #include "common/unique_fd.h"
 #include "shim/rootfs/cache_dir.h"
+#include "shim/rootfs/staging.h"
 
 namespace kvrun::rootfs {
 
@@ -39,7 +40,8 @@ struct CachedImage {
 class ImageCache {
  public:
   // Creates or checks the directory (cache_dir.h). Throws Error if it cannot be trusted.
-  explicit ImageCache(std::filesystem::path dir, std::uint64_t max_bytes = kDefaultMaxBytes);
+  explicit ImageCache(std::filesystem::path dir, std::uint64_t max_bytes = kDefaultMaxBytes,
+                      StagingOptions staging = {});
 
   // The image for rootfs, built if missing. Throws Error with mkfs.erofs's reason on failure.
   CachedImage get(const std::filesystem::path& rootfs);
@@ -55,11 +57,12 @@ class ImageCache {
  private:
   std::size_t evict(std::chrono::seconds max_age, const std::set<std::filesystem::path>& keep);
   UniqueFd open_cached(const std::string& name);
-  void build(const std::filesystem::path& rootfs, CachedImage& image);
+  void build(const std::filesystem::path& rootfs, std::uint64_t tree_bytes, CachedImage& image);
   void remove_leftovers();
 
   CacheDir dir_;
   std::uint64_t max_bytes_;
+  StagingOptions staging_;
 };
 
 }  // namespace kvrun::rootfs

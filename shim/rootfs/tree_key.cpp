@@ -72,6 +72,7 @@ void TreeHasher::file_data(std::span<const char> chunk) {
 void TreeHasher::end_file(const TreeEntry& entry, std::uint64_t bytes_read) {
   head(kFile, entry, bytes_read != 0);
   u64(bytes_read);
+  file_bytes_ += bytes_read;
   auto digest = file_.finish();
   tree_.update(digest.data(), digest.size());
 }

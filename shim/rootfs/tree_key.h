@@ -31,6 +31,8 @@ class TreeHasher : public TreeVisitor {
   explicit TreeHasher(std::string_view salt);
   // Hex SHA-256 (64 characters), once the walk is done.
   std::string key();
+  // Bytes of file data read so far (sizes the build's copy).
+  std::uint64_t file_bytes() const { return file_bytes_; }
 
   void enter_directory(const TreeEntry& entry) override;
   void leave_directory(const TreeEntry& entry) override;
@@ -48,6 +50,7 @@ class TreeHasher : public TreeVisitor {
 
   Sha256 tree_;
   Sha256 file_;  // the current file's bytes
+  std::uint64_t file_bytes_ = 0;
 };
 
 // The key of the tree under root as it is read now. `salt` separates image formats and

@@ -133,7 +133,7 @@ TEST(HostileRootfsCacheTest, SeparatorsInNamesCannotForgeAnotherTree) {
 // and mkfs.erofs, milliseconds later, may read the other. Whatever interleaving happens, one
 // key must never name two contents: an image is stored under the key of what it holds. (Keyed
 // by content but built from the live tree, about every other build is under the wrong key.)
-TEST(HostileRootfsCacheTest, TreeChangingWhileReadNeverCachesForeignContent) {
+void flip_while_caching(const StagingOptions& staging) {
   testing::TempDir tree, cache_dir;
   write_filled(tree, "bin/sh", 'A');
   pin_mtimes(tree.path());
@@ -150,7 +150,7 @@ TEST(HostileRootfsCacheTest, TreeChangingWhileReadNeverCachesForeignContent) {
     }
     ::close(fd);
   });
-  ImageCache cache(cache_dir.path());
+  ImageCache cache(cache_dir.path(), kDefaultMaxBytes, staging);
   std::map<std::string, std::string> content_of_key;
   std::size_t conflicts = 0;
   for (int i = 0; i < 24; ++i) {
@@ -163,6 +163,14 @@ TEST(HostileRootfsCacheTest, TreeChangingWhileReadNeverCachesForeignContent) {
   stop = true;
   flipper.join();
   EXPECT_EQ(conflicts, 0u) << content_of_key.size() << " keys seen";
+}
+
+TEST(HostileRootfsCacheTest, TreeChangingWhileReadNeverCachesForeignContent) {
+  flip_while_caching({});
+}
+
+TEST(HostileRootfsCacheTest, TreeChangingWhileReadNeverCachesForeignContentStagedOnDisk) {
+  flip_while_caching({.memory_max_bytes = 0});
 }
 
 TEST(HostileRootfsCacheTest, CacheDirectoryIs0700AndImages0600) {

@@ -183,6 +183,35 @@ TEST(ImageCacheTest, BuildsOnceThenHits) {
   }
 }
 
+// Where the build's copy goes (memory or the cache directory) changes nothing in the image's
+// key, and neither leaves anything behind.
+TEST(ImageCacheTest, StagingInMemoryOrOnDiskGivesTheSameKey) {
+  testing::TempDir tree, memory, on_disk;
+  tree.write("bin/tool", "#!/bin/sh\n");
+  tree.write("etc/conf", "a=1\n");
+  auto leftovers = [] {
+    std::size_t n = 0;
+    for (const auto& entry : std::filesystem::directory_iterator("/dev/shm"))
+      n += entry.path().filename().string().starts_with(".kvrun-stage-");
+    return n;
+  };
+  std::size_t before = std::filesystem::is_directory("/dev/shm") ? leftovers() : 0;
+  CachedImage a = ImageCache(memory.path()).get(tree.path());
+  CachedImage b =
+      ImageCache(on_disk.path(), kDefaultMaxBytes, {.memory_max_bytes = 0}).get(tree.path());
+  EXPECT_EQ(a.key, b.key);
+  EXPECT_EQ(std::filesystem::file_size(a.path), std::filesystem::file_size(b.path));
+  if (std::filesystem::is_directory("/dev/shm")) {
+    EXPECT_LE(leftovers(), before);
+  }
+  for (const auto& dir : {memory.path(), on_disk.path()}) {
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+      auto name = entry.path().filename().string();
+      EXPECT_TRUE(name == ".lock" || entry.path().extension() == ".erofs") << name;
+    }
+  }
+}
+
 TEST(ImageCacheTest, CollectHonoursAgeSizeAndKeep) {
   testing::TempDir a, b, cache_dir;
   a.write("f", "a");
