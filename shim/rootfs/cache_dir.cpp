@@ -24,10 +24,10 @@ void check_ancestors(const std::filesystem::path& dir) {
     if (::stat(p.c_str(), &st) != 0) throw_errno("rootfs cache: stat " + p.string());
     bool others_write = (st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (st.st_mode & S_ISVTX) == 0;
     if (!trusted_owner(st.st_uid) || others_write) {
-      throw Error("rootfs cache " + dir.string() + ": refusing it, " + p.string() +
-                  " can be changed by uid " + std::to_string(st.st_uid) +
-                  (others_write ? " and its group or others" : "") +
-                  " (the cache must be reachable only through root's directories)");
+      std::string why = others_write ? " is writable by its group or others"
+                                     : " is owned by uid " + std::to_string(st.st_uid);
+      throw Error("rootfs cache " + dir.string() + ": refusing it, " + p.string() + why +
+                  " (only root or kvrun's uid may change the directories above the cache)");
     }
     if (p == p.root_path() || p.empty()) break;
   }
