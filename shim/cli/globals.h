@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -17,8 +18,9 @@ struct Globals {
   std::string log_format = "text";
   bool debug = false;
   std::string kernel, initrd;
-  std::string sandbox;    // vm | host; default from KVRUN_SANDBOX, else vm
-  std::string cache_dir;  // rootfs image cache; default /var/cache/kvrun/rootfs
+  std::string sandbox;                  // vm | host; default from KVRUN_SANDBOX, else vm
+  std::string cache_dir;                // rootfs image cache; default /var/cache/kvrun/rootfs
+  uint64_t sandbox_log_max_kib = 1024;  // cap of vmm.log / agent.log (shim/sandbox/capped_log.h)
   std::string sandbox_kind() const;
   std::filesystem::path rootfs_cache() const;
 };

@@ -66,6 +66,7 @@ sandbox::LaunchConfig launch_config(const Globals& globals, const oci::Bundle& b
   sandbox::LaunchConfig config;
   config.kind = sandbox::parse_sandbox_kind(globals.sandbox_kind());
   config.state_dir = dir;
+  config.log_max_bytes = globals.sandbox_log_max_kib * 1024;
   if (config.kind == sandbox::SandboxKind::kHost) {
     config.agent = sandbox::find_agent();
   } else {

@@ -75,6 +75,11 @@ int main(int argc, char** argv) {
   app.add_option("--sandbox", g.sandbox, "vm (default, or $KVRUN_SANDBOX) or host");
   app.add_option("--rootfs-cache", g.cache_dir,
                  "rootfs image cache (default /var/cache/kvrun/rootfs)");
+  app.add_option("--sandbox-log-max", g.sandbox_log_max_kib,
+                 "KiB kept of each sandbox's log (vmm.log: the guest console); the older part "
+                 "goes to vmm.log.1")
+      ->check(CLI::Range(uint64_t{64}, uint64_t{1} << 30))
+      ->capture_default_str();
   app.add_flag("--systemd-cgroup")->description("ignored: cgroups live inside the VM");
   app.add_option("--rootless", "ignored (runc compatibility)");
   app.add_option("--criu", "ignored (runc compatibility)");
