@@ -5,7 +5,9 @@
 // <uds>_1024 has a listener (so guest REQUESTs to port 1024 open real streams), and after each
 // one the muxer's RX output is drained into a split buffer. Checked: the parser's payload is
 // exactly header.len bytes inside the chain; every packet for the guest is addressed host ->
-// guest, is a known op and fits the buffer; the stream count stays under the limit.
+// guest, is a known op and fits the buffer; the stream count stays under the limit; and the
+// guest bytes held for host sockets (nobody reads them here) never exceed each stream's
+// advertised credit plus its OK line, in bytes held or in heap.
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "common/unique_fd.h"
+#include "vmm/devices/virtio/vsock/connect_line.h"
 #include "vmm/devices/virtio/vsock/guest_packet.h"
 #include "vmm/devices/virtio/vsock/muxer.h"
 
@@ -28,6 +31,7 @@ using namespace kvrun::vmm::vsock;
 
 constexpr uint64_t kGuestCid = 3;
 constexpr size_t kMaxStreams = 64;
+constexpr uint32_t kBufAlloc = 16 * 1024;
 
 void check(bool ok) {
   if (!ok) std::abort();
@@ -46,7 +50,7 @@ struct Harness {
     config.guest_cid = kGuestCid;
     config.uds_path = dir + "/v.sock";
     config.max_connections = kMaxStreams;
-    config.buf_alloc = 16 * 1024;
+    config.buf_alloc = kBufAlloc;
     mux = std::make_unique<Muxer>(config);
     listener.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     sockaddr_un addr{};
@@ -109,6 +113,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     harness->mux->process_host_events();
     harness->drain_rx(4);
     check(harness->mux->connection_count() <= kMaxStreams);
+    const size_t per_stream = kBufAlloc + kMaxOkLine;
+    check(harness->mux->buffered_bytes() <= harness->mux->connection_count() * per_stream);
+    check(harness->mux->buffer_memory() <= harness->mux->connection_count() * per_stream);
   }
   harness->drain_rx(SIZE_MAX);
   harness->clear();
