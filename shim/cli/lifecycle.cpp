@@ -15,6 +15,7 @@
 #include "common/error.h"
 #include "protocol/client.h"
 #include "shim/cli/logging.h"
+#include "shim/host_cgroup/host_cgroup.h"
 #include "shim/network/vm_network.h"
 #include "shim/oci/bundle.h"
 #include "shim/oci/pod.h"
@@ -178,9 +179,20 @@ pid_t create_container(const Globals& globals, const CreateOptions& options) {
     initial.rootfs_image = image->path;
     state::save_state(dir, initial);
   }
+  // The monitor joins it before it starts the sandbox: kvrun-vmm and every helper are accounted
+  // and limited on the host. A pod member's monitor starts no VM (the pod's VM is in the
+  // sandbox container's cgroup): its own cgroup gets the pids limit only.
+  std::optional<host_cgroup::HostCgroup> cgroup = host_cgroup::create_sandbox_cgroup(
+      {&bundle.config, options.id, globals.root, dir,
+       pod.role == oci::PodRole::kMember
+           ? std::nullopt
+           : std::optional<std::uint64_t>(
+                 sandbox::size_vm(bundle.resources, std::thread::hardware_concurrency())
+                     .memory_mib)});
   monitor.bundle = std::move(bundle);
 
   pid_t pid = sandbox::fork_monitor([&](int ready_fd) {
+    if (cgroup) sandbox::join_host_cgroup(*cgroup, ready_fd);
     // Its own session: the terminal's Ctrl-C reaches `kvrun run`, which forwards it, and never
     // tears the sandbox down behind the CLI's back.
     ::setsid();
@@ -193,6 +205,7 @@ pid_t create_container(const Globals& globals, const CreateOptions& options) {
     sandbox::run_monitor(std::move(monitor));
   });
   if (!options.pid_file.empty()) write_pid_file(options.pid_file, pid);
+  if (cgroup) cgroup->release();
   guard.release();
   return pid;
 }
@@ -239,6 +252,7 @@ void delete_container(const Globals& globals, const std::string& id, bool force)
   } catch (const Error& e) {
     spdlog::warn("container {}: network teardown: {}", id, e.what());
   }
+  host_cgroup::remove_recorded(dir);
   states.remove(id);
 }
 

@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "common/unique_fd.h"
+#include "shim/host_cgroup/host_cgroup.h"
 
 namespace kvrun::sandbox {
 namespace {
@@ -44,6 +45,15 @@ void report_ready(int& ready_fd) { report(ready_fd, "ok"); }
 
 void report_failure(int& ready_fd, std::string_view reason) {
   report(ready_fd, "error " + std::string(reason));
+}
+
+void join_host_cgroup(const host_cgroup::HostCgroup& cgroup, int& ready_fd) {
+  try {
+    cgroup.join();
+  } catch (const Error& e) {
+    report_failure(ready_fd, e.what());
+    ::_exit(1);
+  }
 }
 
 pid_t fork_monitor(const std::function<void(int ready_fd)>& body) {

@@ -9,6 +9,10 @@
 #include <functional>
 #include <string_view>
 
+namespace kvrun::host_cgroup {
+class HostCgroup;
+}
+
 namespace kvrun::sandbox {
 
 // Forks. The child runs body(ready_fd); body must end the process (it never returns) and
@@ -16,6 +20,10 @@ namespace kvrun::sandbox {
 // that report: returns the child's PID on success; on failure reaps the child and throws Error
 // with the child's reason (or a generic one if it died without reporting).
 pid_t fork_monitor(const std::function<void(int ready_fd)>& body);
+
+// In the child, first: moves the monitor into the container's host cgroup, so the sandbox and
+// every helper it starts run (and are limited) there. On failure reports it and exits.
+void join_host_cgroup(const host_cgroup::HostCgroup& cgroup, int& ready_fd);
 
 // In the child: the report, then the fd is closed. fd -1 is ignored.
 void report_ready(int& ready_fd);
