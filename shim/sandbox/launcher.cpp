@@ -50,7 +50,9 @@ Sandbox launch_vm(const LaunchConfig& config) {
                    ",mac=" + config.network->mac);
   }
   // The guest console and the VMM's own messages, capped (the guest decides how much it prints).
-  ChildOptions options{config.state_dir / "vmm.log", config.rootfs_image_fd, false,
+  // kvrun-vmm jails itself (docs/jail.md); a PID namespace of its own needs a fork, and this is
+  // that fork: it runs as PID 1 there and sees no other process.
+  ChildOptions options{config.state_dir / "vmm.log", config.rootfs_image_fd, true,
                        config.log_max_bytes};
   return Sandbox{ChildProcess(argv, options), "vsock:" + vsock};
 }
