@@ -239,5 +239,43 @@ TEST_F(HostileDevicesAsRoot, DevAndTheOverlayRootAreNodev) {
             "tmp mknod ok\ntmp write open\nnull read open\n");
 }
 
+// UpdateContainer with device rules swaps the running container's filter: a node its init
+// made opens after a rule allows it and stops opening when the rules take it back.
+TEST_F(HostileDevicesAsRoot, UpdateContainerSwapsTheRulesOfARunningContainer) {
+  AgentClient client(agent_->socket_path());
+  auto created = create(client, "upd", config("mk kmsg /tmp/kmsg c 1 11; exec sleep 1000"));
+  ASSERT_TRUE(created.ok) << created.error;
+  ASSERT_TRUE(client.call("StartContainer", {{"container_id", "upd"}}).ok);
+  auto probe = [&](const std::string& exec_id) {
+    std::string script =
+        std::string(kProbes) + "while [ ! -e /tmp/kmsg ]; do sleep 0.05; done; w kmsg /tmp/kmsg";
+    auto reply =
+        client.call("ExecProcess",
+                    {{"container_id", "upd"},
+                     {"exec_id", exec_id},
+                     {"process", {{"args", {"/bin/sh", "-c", script}}, {"env", {"PATH=/bin"}}}}});
+    if (!reply.ok) return "ExecProcess: " + reply.error;
+    UniqueFd out = attach(agent_->socket_path(), "upd", exec_id, "stdout");
+    std::string text = read_all(out.get());
+    client.call("WaitProcess", {{"container_id", "upd"}, {"exec_id", exec_id}});
+    return text;
+  };
+  auto update = [&](const nlohmann::json& devices) {
+    auto reply = client.call("UpdateContainer",
+                             {{"container_id", "upd"}, {"resources", {{"devices", devices}}}});
+    EXPECT_TRUE(reply.ok) << reply.error;
+  };
+  nlohmann::json deny_all = {{{"allow", false}, {"access", "rwm"}}};
+  nlohmann::json kmsg_write = {
+      {{"allow", false}, {"access", "rwm"}},
+      {{"allow", true}, {"type", "c"}, {"major", 1}, {"minor", 11}, {"access", "w"}}};
+  EXPECT_EQ(probe("before"), "kmsg write EPERM\n");
+  update(kmsg_write);
+  EXPECT_EQ(probe("allowed"), "kmsg write open\n");
+  update(deny_all);
+  EXPECT_EQ(probe("denied"), "kmsg write EPERM\n");
+  EXPECT_TRUE(client.call("RemoveContainer", {{"container_id", "upd"}, {"force", true}}).ok);
+}
+
 }  // namespace
 }  // namespace kvrun::agent::test
