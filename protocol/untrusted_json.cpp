@@ -51,6 +51,8 @@ void check_untrusted_json(std::string_view text, std::string_view what, const Js
              std::to_string(limits.max_bytes));
   }
   std::size_t depth = 0;
+  // Every value but the outermost follows a '[', '{' or ',' outside strings: an upper bound.
+  std::size_t values = 1;
   bool in_string = false;
   for (std::size_t i = 0; i < text.size();) {
     auto c = static_cast<unsigned char>(text[i]);
@@ -69,10 +71,14 @@ void check_untrusted_json(std::string_view text, std::string_view what, const Js
       if (c == '"') in_string = false;
     } else if (c == '"') {
       in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > limits.max_depth) {
+    } else if (c == '[' || c == '{' || c == ',') {
+      if (c != ',' && ++depth > limits.max_depth) {
         fail(Kind::kTooDeep, what,
              "JSON nested deeper than " + std::to_string(limits.max_depth) + " levels");
+      }
+      if (++values > limits.max_values) {
+        fail(Kind::kTooManyValues, what,
+             "JSON of more than " + std::to_string(limits.max_values) + " values");
       }
     } else if ((c == ']' || c == '}') && depth > 0) {
       --depth;  // unbalanced closers are the parser's to report

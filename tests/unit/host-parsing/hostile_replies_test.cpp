@@ -105,6 +105,20 @@ TEST(HostileReplies, AGibibyteLengthIsRefusedWithoutAllocating) {
   EXPECT_LT(max_rss_kib() - before, 64 * 1024);
 }
 
+TEST(HostileReplies, AWideReplyIsRefusedBeforeItsTreeIsBuilt) {
+  // 4 MiB of "{}," built as a tree: 1.4 million objects, about 107 MiB of the caller's heap.
+  FakePeer agent(answer_with([](std::uint64_t id) {
+    std::string body = "{\"id\":" + std::to_string(id) + ",\"ok\":true,\"body\":{\"a\":[";
+    while (body.size() < (4u << 20) - 16) body += "{},";
+    return body + "{}]}}";
+  }));
+  long before = max_rss_kib();
+  Client client(std::move(agent.client), 2s);
+  auto e = error_of<JsonError>([&] { client.call(Ping{}); });
+  EXPECT_EQ(e.kind(), JsonError::Kind::kTooManyValues);
+  EXPECT_LT(max_rss_kib() - before, 32 * 1024);
+}
+
 TEST(HostileReplies, InvalidUtf8IsOneTypedError) {
   FakePeer agent(answer_with([](std::uint64_t id) {
     return "{\"id\":" + std::to_string(id) + ",\"ok\":false,\"error\":\"bad \xc0\xaf path\"}";

@@ -83,6 +83,24 @@ TEST(UntrustedJson, InvalidUtf8IsNamed) {
   EXPECT_EQ(good, "h\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
 }
 
+TEST(UntrustedJson, ValuesAreCounted) {
+  // n elements: the array, then one value after '[' and after each ','.
+  auto zeros = [](std::size_t n) {
+    std::string text = "[";
+    for (std::size_t i = 1; i < n; ++i) text += "0,";
+    return text + "0]";
+  };
+  EXPECT_EQ(parse_untrusted_json(zeros(kMaxJsonValues - 1), "test").size(), kMaxJsonValues - 1);
+  EXPECT_EQ(kind_of(zeros(kMaxJsonValues)), Kind::kTooManyValues);
+  // Commas in strings are no values.
+  EXPECT_NO_THROW(parse_untrusted_json("\"" + std::string(1 << 20, ',') + "\"", "test"));
+  // 4 MiB of empty objects: 1.4 million trees of their own, 107 MiB of heap if built.
+  std::string objects = "[";
+  while (objects.size() < (4u << 20) - 8) objects += "{},";
+  objects += "{}]";
+  EXPECT_EQ(message_of(objects), "reply: JSON of more than 262144 values");
+}
+
 TEST(UntrustedJson, SizeIsCheckedFirst) {
   EXPECT_EQ(message_of(std::string(101, ' '), JsonLimits{.max_bytes = 100}),
             "reply: JSON of 101 bytes exceeds the maximum of 100");
