@@ -116,7 +116,8 @@ TEST(HostileReplies, AWideReplyIsRefusedBeforeItsTreeIsBuilt) {
   Client client(std::move(agent.client), 2s);
   auto e = error_of<JsonError>([&] { client.call(Ping{}); });
   EXPECT_EQ(e.kind(), JsonError::Kind::kTooManyValues);
-  EXPECT_LT(max_rss_kib() - before, 32 * 1024);
+  // The reply's own 4 MiB copies (more under ASan) stay well below the tree's 107 MiB.
+  EXPECT_LT(max_rss_kib() - before, 64 * 1024);
 }
 
 TEST(HostileReplies, InvalidUtf8IsOneTypedError) {
