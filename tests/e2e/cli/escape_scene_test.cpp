@@ -39,7 +39,10 @@ const nlohmann::json kContainerdCapabilities = {
 
 // Each attempt prints "blocked <what>" or "ESCAPED <what>" on stderr; stdout carries the flood.
 const std::string kScene = R"(cd /tmp
-try() { what=$1; shift; if "$@" 2>/dev/null; then echo "ESCAPED $what" >&2; else echo "blocked $what" >&2; fi; }
+try() {
+  what=$1; shift
+  if "$@" >/dev/null 2>&1; then echo "ESCAPED $what" >&2; else echo "blocked $what" >&2; fi
+}
 disk=$(sed -n 's/^ *\([0-9]*\) virtblk$/\1/p' /proc/devices)
 mknod vda b "$disk" 0 2>/dev/null
 try disk dd if=vda of=/dev/null bs=512 count=1
