@@ -5,6 +5,7 @@
 // writes used entries past the used ring, past the end of guest RAM, into host memory. The
 // guest checks that the device ignored all of it and kept serving the rings it was given.
 #include "boot_params.h"
+#include "virtio_mmio.h"
 
 #define RAM_END (16ull << 20)  // --memory 16
 #define USED (RAM_END - 24)    // 2-entry used ring: 22 bytes, the last 2 bytes of RAM spare
@@ -14,34 +15,10 @@
 #define BUFFER 0x200000ull
 #define ELSEWHERE 0x300000ull  // where the hostile driver "moves" the descriptor table
 
-#define REG_MAGIC 0x000
-#define REG_VERSION 0x004
-#define REG_DEVICE_ID 0x008
-#define REG_DRIVER_FEATURES 0x020
-#define REG_DRIVER_FEATURES_SEL 0x024
-#define REG_QUEUE_SEL 0x030
-#define REG_QUEUE_NUM_MAX 0x034
-#define REG_QUEUE_NUM 0x038
-#define REG_QUEUE_READY 0x044
-#define REG_QUEUE_NOTIFY 0x050
-#define REG_STATUS 0x070
-#define REG_QUEUE_DESC_LOW 0x080
-#define REG_QUEUE_DESC_HIGH 0x084
-#define REG_QUEUE_DRIVER_LOW 0x090
-#define REG_QUEUE_DRIVER_HIGH 0x094
-#define REG_QUEUE_DEVICE_LOW 0x0a0
-#define REG_QUEUE_DEVICE_HIGH 0x0a4
+static uintptr_t mmio;
 
-#define ACK 1
-#define DRIVER 2
-#define DRIVER_OK 4
-#define FEATURES_OK 8
-#define NEEDS_RESET 64
-
-static volatile uint32_t* regs;
-
-static uint32_t rd(uint32_t offset) { return regs[offset / 4]; }
-static void wr(uint32_t offset, uint32_t value) { regs[offset / 4] = value; }
+static uint32_t rd(uint32_t offset) { return virtio_read(mmio, offset); }
+static void wr(uint32_t offset, uint32_t value) { virtio_write(mmio, offset, value); }
 static volatile uint16_t* u16_at(uint64_t addr) { return (volatile uint16_t*)addr; }
 
 static int fail(const char* why) {
@@ -105,48 +82,45 @@ static int serve(uint16_t* avail_idx, int count, uint16_t expect_used) {
 int guest_main(const uint8_t* bp) {
   const uint64_t base = find_device(bp);
   if (base == 0) return fail("no virtio_mmio.device= on the command line");
-  regs = (volatile uint32_t*)base;
-  if (rd(REG_MAGIC) != 0x74726976 || rd(REG_VERSION) != 2 || rd(REG_DEVICE_ID) != 4)
+  mmio = (uintptr_t)base;
+  if (rd(REG_MAGIC) != VIRTIO_MMIO_MAGIC || rd(REG_VERSION) != 2 || rd(REG_DEVICE_ID) != 4)
     return fail("first device is not a virtio-mmio v2 rng");
 
   wr(REG_STATUS, 0);
-  wr(REG_STATUS, ACK);
-  wr(REG_STATUS, ACK | DRIVER);
+  wr(REG_STATUS, STATUS_ACK);
+  wr(REG_STATUS, STATUS_ACK | STATUS_DRIVER);
   wr(REG_DRIVER_FEATURES_SEL, 1);
-  wr(REG_DRIVER_FEATURES, 1);  // VIRTIO_F_VERSION_1
+  wr(REG_DRIVER_FEATURES, FEATURE_VERSION_1_HIGH);
   wr(REG_DRIVER_FEATURES_SEL, 0);
   wr(REG_DRIVER_FEATURES, 0);
-  wr(REG_STATUS, ACK | DRIVER | FEATURES_OK);
-  if ((rd(REG_STATUS) & FEATURES_OK) == 0) return fail("features refused");
+  wr(REG_STATUS, STATUS_ACK | STATUS_DRIVER | STATUS_FEATURES_OK);
+  if ((rd(REG_STATUS) & STATUS_FEATURES_OK) == 0) return fail("features refused");
   wr(REG_QUEUE_SEL, 0);
   if (rd(REG_QUEUE_NUM_MAX) < 2) return fail("queue too small");
   wr(REG_QUEUE_NUM, 2);
-  wr(REG_QUEUE_DESC_LOW, (uint32_t)DESC);
-  wr(REG_QUEUE_DESC_HIGH, 0);
-  wr(REG_QUEUE_DRIVER_LOW, (uint32_t)AVAIL);
-  wr(REG_QUEUE_DRIVER_HIGH, 0);
-  wr(REG_QUEUE_DEVICE_LOW, (uint32_t)USED);
-  wr(REG_QUEUE_DEVICE_HIGH, 0);
+  virtio_write64(mmio, REG_QUEUE_DESC, DESC);
+  virtio_write64(mmio, REG_QUEUE_DRIVER, AVAIL);
+  virtio_write64(mmio, REG_QUEUE_DEVICE, USED);
   wr(REG_QUEUE_READY, 1);
-  descriptor(DESC, 0, BUFFER, 8, 2 /* WRITE */);
-  descriptor(DESC, 1, BUFFER + 8, 8, 2);
+  descriptor(DESC, 0, BUFFER, 8, DESC_F_WRITE);
+  descriptor(DESC, 1, BUFFER + 8, 8, DESC_F_WRITE);
   *u16_at(CANARY) = 0xc0de;
-  wr(REG_STATUS, ACK | DRIVER | FEATURES_OK | DRIVER_OK);
+  wr(REG_STATUS, STATUS_ACK | STATUS_DRIVER | STATUS_FEATURES_OK | STATUS_DRIVER_OK);
   uint16_t avail_idx = 0;
   if (serve(&avail_idx, 2, 2) != 0) return fail("the device did not serve the set-up queue");
 
   // The attack: the live queue "disabled", resized and moved, then used again.
   wr(REG_QUEUE_READY, 0);
   wr(REG_QUEUE_NUM, 0x8000);
-  wr(REG_QUEUE_DESC_LOW, (uint32_t)ELSEWHERE);
+  wr(REG_QUEUE_DESC, (uint32_t)ELSEWHERE);
   if (serve(&avail_idx, 2, 4) != 0) return fail("queue stopped after a resize attempt");
   wr(REG_QUEUE_READY, 0);
   wr(REG_QUEUE_NUM, 0);
   if (serve(&avail_idx, 2, 6) != 0) return fail("queue stopped after a size-0 attempt");
 
   if (rd(REG_QUEUE_READY) != 1) return fail("QueueReady=0 took effect on a live queue");
-  if (rd(REG_QUEUE_DESC_LOW) != (uint32_t)DESC) return fail("a live queue moved");
-  if (rd(REG_STATUS) & NEEDS_RESET) return fail("device needs reset");
+  if (rd(REG_QUEUE_DESC) != (uint32_t)DESC) return fail("a live queue moved");
+  if (rd(REG_STATUS) & STATUS_NEEDS_RESET) return fail("device needs reset");
   if (*u16_at(CANARY) != 0xc0de) return fail("the device wrote past the used ring");
   wr(REG_STATUS, 0);
   if (rd(REG_QUEUE_READY) != 0 || rd(REG_STATUS) != 0) return fail("reset left state behind");

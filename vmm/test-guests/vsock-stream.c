@@ -12,39 +12,13 @@
 // after the host's RST acknowledges our close (every byte reached the host socket); exit 0.
 // Exit 2: no vsock device; 3: the device refused our features; 4: the host reset the stream.
 #include "boot_params.h"
+#include "virtio_mmio.h"
 
 #define VIRTIO_MMIO_SLOT_BASE 0xd0000000ull  // kvrun::vmm::layout::kVirtioMmioBase
 #define VIRTIO_MMIO_SLOT_SIZE 0x1000
 #define VIRTIO_MMIO_SLOTS 14
 
-#define REG_MAGIC 0x000
-#define REG_VERSION 0x004
-#define REG_DEVICE_ID 0x008
-#define REG_DEVICE_FEATURES 0x010
-#define REG_DEVICE_FEATURES_SEL 0x014
-#define REG_DRIVER_FEATURES 0x020
-#define REG_DRIVER_FEATURES_SEL 0x024
-#define REG_QUEUE_SEL 0x030
-#define REG_QUEUE_NUM_MAX 0x034
-#define REG_QUEUE_NUM 0x038
-#define REG_QUEUE_READY 0x044
-#define REG_QUEUE_NOTIFY 0x050
-#define REG_STATUS 0x070
-#define REG_QUEUE_DESC 0x080
-#define REG_QUEUE_DRIVER 0x090
-#define REG_QUEUE_DEVICE 0x0a0
-#define REG_CONFIG 0x100
-
-#define MAGIC_VIRT 0x74726976
 #define DEVICE_ID_VSOCK 19
-#define STATUS_ACK 1
-#define STATUS_DRIVER 2
-#define STATUS_DRIVER_OK 4
-#define STATUS_FEATURES_OK 8
-#define FEATURE_VERSION_1_HIGH 1  // bit 32: bit 0 of the high word
-
-#define DESC_F_NEXT 1
-#define DESC_F_WRITE 2
 
 #define RX_QUEUE 0
 #define TX_QUEUE 1
@@ -127,14 +101,9 @@ static bool connected, reset_seen;
 
 #define barrier() __asm__ volatile("" ::: "memory")
 
-static uint32_t reg_read(uint32_t offset) { return *(volatile uint32_t*)(mmio + offset); }
-static void reg_write(uint32_t offset, uint32_t value) {
-  *(volatile uint32_t*)(mmio + offset) = value;
-}
-static void reg_write64(uint32_t offset, uint64_t value) {
-  reg_write(offset, (uint32_t)value);
-  reg_write(offset + 4, (uint32_t)(value >> 32));
-}
+static uint32_t reg_read(uint32_t offset) { return virtio_read(mmio, offset); }
+static void reg_write(uint32_t offset, uint32_t value) { virtio_write(mmio, offset, value); }
+static void reg_write64(uint32_t offset, uint64_t value) { virtio_write64(mmio, offset, value); }
 
 static uint64_t parse_param(const char* cmdline, const char* key, uint64_t fallback) {
   for (const char* p = cmdline; *p != '\0'; ++p) {
@@ -154,7 +123,7 @@ static uint64_t parse_param(const char* cmdline, const char* key, uint64_t fallb
 static bool find_device(void) {
   for (int i = 0; i < VIRTIO_MMIO_SLOTS; ++i) {
     mmio = VIRTIO_MMIO_SLOT_BASE + (uintptr_t)i * VIRTIO_MMIO_SLOT_SIZE;
-    if (reg_read(REG_MAGIC) == MAGIC_VIRT && reg_read(REG_VERSION) == 2 &&
+    if (reg_read(REG_MAGIC) == VIRTIO_MMIO_MAGIC && reg_read(REG_VERSION) == 2 &&
         reg_read(REG_DEVICE_ID) == DEVICE_ID_VSOCK)
       return true;
   }
