@@ -56,6 +56,12 @@ void CliTest::TearDown() {
   std::filesystem::remove_all(scratch_, ec);
 }
 
+void CliTest::use_vm_sandbox(const std::string& vmm, const std::string& initrd) {
+  sandbox_ = "vm";
+  ::setenv("KVRUN_VMM", vmm.c_str(), 1);
+  ::setenv("KVRUN_INITRD", initrd.c_str(), 1);
+}
+
 Result CliTest::kvrun(const std::vector<std::string>& args, const RunOptions& options) {
   // Waits for kvrun, not for EOF: the monitor `create` (or `run -d`) leaves running keeps the
   // pipes open.

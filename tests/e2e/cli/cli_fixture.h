@@ -44,6 +44,10 @@ class CliTest : public ::testing::Test {
   std::vector<pid_t> leftover_processes() const;
   void expect_nothing_left();
 
+  // Every later command gets --sandbox vm, with this kvrun-vmm and initramfs (the kernel comes
+  // from KVRUN_KERNEL or kvrun's cache).
+  void use_vm_sandbox(const std::string& vmm, const std::string& initrd);
+
   std::filesystem::path scratch_, root_, rootfs_;
   std::string sandbox_ = "host";  // --sandbox for every command
 };

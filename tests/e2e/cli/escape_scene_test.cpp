@@ -73,9 +73,7 @@ class HostileEscapeScene : public CliTest {
  protected:
   void SetUp() override {
     CliTest::SetUp();
-    sandbox_ = "vm";
-    ::setenv("KVRUN_VMM", KVRUN_VMM_PATH, 1);
-    ::setenv("KVRUN_INITRD", KVRUN_INITRD_PATH, 1);
+    use_vm_sandbox(KVRUN_VMM_PATH, KVRUN_INITRD_PATH);
     for (const char* applet : {"mknod", "dd", "head", "sed"})
       std::filesystem::create_symlink("busybox", rootfs_ / "bin" / applet);
     std::filesystem::copy_file(KVRUN_VSOCK_XFER_PATH, rootfs_ / "bin/vsock-xfer");

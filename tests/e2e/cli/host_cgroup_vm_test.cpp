@@ -66,9 +66,7 @@ class HostCgroupVmTest : public CliTest {
  protected:
   void SetUp() override {
     CliTest::SetUp();
-    sandbox_ = "vm";
-    ::setenv("KVRUN_VMM", KVRUN_VMM_PATH, 1);
-    ::setenv("KVRUN_INITRD", KVRUN_INITRD_PATH, 1);
+    use_vm_sandbox(KVRUN_VMM_PATH, KVRUN_INITRD_PATH);
     // The nested test machine mounts no cgroups: mount the unified hierarchy, as systemd does.
     if (!any_cgroup_mounted()) {
       ASSERT_EQ(::mount("cgroup2", "/sys/fs/cgroup", "cgroup2", 0, nullptr), 0)

@@ -28,9 +28,7 @@ class CliNetworkTest : public CliTest {
  protected:
   void SetUp() override {
     CliTest::SetUp();
-    sandbox_ = "vm";
-    ::setenv("KVRUN_VMM", KVRUN_VMM_PATH, 1);
-    ::setenv("KVRUN_INITRD", KVRUN_INITRD_PATH, 1);
+    use_vm_sandbox(KVRUN_VMM_PATH, KVRUN_INITRD_PATH);
     test::add_veth(container_ns, "10.209.7.2/24", peer_ns, "10.209.7.1/24");
     container_ns.ip({"route", "add", "default", "via", "10.209.7.1"});
   }

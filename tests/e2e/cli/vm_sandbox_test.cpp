@@ -12,9 +12,7 @@ class CliVmTest : public CliTest {
  protected:
   void SetUp() override {
     CliTest::SetUp();
-    sandbox_ = "vm";
-    ::setenv("KVRUN_VMM", KVRUN_VMM_PATH, 1);
-    ::setenv("KVRUN_INITRD", KVRUN_INITRD_PATH, 1);
+    use_vm_sandbox(KVRUN_VMM_PATH, KVRUN_INITRD_PATH);
   }
 };
 
