@@ -4,11 +4,14 @@
 #include "vmm/devices/virtio/mmio_transport.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <memory>
+#include <sstream>
 
 #include "tests/unit/virtio/test_driver.h"
 #include "vmm/devices/virtio/event_loop.h"
@@ -304,6 +307,27 @@ TEST_F(HostileDriverTest, FailedStopsTheDeviceAndQueueSetup) {
   set(mmio::kQueueNotify, 0);
   loop_.run_once(1000);
   EXPECT_EQ(driver_.used_idx(), 0);
+}
+
+// A driver repeating a mistake (here: DRIVER_OK without FEATURES_OK, then a reset) must not
+// be able to fill the host's logs with warnings.
+TEST_F(HostileDriverTest, RepeatedMistakesWarnOnlyAFewTimes) {
+  std::ostringstream log;
+  auto previous = spdlog::default_logger();
+  auto capture = std::make_shared<spdlog::logger>(
+      "capture", std::make_shared<spdlog::sinks::ostream_sink_st>(log));
+  capture->set_level(spdlog::level::warn);
+  spdlog::set_default_logger(capture);
+  for (int i = 0; i < 100; ++i) {
+    set(mmio::kStatus, kStatusAcknowledge | kStatusDriver | kStatusDriverOk);
+    set(mmio::kStatus, 0);
+  }
+  spdlog::set_default_logger(previous);
+  size_t warnings = 0;
+  for (size_t at = log.str().find("DRIVER_OK"); at != std::string::npos;
+       at = log.str().find("DRIVER_OK", at + 1))
+    ++warnings;
+  EXPECT_EQ(warnings, 8u) << log.str();
 }
 
 TEST_F(MmioTransportTest, ResetThenSetupServesTheNewRings) {

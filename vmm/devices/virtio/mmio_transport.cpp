@@ -57,7 +57,6 @@ MmioTransport::~MmioTransport() {
   notify_watches_.clear();
   std::lock_guard lock(mutex_);
   deactivate();
-  device_watches_.clear();
 }
 
 uint32_t MmioTransport::status() const {
@@ -212,7 +211,7 @@ void MmioTransport::write_register(uint64_t offset, uint32_t value) {
       return;
     }
     if (auto why = queue->check_layout(memory_)) {
-      spdlog::warn("{}: queue {} not enabled: {}", name_, queue_sel_, *why);
+      warn_guest("{}: queue {} not enabled: {}", name_, queue_sel_, *why);
       return;
     }
     queue->set_ready(true);
@@ -258,13 +257,13 @@ bool MmioTransport::queue_setup_allowed() const {
 
 bool MmioTransport::features_acceptable() const {
   if ((driver_features_ & ~offered_features_) != 0) {
-    spdlog::warn("{}: driver accepted features {:#x} that were not offered", name_,
-                 driver_features_ & ~offered_features_);
+    warn_guest("{}: driver accepted features {:#x} that were not offered", name_,
+               driver_features_ & ~offered_features_);
     return false;
   }
   // A legacy driver would expect a different ring and config layout.
   if ((driver_features_ & feature_bit(kFeatureVersion1)) == 0) {
-    spdlog::warn("{}: driver did not accept VIRTIO_F_VERSION_1", name_);
+    warn_guest("{}: driver did not accept VIRTIO_F_VERSION_1", name_);
     return false;
   }
   return true;
@@ -293,8 +292,7 @@ void MmioTransport::write_status(uint32_t value) {
   }
   if ((added & kStatusDriverOk) != 0 && ((next & kStatusFeaturesOk) == 0 ||
                                          (next & (kStatusFailed | kStatusDeviceNeedsReset)) != 0)) {
-    spdlog::warn("{}: DRIVER_OK without FEATURES_OK, or after FAILED or NEEDS_RESET; ignored",
-                 name_);
+    warn_guest("{}: DRIVER_OK without FEATURES_OK, or after FAILED or NEEDS_RESET; ignored", name_);
     next &= ~kStatusDriverOk;
   }
   status_ = next;
@@ -323,7 +321,7 @@ void MmioTransport::activate() {
 }
 
 void MmioTransport::fail(const std::string& why) {
-  spdlog::warn("{}: device needs reset: {}", name_, why);
+  warn_guest("{}: device needs reset: {}", name_, why);
   deactivate();
   status_ |= kStatusDeviceNeedsReset;
   config_changed();

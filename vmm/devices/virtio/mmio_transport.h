@@ -14,6 +14,8 @@
 // lock, except InterruptStatus/ACK, which the guest's interrupt handler reads lock-free.
 #pragma once
 
+#include <spdlog/spdlog.h>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -72,6 +74,15 @@ class MmioTransport : public BusDevice {
   void watch(int fd, uint32_t events, std::function<void(uint32_t)> callback);
   void config_changed();
   Queue* selected_queue();
+  // Logs what the driver did wrong: at warning level the first few times, then at debug, so a
+  // guest repeating it cannot flood the host's logs (the queue does the same for bad chains).
+  template <typename... Args>
+  void warn_guest(spdlog::format_string_t<Args...> format, Args&&... args) const {
+    const auto level =
+        ++guest_warnings_ <= kLoudGuestWarnings ? spdlog::level::warn : spdlog::level::debug;
+    spdlog::log(level, format, std::forward<Args>(args)...);
+  }
+  static constexpr uint64_t kLoudGuestWarnings = 8;
 
   std::shared_ptr<VirtioDevice> device_;
   GuestMemory& memory_;
@@ -99,6 +110,7 @@ class MmioTransport : public BusDevice {
     std::shared_ptr<bool> alive;
   };
   std::vector<DeviceWatch> device_watches_;
+  mutable uint64_t guest_warnings_ = 0;  // never reset: a reset loop must not re-arm it
 };
 
 }  // namespace kvrun::vmm::virtio
