@@ -16,6 +16,7 @@
 #include "common/error.h"
 #include "protocol/client.h"
 #include "protocol/framing.h"
+#include "protocol/replies.h"
 #include "shim/oci/bundle.h"
 #include "shim/sandbox/agent_connect.h"
 #include "shim/sandbox/console.h"
@@ -65,6 +66,7 @@ nlohmann::json read_json_file(const std::string& path) {
     std::optional<sandbox::RawMode> raw_mode;
     sandbox::StdioRelay relay;
     UniqueFd wait;
+    const protocol::Request wait_request{1, protocol::WaitProcess{container.id, exec_id}};
     try {
       protocol::Client control(connect_to_agent(container, std::chrono::seconds(30)));
       control.call_ok(protocol::ExecProcess{container.id, exec_id, process, true});
@@ -101,20 +103,17 @@ nlohmann::json read_json_file(const std::string& path) {
         relay.copy(0, std::move(in), false);
       }
       wait = connect_to_agent(container, std::chrono::milliseconds(0));
-      protocol::write_frame(
-          wait.get(), protocol::encode_request({1, protocol::WaitProcess{container.id, exec_id}}));
+      protocol::write_frame(wait.get(), protocol::encode_request(wait_request));
     } catch (const Error& e) {
       sandbox::report_failure(ready_fd, e.what());
       ::_exit(1);  // the CLI reports it
     }
     sandbox::report_ready(ready_fd);
-    auto frame = protocol::read_frame(wait.get());
-    if (!frame) throw Error("agent closed the connection before the process exited");
-    auto reply = protocol::decode_reply(*frame);
+    // Checked for its id and kind, and once its first byte is there it must come whole within
+    // the call timeout, as in the container's own monitor.
+    const protocol::Reply reply = protocol::receive_reply(wait.get(), wait_request);
     if (!reply.ok) throw Error("WaitProcess: " + reply.error);
-    auto code = reply.body.value("exit_status", -1);
-    if (code < 0 || code > 255) throw Error("WaitProcess: exit_status out of range");
-    status = code;
+    status = protocol::exit_status_of(reply);
     relay.wait_output(std::chrono::seconds(5));
   } catch (const std::exception& e) {
     spdlog::error("exec in {}: {}", container.id, e.what());
