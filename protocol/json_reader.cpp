@@ -134,6 +134,14 @@ void JsonReader::reject_unknown() const {
   }
 }
 
+std::vector<std::string> JsonReader::unknown_keys() const {
+  std::vector<std::string> keys;
+  for (const auto& [key, _] : value_.items()) {
+    if (!seen_.contains(key)) keys.push_back(path_of(key));
+  }
+  return keys;
+}
+
 std::string element_path(std::string_view array_path, std::size_t index) {
   return std::string(array_path) + "[" + std::to_string(index) + "]";
 }

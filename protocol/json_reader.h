@@ -46,6 +46,9 @@ class JsonReader {
 
   // Throws for the first key that no accessor above has asked for.
   void reject_unknown() const;
+  // Full paths of the keys no accessor has asked for, for readers that must ignore them (the
+  // OCI spec: a runtime MUST NOT fail on an unknown property).
+  std::vector<std::string> unknown_keys() const;
 
  private:
   const nlohmann::json* find(std::string_view key);

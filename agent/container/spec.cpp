@@ -6,6 +6,8 @@
 #include <utility>
 
 #include "agent/container/capabilities.h"
+#include "agent/container/seccomp_spec.h"
+#include "agent/container/spec_reader.h"
 #include "common/error.h"
 #include "protocol/json_reader.h"
 
@@ -38,13 +40,6 @@ constexpr std::array kRlimits = {
     KVRUN_RLIMIT(RLIMIT_STACK),
 };
 #undef KVRUN_RLIMIT
-
-constexpr std::array<std::string_view, 8> kSeccompActions = {
-    "SCMP_ACT_KILL",  "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP",
-    "SCMP_ACT_ERRNO", "SCMP_ACT_TRACE",        "SCMP_ACT_ALLOW",       "SCMP_ACT_LOG"};
-constexpr std::array<std::string_view, 7> kSeccompOps = {
-    "SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE",       "SCMP_CMP_EQ",
-    "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ"};
 
 template <typename Array>
 bool contains(const Array& names, std::string_view name) {
@@ -81,7 +76,7 @@ UserSpec parse_user(const nlohmann::json& json, const std::string& path) {
   if (auto mask = r.optional_unsigned("umask", 0777))
     user.umask = static_cast<std::uint32_t>(*mask);
   if (r.has("username")) throw Error(r.path_of("username") + ": is not supported (use uid/gid)");
-  r.reject_unknown();
+  ignore_unknown(r);
   return user;
 }
 
@@ -107,7 +102,7 @@ CapabilitySpec parse_capabilities(const nlohmann::json& json, const std::string&
   caps.inheritable = capability_list(r, "inheritable");
   caps.permitted = capability_list(r, "permitted");
   caps.ambient = capability_list(r, "ambient");
-  r.reject_unknown();
+  ignore_unknown(r);
   return caps;
 }
 
@@ -126,7 +121,7 @@ RlimitSpec parse_rlimit(const nlohmann::json& json, const std::string& path) {
   limit.hard = r.unsigned_integer("hard");
   limit.soft = r.unsigned_integer("soft");
   if (limit.soft > limit.hard) throw Error(r.path_of("soft") + ": is larger than hard");
-  r.reject_unknown();
+  ignore_unknown(r);
   return limit;
 }
 
@@ -137,7 +132,7 @@ MountSpec parse_mount(const nlohmann::json& json, const std::string& path) {
   mount.type = r.optional_string("type").value_or("");
   mount.source = r.optional_string("source").value_or("");
   mount.options = r.optional_string_array("options").value_or(std::vector<std::string>{});
-  r.reject_unknown();
+  ignore_unknown(r);
   return mount;
 }
 
@@ -150,62 +145,10 @@ std::vector<IdMapping> parse_id_mappings(const nlohmann::json& list, const std::
     m.host_id = static_cast<std::uint32_t>(r.unsigned_integer("hostID", UINT32_MAX));
     m.size = static_cast<std::uint32_t>(r.unsigned_integer("size", UINT32_MAX));
     if (m.size == 0) throw Error(r.path_of("size") + ": must be at least 1");
-    r.reject_unknown();
+    ignore_unknown(r);
     out.push_back(m);
   }
   return out;
-}
-
-std::uint32_t parse_errno_ret(JsonReader& r) {
-  return static_cast<std::uint32_t>(r.unsigned_integer("errnoRet", 4095));
-}
-
-SeccompSpec parse_seccomp(const nlohmann::json& json, const std::string& path) {
-  JsonReader r(json, path);
-  SeccompSpec seccomp;
-  seccomp.default_action = r.string("defaultAction");
-  if (!contains(kSeccompActions, seccomp.default_action)) {
-    throw Error(r.path_of("defaultAction") + ": unknown action \"" + seccomp.default_action + "\"");
-  }
-  if (r.has("defaultErrnoRet")) {
-    seccomp.default_errno_ret =
-        static_cast<std::uint32_t>(r.unsigned_integer("defaultErrnoRet", 4095));
-  }
-  seccomp.architectures =
-      r.optional_string_array("architectures").value_or(std::vector<std::string>{});
-  if (const auto* rules = r.optional_array("syscalls")) {
-    for (std::size_t i = 0; i < rules->size(); ++i) {
-      SeccompRuleSpec rule;
-      rule.path = element_path(r.path_of("syscalls"), i);
-      JsonReader rr((*rules)[i], rule.path);
-      rule.names = rr.string_array("names");
-      if (rule.names.empty()) throw Error(rr.path_of("names") + ": must not be empty");
-      rule.action = rr.string("action");
-      if (!contains(kSeccompActions, rule.action)) {
-        throw Error(rr.path_of("action") + ": unknown action \"" + rule.action + "\"");
-      }
-      if (rr.has("errnoRet")) rule.errno_ret = parse_errno_ret(rr);
-      if (const auto* args = rr.optional_array("args")) {
-        for (std::size_t j = 0; j < args->size(); ++j) {
-          JsonReader ar((*args)[j], element_path(rr.path_of("args"), j));
-          SeccompArgSpec arg;
-          arg.index = static_cast<unsigned>(ar.unsigned_integer("index", 5));
-          arg.value = ar.unsigned_integer("value");
-          arg.value_two = ar.optional_unsigned("valueTwo").value_or(0);
-          arg.op = ar.string("op");
-          if (!contains(kSeccompOps, arg.op)) {
-            throw Error(ar.path_of("op") + ": unknown operator \"" + arg.op + "\"");
-          }
-          ar.reject_unknown();
-          rule.args.push_back(arg);
-        }
-      }
-      rr.reject_unknown();
-      seccomp.syscalls.push_back(std::move(rule));
-    }
-  }
-  r.reject_unknown();
-  return seccomp;
 }
 
 // Each rule becomes a few BPF instructions; the kernel takes at most 4096 from anyone.
@@ -248,7 +191,7 @@ DeviceRuleSpec parse_device_rule(const nlohmann::json& json, const std::string& 
     }
   }
   if (rule.access == 0) throw Error(r.path_of("access") + ": must not be empty");
-  r.reject_unknown();
+  ignore_unknown(r);
   return rule;
 }
 
@@ -261,12 +204,12 @@ ResourcesSpec parse_resources(const nlohmann::json& json, const std::string& pat
     JsonReader m(*memory, r.path_of("memory"));
     res.memory_limit = m.optional_integer("limit", -1, INT64_MAX);
     res.memory_swap = m.optional_integer("swap", -1, INT64_MAX);
-    m.reject_unknown();
+    ignore_unknown(m);
   }
   if (const auto* pids = r.optional_object("pids")) {
     JsonReader p(*pids, r.path_of("pids"));
     res.pids_limit = p.integer("limit", -1, INT64_MAX);
-    p.reject_unknown();
+    ignore_unknown(p);
   }
   if (const auto* cpu = r.optional_object("cpu")) {
     JsonReader c(*cpu, r.path_of("cpu"));
@@ -275,7 +218,7 @@ ResourcesSpec parse_resources(const nlohmann::json& json, const std::string& pat
     res.cpu_period = c.optional_unsigned("period", 1000000);
     res.cpuset_cpus = c.optional_string("cpus");
     res.cpuset_mems = c.optional_string("mems");
-    c.reject_unknown();
+    ignore_unknown(c);
   }
   if (const auto* block_io = r.optional_object("blockIO")) {
     JsonReader b(*block_io, r.path_of("blockIO"));
@@ -289,7 +232,7 @@ ResourcesSpec parse_resources(const nlohmann::json& json, const std::string& pat
           "throttleReadIOPSDevice", "throttleWriteIOPSDevice"}) {
       if (b.has(key)) throw Error(b.path_of(key) + ": is not supported (only blockIO.weight is)");
     }
-    b.reject_unknown();
+    ignore_unknown(b);
   }
   if (const auto* devices = r.optional_array("devices")) {
     if (devices->size() > kMaxDeviceRules) {
@@ -302,7 +245,7 @@ ResourcesSpec parse_resources(const nlohmann::json& json, const std::string& pat
           parse_device_rule((*devices)[i], element_path(r.path_of("devices"), i)));
     }
   }
-  r.reject_unknown();
+  ignore_unknown(r);
   return res;
 }
 
@@ -334,7 +277,7 @@ LinuxSpec parse_linux(const nlohmann::json& json, const std::string& path) {
         }
         linux_spec.namespace_paths.emplace(linux_spec.namespaces.back(), *path);
       }
-      n.reject_unknown();
+      ignore_unknown(n);
     }
   }
   if (const auto* maps = r.optional_array("uidMappings")) {
@@ -374,7 +317,7 @@ LinuxSpec parse_linux(const nlohmann::json& json, const std::string& path) {
   }
   // cgroupsPath is accepted for compatibility; the agent places containers itself.
   r.optional_string("cgroupsPath");
-  r.reject_unknown();
+  ignore_unknown(r);
 
   if (!linux_spec.has(NamespaceType::kMount)) {
     throw Error(r.path_of("namespaces") + ": a mount namespace is required");
@@ -418,7 +361,7 @@ ProcessSpec parse_process_spec(const nlohmann::json& json, const std::string& pa
     JsonReader console(*size, r.path_of("consoleSize"));
     process.console_rows = static_cast<unsigned short>(console.integer("height", 0, UINT16_MAX));
     process.console_cols = static_cast<unsigned short>(console.integer("width", 0, UINT16_MAX));
-    console.reject_unknown();
+    ignore_unknown(console);
   }
   process.args = r.string_array("args");
   if (process.args.empty() || process.args.front().empty()) {
@@ -447,7 +390,7 @@ ProcessSpec parse_process_spec(const nlohmann::json& json, const std::string& pa
   }
   if (auto adj = r.optional_integer("oomScoreAdj", -1000, 1000))
     process.oom_score_adj = static_cast<int>(*adj);
-  r.reject_unknown();
+  ignore_unknown(r);
   return process;
 }
 
@@ -465,7 +408,7 @@ ContainerSpec parse_container_spec(const nlohmann::json& config) {
   spec.root_path = root.string("path");
   if (spec.root_path.empty()) throw Error(root.path_of("path") + ": must not be empty");
   spec.root_readonly = root.optional_boolean("readonly").value_or(false);
-  root.reject_unknown();
+  ignore_unknown(root);
   spec.hostname = r.optional_string("hostname").value_or("");
   if (const auto* mounts = r.optional_array("mounts")) {
     for (std::size_t i = 0; i < mounts->size(); ++i) {
@@ -473,7 +416,7 @@ ContainerSpec parse_container_spec(const nlohmann::json& config) {
     }
   }
   spec.linux_spec = parse_linux(r.object("linux"), r.path_of("linux"));
-  r.reject_unknown();
+  ignore_unknown(r);
   if (!spec.hostname.empty() && !spec.linux_spec.has(NamespaceType::kUts)) {
     throw Error(r.path_of("hostname") + ": setting a hostname needs a uts namespace");
   }

@@ -265,11 +265,13 @@ TEST_F(CliHostTest, BadConfigIsOneLineNamingTheFieldAndLeavesNothing) {
 }
 
 TEST_F(CliHostTest, AgentRefusalIsReportedAndLeavesNothing) {
-  // The host accepts the config; the agent refuses it (a field it does not implement).
-  auto dir = bundle("b", "true", {{"hooks", {{"prestart", nlohmann::json::array()}}}});
+  // The host accepts the config; the agent refuses it (a sysctl name that walks out of
+  // /proc/sys).
+  auto dir = bundle("b", "true", {{"linux", {{"sysctl", {{"../x", "1"}}}}}});
   Result r = kvrun({"run", "-b", dir.string(), "c1"});
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.err.find("hooks"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("config.linux.sysctl.../x: is not a valid sysctl name"), std::string::npos)
+      << r.err;
   expect_nothing_left();
 }
 

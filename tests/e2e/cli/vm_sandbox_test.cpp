@@ -17,12 +17,12 @@ class CliVmTest : public CliTest {
 };
 
 TEST_F(CliVmTest, AgentInTheVmAnswersAndNothingIsLeft) {
-  // Boots the VM, reaches the agent through vsock, gets its refusal of a field it does not
-  // implement back as the one-line error, and tears everything down.
-  auto dir = bundle("b", "true", {{"hooks", {{"prestart", nlohmann::json::array()}}}});
+  // Boots the VM, reaches the agent through vsock, gets its refusal of a bad sysctl name back
+  // as the one-line error, and tears everything down.
+  auto dir = bundle("b", "true", {{"linux", {{"sysctl", {{"../x", "1"}}}}}});
   Result r = kvrun({"run", "-b", dir.string(), "c1"}, {.input = "", .timeout_seconds = 90});
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.err.find("CreateContainer: config.hooks"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("CreateContainer: config.linux.sysctl.../x"), std::string::npos) << r.err;
   // The image was built and cached for the next run.
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(scratch_ / "cache"), {}), 2)
       << "expected one image and the lock file";
