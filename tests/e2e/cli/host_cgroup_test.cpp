@@ -263,7 +263,7 @@ TEST_F(HostCgroupHostileTest, EscapingPathsAreRefusedBeforeAnythingIsMade) {
 TEST_F(HostCgroupHostileTest, AFailedCreateLeavesNoCgroup) {
   // The agent refuses the spec after kvrun made the cgroup and the monitor joined it.
   auto dir = bundle("b", "true",
-                    {{"linux", {{"cgroupsPath", name_ + "/c1"}, {"sysctl", {{"../x", "1"}}}}}}});
+                    {{"linux", {{"cgroupsPath", name_ + "/c1"}, {"sysctl", {{"../x", "1"}}}}}});
   Result created = kvrun({"create", "-b", dir.string(), "c1"});
   EXPECT_EQ(created.status, 1) << created.err;
   for (const auto& leaf : {"c1", ""})
