@@ -3,6 +3,7 @@
 #include <seccomp.h>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -49,6 +50,42 @@ void check(int rc, const std::string& what) {
   if (rc < 0) throw Error(what + ": " + std::strerror(-rc));
 }
 
+void set_flags(scmp_filter_ctx ctx, const std::optional<std::vector<std::string>>& flags) {
+  if (!flags) {
+    // runc's default when the spec lists no flags at all (not even []): SPEC_ALLOW, where
+    // libseccomp and the kernel have it.
+    int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_SSB, 1);
+    if (rc < 0) spdlog::debug("seccomp: SPEC_ALLOW unavailable ({}), not set", std::strerror(-rc));
+    return;
+  }
+  for (const auto& flag : *flags) {
+    scmp_filter_attr attr = SCMP_FLTATR_CTL_TSYNC;
+    if (flag == "SECCOMP_FILTER_FLAG_LOG") attr = SCMP_FLTATR_CTL_LOG;
+    if (flag == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") attr = SCMP_FLTATR_CTL_SSB;
+    // TSYNC: the child loads the filter single-threaded, so it changes nothing, as in runc
+    // (whose libseccomp binding sets it always).
+    check(seccomp_attr_set(ctx, attr, 1), "linux.seccomp.flags: set " + flag);
+  }
+}
+
+// runc's rule: conditions on distinct arguments form one rule (all must hold); as soon as one
+// argument is named twice (personality: arg0 is 0, 8 or 0xffffffff) each condition becomes a
+// rule of its own (any may hold), since libseccomp refuses two comparisons of one argument.
+std::vector<std::vector<scmp_arg_cmp>> rule_conditions(const SeccompRuleSpec& rule) {
+  std::vector<scmp_arg_cmp> all;
+  std::array<unsigned, 6> per_index{};
+  bool repeated = false;
+  for (const auto& a : rule.args) {
+    // MASKED_EQ: datum_a is the mask, datum_b the value, i.e. OCI's value and valueTwo.
+    all.push_back(scmp_arg_cmp{a.index, compare_of(a.op), a.value, a.value_two});
+    if (++per_index.at(a.index) > 1) repeated = true;
+  }
+  if (!repeated) return {all};
+  std::vector<std::vector<scmp_arg_cmp>> split;
+  for (const auto& cmp : all) split.push_back({cmp});
+  return split;
+}
+
 }  // namespace
 
 struct SeccompFilter::Context {
@@ -73,13 +110,11 @@ SeccompFilter SeccompFilter::compile(const SeccompSpec& spec) {
     int rc = seccomp_arch_add(context->ctx, arch_of(name));
     if (rc != -EEXIST) check(rc, "seccomp: add architecture " + name);
   }
+  set_flags(context->ctx, spec.flags);
   for (const auto& rule : spec.syscalls) {
     std::uint32_t action = action_of(rule.action, rule.errno_ret);
     if (action == default_action) continue;  // libseccomp rejects rules that change nothing
-    std::vector<scmp_arg_cmp> args;
-    for (const auto& a : rule.args) {
-      args.push_back(scmp_arg_cmp{a.index, compare_of(a.op), a.value, a.value_two});
-    }
+    auto conditions = rule_conditions(rule);
     for (std::size_t i = 0; i < rule.names.size(); ++i) {
       const auto& name = rule.names[i];
       std::string field = rule.path + ".names[" + std::to_string(i) + "]";
@@ -90,9 +125,11 @@ SeccompFilter SeccompFilter::compile(const SeccompSpec& spec) {
         spdlog::debug("{}: syscall {} unknown on this architecture, skipped", field, name);
         continue;
       }
-      check(seccomp_rule_add_array(context->ctx, action, nr, static_cast<unsigned>(args.size()),
-                                   args.data()),
-            field + ": seccomp rule for " + name);
+      for (const auto& args : conditions) {
+        check(seccomp_rule_add_array(context->ctx, action, nr, static_cast<unsigned>(args.size()),
+                                     args.data()),
+              field + ": seccomp rule for " + name);
+      }
     }
   }
   return SeccompFilter(std::move(context));

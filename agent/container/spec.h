@@ -74,6 +74,10 @@ struct SeccompSpec {
   std::string default_action;
   std::optional<std::uint32_t> default_errno_ret;
   std::vector<std::string> architectures;  // SCMP_ARCH_*
+  // SECCOMP_FILTER_FLAG_*; nullopt (absent) is not the empty list: runc then sets SPEC_ALLOW.
+  std::optional<std::vector<std::string>> flags;
+  // Parsed for the error message only: SCMP_ACT_NOTIFY, their one user, is refused.
+  std::string listener_path, listener_metadata;
   std::vector<SeccompRuleSpec> syscalls;
 };
 
