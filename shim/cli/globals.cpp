@@ -49,7 +49,7 @@ int parse_signal(const std::string& name) {
   int number = 0;
   auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), number);
   if (ec == std::errc() && end == name.data() + name.size()) {
-    if (number >= 1 && number <= 64) return number;
+    if (number >= 0 && number <= 64) return number;
     throw Error("invalid signal " + name);
   }
   std::string upper;

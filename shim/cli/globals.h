@@ -36,7 +36,8 @@ UniqueFd connect_to_agent(const state::ContainerState& state,
 // Writes the PID to path atomically (temporary file + rename), as runc does.
 void write_pid_file(const std::filesystem::path& path, pid_t pid);
 
-// "KILL", "SIGKILL", "9" -> 9. Throws Error for anything else.
+// "KILL", "SIGKILL", "9" -> 9; "0" -> 0 (kill(2)'s existence check, which runc passes on).
+// Throws Error for anything else.
 int parse_signal(const std::string& name);
 
 }  // namespace kvrun::cli

@@ -233,6 +233,8 @@ void start_container(const Globals& globals, const std::string& id) {
 
 void delete_container(const Globals& globals, const std::string& id, bool force) {
   state::StateDir states(globals.root);
+  // As runc: forcing the deletion of a container that is not there is done already.
+  if (force && !states.exists(id)) return;
   auto dir = states.open(id);
   ContainerState current;
   {

@@ -178,7 +178,8 @@ int main(int argc, char** argv) {
     // With a log file the error still reaches the caller's stderr, which is where podman and
     // containerd take the reason from when the log has none.
     if (!g.log.empty()) std::fprintf(stderr, "kvrun: %s\n", e.what());
-    return 1;
+    // runc's exec exits 255 when it could not run the process: 1 may be the process's own.
+    return exec->parsed() ? 255 : 1;
   }
   std::fflush(nullptr);
   return status;

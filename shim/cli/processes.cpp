@@ -29,13 +29,6 @@ namespace {
 
 using state::ContainerState;
 
-ContainerState running_state(const Globals& globals, const std::string& id) {
-  state::StateDir states(globals.root);
-  ContainerState current = state::load_current_state(states.open(id));
-  if (current.status == state::Status::kStopped) throw Error("container not running");
-  return current;
-}
-
 std::string new_exec_id() {
   std::random_device random;
   std::ostringstream id;
@@ -126,8 +119,14 @@ nlohmann::json read_json_file(const std::string& path) {
 
 void kill_container(const Globals& globals, const std::string& id, const std::string& signal,
                     bool all) {
+  // runc's order: an unknown container, then a bad signal, then a stopped container.
+  state::StateDir states(globals.root);
+  ContainerState current = state::load_current_state(states.open(id));
   int sig = parse_signal(signal);
-  ContainerState current = running_state(globals, id);
+  if (current.status == state::Status::kStopped) throw Error("container not running");
+  // Signal 0 only asks whether the init is there, which its monitor's being alive answers; the
+  // agent takes real signals only.
+  if (sig == 0) return;
   try {
     protocol::Client client(connect_to_agent(current, std::chrono::seconds(5)));
     // --all: every process of the container (the agent freezes its cgroup, lists, signals and
@@ -169,9 +168,15 @@ nlohmann::json exec_process(const nlohmann::json& container_process, const ExecO
 }
 
 ExitStatus exec_in_container(const Globals& globals, const ExecOptions& options) {
-  ContainerState current = running_state(globals, options.id);
+  state::StateDir states(globals.root);
+  ContainerState current = state::load_current_state(states.open(options.id));
+  // runc's words; unlike runc, a created container is refused too: the agent execs only into a
+  // started one.
+  if (current.status == state::Status::kStopped)
+    throw Error("cannot exec in a stopped container");
+  if (current.status == state::Status::kPaused) throw Error("cannot exec in a paused container");
   if (current.status != state::Status::kRunning)
-    throw Error("cannot exec in a stopped or paused container");
+    throw Error("cannot exec in a container that has not been started");
   nlohmann::json config = oci::load_bundle(current.bundle).config;
   nlohmann::json process = exec_process(config.value("process", nlohmann::json::object()), options);
   // A caller-chosen id lets it signal the process through the agent later (the containerd shim).
@@ -195,10 +200,10 @@ void pause_container(const Globals& globals, const std::string& id, bool pause) 
   auto dir = states.open(id);
   state::ContainerLock lock(dir);
   ContainerState current = state::load_current_state(dir);
-  if (pause && current.status != state::Status::kRunning)
-    throw Error("container " + id + " is not running");
-  if (!pause && current.status != state::Status::kPaused)
-    throw Error("container " + id + " is not paused");
+  // runc's words. Unlike runc, a created container cannot be paused: the agent freezes only
+  // a started one.
+  if (pause && current.status != state::Status::kRunning) throw Error("container not running");
+  if (!pause && current.status != state::Status::kPaused) throw Error("container not paused");
   protocol::Client client(connect_to_agent(current));
   if (pause) {
     client.call_ok(protocol::PauseContainer{id});

@@ -51,9 +51,12 @@ void print_ps(const Globals& globals, const std::string& id, const std::string& 
               std::ostream& out) {
   state::StateDir states(globals.root);
   auto current = state::load_current_state(states.open(id));
-  if (current.status == state::Status::kStopped) throw Error("container " + id + " is not running");
-  protocol::Client client(connect_to_agent(current, std::chrono::seconds(5)));
-  nlohmann::json reply = client.call_ok(protocol::ListProcesses{id});
+  // A stopped container has no processes, and no agent to ask (runc lists none, status 0).
+  nlohmann::json reply = {{"processes", nlohmann::json::array()}};
+  if (current.status != state::Status::kStopped) {
+    protocol::Client client(connect_to_agent(current, std::chrono::seconds(5)));
+    reply = client.call_ok(protocol::ListProcesses{id});
+  }
   // The agent's answer is untrusted: only well-formed entries are shown.
   std::vector<std::pair<std::int64_t, std::string>> processes;
   const auto& list = reply.contains("processes") ? reply["processes"] : nlohmann::json();
