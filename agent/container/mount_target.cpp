@@ -144,6 +144,21 @@ void MountTarget::mount(const char* source, const char* fs_type, unsigned long f
   }
 }
 
+UniqueFd MountTarget::open_directory() const {
+  UniqueFd dir(::openat(fd_.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir) throw_errno("open " + destination_);
+  return dir;
+}
+
+void MountTarget::set_attributes_recursively(std::uint64_t set, std::uint64_t clear) const {
+  mount_attr attr{};
+  attr.attr_set = set;
+  attr.attr_clr = clear;
+  if (::mount_setattr(fd_.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0) {
+    throw_errno("mount_setattr on " + destination_ + " and the mounts below it");
+  }
+}
+
 std::string MountTarget::proc_path() const { return "/proc/self/fd/" + std::to_string(fd_.get()); }
 
 }  // namespace kvrun::agent

@@ -9,6 +9,7 @@
 // mount onto /proc/self/fd/N so the kernel mounts on exactly what was checked.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "common/unique_fd.h"
@@ -38,6 +39,13 @@ class MountTarget {
   // what the new mount covers, so remounts and propagation changes need a fresh open().
   void mount(const char* source, const char* fs_type, unsigned long flags,
              const std::string& data) const;
+
+  // A readable descriptor of the directory this names (O_RDONLY | O_DIRECTORY); it keeps
+  // naming that directory after a mount covers it. Throws Error.
+  UniqueFd open_directory() const;
+
+  // MOUNT_ATTR_* on the mount this names and every mount below it (runc's "rro", "rnosuid"...).
+  void set_attributes_recursively(std::uint64_t set, std::uint64_t clear) const;
 
   // /proc/self/fd/N: for calls that take a path (statvfs) and must see exactly this target.
   std::string proc_path() const;

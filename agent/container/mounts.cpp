@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <deque>
 
+#include "agent/container/copy_up.h"
 #include "agent/container/mount_options.h"
 #include "agent/container/mount_target.h"
 #include "common/error.h"
@@ -93,12 +94,23 @@ void mount_one(const std::string& rootfs, const MountSpec& m) {
     // Through a symlink, /proc could land where masked paths and readonly paths miss it.
     if (fs_type == "proc" || fs_type == "sysfs") symlinks = MountTarget::Symlinks::kRefuse;
     std::string source = m.source.empty() ? fs_type : m.source;
-    MountTarget::open(rootfs, m.destination, type, symlinks, MountTarget::Missing::kCreate)
-        .mount(source.c_str(), fs_type.c_str(), options.flags, options.data);
+    auto target =
+        MountTarget::open(rootfs, m.destination, type, symlinks, MountTarget::Missing::kCreate);
+    if (options.copy_up && fs_type != "tmpfs")
+      throw Error("mount " + m.destination + ": tmpcopyup is for tmpfs mounts only");
+    // Opened before the mount: it keeps naming the image's directory the tmpfs covers.
+    UniqueFd covered = options.copy_up ? target.open_directory() : UniqueFd();
+    target.mount(source.c_str(), fs_type.c_str(), options.flags, options.data);
+    if (covered) {
+      auto tmpfs =
+          MountTarget::open(rootfs, m.destination, type, symlinks, MountTarget::Missing::kFail);
+      copy_tree(covered.get(), tmpfs.open_directory().get());
+    }
   }
   // MS_BIND ignores every other flag on the first call; they need a remount.
   unsigned long extra = options.bind ? options.flags & ~MS_REMOUNT : 0;
-  if (extra == 0 && options.propagation == 0) return;
+  bool recursive_attributes = options.recursive_set != 0 || options.recursive_clear != 0;
+  if (extra == 0 && options.propagation == 0 && !recursive_attributes) return;
   // The first descriptor names what the new mount covers; this one names the mount.
   auto mounted =
       MountTarget::open(rootfs, m.destination, type, symlinks, MountTarget::Missing::kFail);
@@ -106,6 +118,8 @@ void mount_one(const std::string& rootfs, const MountSpec& m) {
     mounted.mount(nullptr, nullptr,
                   MS_BIND | MS_REMOUNT | extra | locked_flags(mounted.proc_path()), "");
   }
+  if (recursive_attributes)
+    mounted.set_attributes_recursively(options.recursive_set, options.recursive_clear);
   if (options.propagation != 0) mounted.mount(nullptr, nullptr, options.propagation, "");
 }
 

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "agent/container/capabilities.h"
+#include "agent/container/mount_options.h"
 #include "agent/container/seccomp_spec.h"
 #include "agent/container/spec_reader.h"
 #include "common/error.h"
@@ -132,6 +133,15 @@ MountSpec parse_mount(const nlohmann::json& json, const std::string& path) {
   mount.type = r.optional_string("type").value_or("");
   mount.source = r.optional_string("source").value_or("");
   mount.options = r.optional_string_array("options").value_or(std::vector<std::string>{});
+  try {
+    (void)parse_mount_options(mount.options);  // its one refusal, reported before any process
+  } catch (const Error& e) {
+    throw Error(r.path_of("options") + ": " + e.what());
+  }
+  // runtime-spec 1.1's idmapped mounts: ignoring them would give the files other owners.
+  for (const char* key : {"uidMappings", "gidMappings"}) {
+    if (r.has(key)) throw Error(r.path_of(key) + ": idmapped mounts are not supported");
+  }
   ignore_unknown(r);
   return mount;
 }
@@ -320,7 +330,11 @@ LinuxSpec parse_linux(const nlohmann::json& json, const std::string& path) {
   ignore_unknown(r);
 
   if (!linux_spec.has(NamespaceType::kMount)) {
-    throw Error(r.path_of("namespaces") + ": a mount namespace is required");
+    // runc would run the container in its own mount namespace and root; the agent's are the
+    // guest's (every pod member's disk, the agent's sockets), never a container's to share.
+    throw Error(r.path_of("namespaces") +
+                ": a mount namespace is required (without one the container would share the "
+                "agent's mount namespace and root filesystem)");
   }
   bool user = linux_spec.has(NamespaceType::kUser);
   if (user && (linux_spec.uid_mappings.empty() || linux_spec.gid_mappings.empty())) {

@@ -77,6 +77,21 @@ TEST(Spec, UnknownFieldsAreIgnored) {
   EXPECT_EQ(parse_error(c), "config.process.consoleSize.width: expected an integer in [0, 65535]");
 }
 
+TEST(Spec, MountOptionsAreCheckedWhenTheSpecIsRead) {
+  auto c = config();
+  c["mounts"].push_back({{"destination", "/data"},
+                         {"type", "bind"},
+                         {"source", "/tmp"},
+                         {"options", {"rbind", "idmap"}}});
+  EXPECT_EQ(parse_error(c),
+            "config.mounts[5].options: mount option \"idmap\": idmapped mounts are not supported");
+  c["mounts"][5]["options"] = {"rbind", "rro"};
+  c["mounts"][5]["uidMappings"] = nlohmann::json::array();
+  EXPECT_EQ(parse_error(c), "config.mounts[5].uidMappings: idmapped mounts are not supported");
+  c["mounts"][5].erase("uidMappings");
+  EXPECT_EQ(parse_container_spec(c).mounts[5].options, (std::vector<std::string>{"rbind", "rro"}));
+}
+
 TEST(Spec, InvalidValuesAreNamed) {
   auto c = config();
   c["process"]["terminal"] = 1;
@@ -111,7 +126,9 @@ TEST(Spec, NamespaceRules) {
   EXPECT_EQ(parse_error(c), "config.linux.namespaces[1].type: unknown namespace type \"time\"");
   c = config();
   c["linux"]["namespaces"] = {{{"type", "pid"}}, {{"type", "uts"}}};
-  EXPECT_EQ(parse_error(c), "config.linux.namespaces: a mount namespace is required");
+  EXPECT_EQ(parse_error(c),
+            "config.linux.namespaces: a mount namespace is required (without one the container "
+            "would share the agent's mount namespace and root filesystem)");
   c = config();
   c["linux"]["namespaces"] = {{{"type", "mount"}}};
   EXPECT_EQ(parse_error(c), "config.hostname: setting a hostname needs a uts namespace");
