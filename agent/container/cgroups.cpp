@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstdint>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "common/error.h"
@@ -45,7 +46,57 @@ void write_setting(const std::filesystem::path& cgroup, const std::string& file,
         "linux.resources.blockIO.weight: this kernel has no io.weight (it needs "
         "CONFIG_BLK_CGROUP_IOCOST)");
   }
+  if (file == "cpu.max.burst" && !exists) {
+    throw Error("linux.resources.cpu.burst: this kernel has no cpu.max.burst (5.14+)");
+  }
+  if (file.rfind("hugetlb.", 0) == 0 && !exists) {
+    // Reservation limits came with 5.7; runc writes them where they exist.
+    if (file.ends_with(".rsvd.max")) return;
+    throw Error("linux.resources.hugepageLimits: this kernel has no " + file +
+                " (page size not supported)");
+  }
   write_file(cgroup / file, value);
+}
+
+// linux.resources.unified, last so that it overrides the other fields as in runc. Each file
+// must exist: cgroupfs makes no files on write, and a name the kernel does not know is a
+// mistake the user must hear about.
+void check_unified(const std::filesystem::path& cgroup,
+                   const std::map<std::string, std::string>& unified) {
+  for (const auto& [file, value] : unified) {
+    struct stat st {};
+    if (::lstat((cgroup / file).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      throw Error("linux.resources.unified." + file + ": no such file in the container's cgroup " +
+                  cgroup.string());
+    }
+  }
+}
+
+void write_unified(const std::filesystem::path& cgroup,
+                   const std::map<std::string, std::string>& unified) {
+  check_unified(cgroup, unified);
+  for (const auto& [file, value] : unified) {
+    std::string field = "linux.resources.unified." + file;
+    UniqueFd fd(::open((cgroup / file).c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd) throw_errno(field + ": open " + (cgroup / file).string());
+    if (::write(fd.get(), value.data(), value.size()) < 0) {
+      throw_errno(field + ": write \"" + value + "\" to " + (cgroup / file).string());
+    }
+  }
+}
+
+// runc's checkBeforeUpdate: a new memory limit below what the cgroup uses now is refused
+// rather than left to the OOM killer. Best effort, as there: no usage to read, no check.
+void check_memory_usage(const std::filesystem::path& cgroup, const ResourcesSpec& r) {
+  if (!r.memory_check_before_update || !r.memory_limit || *r.memory_limit <= 0) return;
+  std::ifstream in(cgroup / "memory.current");
+  std::uint64_t usage = 0;
+  if (!(in >> usage)) return;
+  if (usage >= static_cast<std::uint64_t>(*r.memory_limit)) {
+    throw Error("linux.resources.memory.limit: " + std::to_string(*r.memory_limit) +
+                " is below the current usage " + std::to_string(usage) +
+                " (memory.checkBeforeUpdate)");
+  }
 }
 
 std::vector<std::string> available_controllers(const std::filesystem::path& root) {
@@ -80,17 +131,30 @@ std::string join(const std::vector<std::string>& names, const std::string& prefi
 
 std::vector<std::string> required_controllers(const ResourcesSpec& r) {
   std::vector<std::string> out;
-  if (r.cpu_shares || r.cpu_quota || r.cpu_period) out.push_back("cpu");
-  if (r.cpuset_cpus || r.cpuset_mems) out.push_back("cpuset");
-  if (r.memory_limit || r.memory_swap) out.push_back("memory");
-  if (r.pids_limit) out.push_back("pids");
-  if (r.blkio_weight) out.push_back("io");
+  auto add = [&out](const std::string& c) {
+    if (std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
+  };
+  if (r.cpu_shares || r.cpu_quota || r.cpu_period || r.cpu_burst || r.cpu_idle) add("cpu");
+  if (r.cpuset_cpus || r.cpuset_mems) add("cpuset");
+  if (r.memory_limit || r.memory_swap || r.memory_reservation) add("memory");
+  if (r.pids_limit) add("pids");
+  if (r.blkio_weight) add("io");
+  if (!r.hugepage_limits.empty()) add("hugetlb");
+  if (!r.rdma.empty()) add("rdma");
+  // A unified file's controller must be enabled for the file to exist; cgroup.* are core files.
+  for (const auto& [file, value] : r.unified) {
+    std::string controller = file.substr(0, file.find('.'));
+    if (controller != "cgroup") add(controller);
+  }
   return out;
 }
 
 std::vector<std::pair<std::string, std::string>> cgroup_settings(const ResourcesSpec& r) {
   std::vector<std::pair<std::string, std::string>> out;
-  if (r.cpu_shares && *r.cpu_shares != 0) {
+  // An idle cgroup has no weight (the kernel refuses one), so idle goes first and a weight
+  // only where the cgroup is not idle.
+  if (r.cpu_idle) out.emplace_back("cpu.idle", std::to_string(*r.cpu_idle));
+  if (r.cpu_shares && *r.cpu_shares != 0 && r.cpu_idle.value_or(0) == 0) {
     // OCI shares [2, 262144] map linearly onto cgroup v2 weight [1, 10000].
     std::uint64_t shares = std::clamp<std::uint64_t>(*r.cpu_shares, 2, 262144);
     out.emplace_back("cpu.weight", std::to_string(1 + ((shares - 2) * 9999) / 262142));
@@ -99,6 +163,8 @@ std::vector<std::pair<std::string, std::string>> cgroup_settings(const Resources
     std::string quota = (!r.cpu_quota || *r.cpu_quota < 0) ? "max" : std::to_string(*r.cpu_quota);
     out.emplace_back("cpu.max", quota + " " + std::to_string(r.cpu_period.value_or(100000)));
   }
+  // After cpu.max: the kernel refuses a burst larger than the quota.
+  if (r.cpu_burst) out.emplace_back("cpu.max.burst", std::to_string(*r.cpu_burst));
   if (r.cpuset_cpus) out.emplace_back("cpuset.cpus", *r.cpuset_cpus);
   if (r.cpuset_mems) out.emplace_back("cpuset.mems", *r.cpuset_mems);
   if (r.memory_limit) {
@@ -116,8 +182,25 @@ std::vector<std::pair<std::string, std::string>> cgroup_settings(const Resources
       out.emplace_back("memory.swap.max", std::to_string(*r.memory_swap - *r.memory_limit));
     }
   }
+  // memory.reservation is v2's memory.low; 0 leaves it alone, as in runc.
+  if (r.memory_reservation && *r.memory_reservation != 0) {
+    out.emplace_back("memory.low",
+                     *r.memory_reservation < 0 ? "max" : std::to_string(*r.memory_reservation));
+  }
   if (r.pids_limit) {
     out.emplace_back("pids.max", *r.pids_limit <= 0 ? "max" : std::to_string(*r.pids_limit));
+  }
+  for (const auto& h : r.hugepage_limits) {
+    out.emplace_back("hugetlb." + h.page_size + ".max", std::to_string(h.limit));
+    out.emplace_back("hugetlb." + h.page_size + ".rsvd.max", std::to_string(h.limit));
+  }
+  // One line per device; a limit the spec leaves out is "max".
+  for (const auto& [device, limit] : r.rdma) {
+    auto value = [](const std::optional<std::uint32_t>& n) {
+      return n ? std::to_string(*n) : std::string("max");
+    };
+    out.emplace_back("rdma.max", device + " hca_handle=" + value(limit.hca_handles) +
+                                     " hca_object=" + value(limit.hca_objects));
   }
   if (r.blkio_weight) {
     // OCI's (cgroup v1) weight [10, 1000] maps linearly onto v2's io.weight [1, 10000].
@@ -166,6 +249,7 @@ std::optional<Cgroup> Cgroup::create(const CgroupConfig& config, std::string_vie
   if (::mkdir(path.c_str(), 0755) != 0) throw_errno("mkdir " + path.string());
   Cgroup cgroup(path);
   for (const auto& [file, value] : settings) write_setting(path, file, value);
+  write_unified(path, resources.unified);
   cgroup.attach_device_filter(config, container_id, resources);
   spdlog::debug("container {}: cgroup {}", container_id, path.string());
   return cgroup;
@@ -194,6 +278,8 @@ void Cgroup::update(const ResourcesSpec& resources) const {
       throw Error("cgroup2 root " + root.string() + " lacks controller(s) " + join(missing, ""));
     }
   }
+  check_memory_usage(path_, resources);
+  check_unified(path_, resources.unified);
   if (resources.devices) {
     // Before any write: replace() leaves the old filter attached if it fails.
     if (devices_) {
@@ -209,6 +295,7 @@ void Cgroup::update(const ResourcesSpec& resources) const {
     write_file(parent / "cgroup.subtree_control", enable);
   }
   for (const auto& [file, value] : settings) write_setting(path_, file, value);
+  write_unified(path_, resources.unified);
 }
 
 Cgroup& Cgroup::operator=(Cgroup&& other) noexcept {

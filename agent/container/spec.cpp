@@ -161,106 +161,6 @@ std::vector<IdMapping> parse_id_mappings(const nlohmann::json& list, const std::
   return out;
 }
 
-// Each rule becomes a few BPF instructions; the kernel takes at most 4096 from anyone.
-constexpr std::size_t kMaxDeviceRules = 256;
-
-// OCI's -1 (or absence) means any number.
-std::optional<std::uint32_t> device_number(JsonReader& r, std::string_view key) {
-  auto value = r.optional_integer(key, -1, UINT32_MAX);
-  if (!value || *value < 0) return std::nullopt;
-  return static_cast<std::uint32_t>(*value);
-}
-
-DeviceRuleSpec parse_device_rule(const nlohmann::json& json, const std::string& path) {
-  JsonReader r(json, path);
-  DeviceRuleSpec rule;
-  rule.allow = r.boolean("allow");
-  std::string type = r.optional_string("type").value_or("a");
-  if (type == "a") {
-    rule.type = DeviceType::kAll;
-  } else if (type == "c") {
-    rule.type = DeviceType::kChar;
-  } else if (type == "b") {
-    rule.type = DeviceType::kBlock;
-  } else {
-    throw Error(r.path_of("type") + ": unknown device type \"" + type + "\" (a, b or c)");
-  }
-  rule.major = device_number(r, "major");
-  rule.minor = device_number(r, "minor");
-  std::string access = r.optional_string("access").value_or("rwm");
-  rule.access = 0;
-  for (char c : access) {
-    if (c == 'r') {
-      rule.access |= kDeviceRead;
-    } else if (c == 'w') {
-      rule.access |= kDeviceWrite;
-    } else if (c == 'm') {
-      rule.access |= kDeviceMknod;
-    } else {
-      throw Error(r.path_of("access") + ": \"" + access + "\" is not made of r, w and m");
-    }
-  }
-  if (rule.access == 0) throw Error(r.path_of("access") + ": must not be empty");
-  ignore_unknown(r);
-  return rule;
-}
-
-}  // namespace
-
-ResourcesSpec parse_resources(const nlohmann::json& json, const std::string& path) {
-  JsonReader r(json, path);
-  ResourcesSpec res;
-  if (const auto* memory = r.optional_object("memory")) {
-    JsonReader m(*memory, r.path_of("memory"));
-    res.memory_limit = m.optional_integer("limit", -1, INT64_MAX);
-    res.memory_swap = m.optional_integer("swap", -1, INT64_MAX);
-    ignore_unknown(m);
-  }
-  if (const auto* pids = r.optional_object("pids")) {
-    JsonReader p(*pids, r.path_of("pids"));
-    res.pids_limit = p.integer("limit", -1, INT64_MAX);
-    ignore_unknown(p);
-  }
-  if (const auto* cpu = r.optional_object("cpu")) {
-    JsonReader c(*cpu, r.path_of("cpu"));
-    res.cpu_shares = c.optional_unsigned("shares", 262144);
-    res.cpu_quota = c.optional_integer("quota", -1, INT64_MAX);
-    res.cpu_period = c.optional_unsigned("period", 1000000);
-    res.cpuset_cpus = c.optional_string("cpus");
-    res.cpuset_mems = c.optional_string("mems");
-    ignore_unknown(c);
-  }
-  if (const auto* block_io = r.optional_object("blockIO")) {
-    JsonReader b(*block_io, r.path_of("blockIO"));
-    res.blkio_weight = b.optional_unsigned("weight", 1000);
-    if (res.blkio_weight && *res.blkio_weight < 10) {
-      throw Error(b.path_of("weight") + ": expected an integer in [10, 1000]");
-    }
-    // Per-device rules need the host's device numbers mapped to the guest's disks: not yet.
-    for (const char* key :
-         {"leafWeight", "weightDevice", "throttleReadBpsDevice", "throttleWriteBpsDevice",
-          "throttleReadIOPSDevice", "throttleWriteIOPSDevice"}) {
-      if (b.has(key)) throw Error(b.path_of(key) + ": is not supported (only blockIO.weight is)");
-    }
-    ignore_unknown(b);
-  }
-  if (const auto* devices = r.optional_array("devices")) {
-    if (devices->size() > kMaxDeviceRules) {
-      throw Error(r.path_of("devices") + ": more than " + std::to_string(kMaxDeviceRules) +
-                  " rules");
-    }
-    res.devices.emplace();
-    for (std::size_t i = 0; i < devices->size(); ++i) {
-      res.devices->push_back(
-          parse_device_rule((*devices)[i], element_path(r.path_of("devices"), i)));
-    }
-  }
-  ignore_unknown(r);
-  return res;
-}
-
-namespace {
-
 LinuxSpec parse_linux(const nlohmann::json& json, const std::string& path) {
   JsonReader r(json, path);
   LinuxSpec linux_spec;
@@ -347,11 +247,6 @@ LinuxSpec parse_linux(const nlohmann::json& json, const std::string& path) {
 }
 
 }  // namespace
-
-bool ResourcesSpec::empty() const {
-  return !memory_limit && !memory_swap && !pids_limit && !cpu_shares && !cpu_quota && !cpu_period &&
-         !cpuset_cpus && !cpuset_mems && !blkio_weight && !devices;
-}
 
 bool LinuxSpec::has(NamespaceType type) const {
   for (auto t : namespaces) {

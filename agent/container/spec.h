@@ -94,15 +94,36 @@ struct DeviceRuleSpec {
   bool operator==(const DeviceRuleSpec&) const = default;
 };
 
+struct HugepageLimitSpec {
+  std::string page_size;  // "2MB", as in the hugetlb.<size>.max file names
+  std::uint64_t limit = 0;
+};
+
+struct RdmaLimitSpec {
+  std::optional<std::uint32_t> hca_handles, hca_objects;  // nullopt: "max"
+};
+
+// linux.resources (parsed in resources_spec.cpp). Fields cgroup v2 has no file for
+// (swappiness, disableOOMKiller, realtime, network, kernel memory) are accepted and logged
+// there, not kept: runc's cgroup v2 driver ignores them as well.
 struct ResourcesSpec {
   std::optional<std::int64_t> memory_limit;  // bytes, -1 = unlimited
   std::optional<std::int64_t> memory_swap;   // memory + swap, as in OCI
+  std::optional<std::int64_t> memory_reservation;  // memory.low; -1 = max
+  // Refuse a memory limit below the current usage (runc's checkBeforeUpdate).
+  bool memory_check_before_update = false;
   std::optional<std::int64_t> pids_limit;    // -1 or 0 = unlimited
   std::optional<std::uint64_t> cpu_shares;
   std::optional<std::int64_t> cpu_quota;
   std::optional<std::uint64_t> cpu_period;
+  std::optional<std::uint64_t> cpu_burst;  // cpu.max.burst, microseconds
+  std::optional<std::int64_t> cpu_idle;    // cpu.idle, 0 or 1
   std::optional<std::string> cpuset_cpus, cpuset_mems;
   std::optional<std::uint64_t> blkio_weight;  // OCI blockIO.weight, 10-1000
+  std::vector<HugepageLimitSpec> hugepage_limits;
+  std::map<std::string, RdmaLimitSpec> rdma;  // device name -> limits
+  // cgroup v2 file name -> value, written last (they override the fields above, as in runc).
+  std::map<std::string, std::string> unified;
   // In the spec's order (the last matching rule decides); nullopt: the spec has none.
   std::optional<std::vector<DeviceRuleSpec>> devices;
   bool empty() const;
