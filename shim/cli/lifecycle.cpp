@@ -21,6 +21,7 @@
 #include "shim/oci/pod.h"
 #include "shim/rootfs/image_cache.h"
 #include "shim/sandbox/container_request.h"
+#include "shim/sandbox/guest_namespaces.h"
 #include "shim/sandbox/locate.h"
 #include "shim/sandbox/monitor.h"
 #include "shim/sandbox/monitor_process.h"
@@ -122,6 +123,9 @@ pid_t create_container(const Globals& globals, const CreateOptions& options) {
   oci::Bundle bundle = oci::load_bundle(options.bundle);
   auto kind = sandbox::parse_sandbox_kind(globals.sandbox_kind());
   sandbox::check_mounts(bundle, kind);
+  sandbox::check_namespaces(
+      bundle, kind,
+      oci::pod_placement(bundle.annotations, options.id).role == oci::PodRole::kMember);
 
   state::StateDir states(globals.root);
   // The sandbox's sockets live in the container's directory; engines' 64-character ids make a

@@ -275,6 +275,23 @@ TEST_F(CliHostTest, AgentRefusalIsReportedAndLeavesNothing) {
   expect_nothing_left();
 }
 
+TEST_F(CliHostTest, VmSandboxRefusesJoiningAHostNamespaceByPathBeforeItBoots) {
+  // Inside the guest /proc/1/ns/ipc is the agent's: joining it would be a silent wrong answer.
+  nlohmann::json namespaces = {{{"type", "pid"}},
+                               {{"type", "mount"}},
+                               {{"type", "network"}, {"path", "/proc/self/ns/net"}},
+                               {{"type", "ipc"}, {"path", "/proc/1/ns/ipc"}}};
+  auto dir = bundle("b", "true", {{"linux", {{"namespaces", namespaces}}}});
+  use_vm_sandbox("/nonexistent/kvrun-vmm", "/nonexistent/initrd");  // never reached
+  Result r = kvrun({"create", "-b", dir.string(), "c1"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("config.json: linux.namespaces[3].path: a VM sandbox cannot join the "
+                       "host's ipc namespace"),
+            std::string::npos)
+      << r.err;
+  expect_nothing_left();
+}
+
 TEST_F(CliHostTest, VmSandboxRefusesHostBindMountsNamingTheMount) {
   auto dir = bundle("b", "true",
                     {{"mounts",
