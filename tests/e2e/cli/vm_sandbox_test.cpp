@@ -123,6 +123,37 @@ TEST_F(CliVmTest, UpdateChangesTheContainersLimitsInTheVm) {
   expect_nothing_left();
 }
 
+// runtime-spec 1.1's resource fields land in the guest's cgroup v2 files as runc's v2 driver
+// writes them; unified is written last (it overrides pids.limit here), and a unified key that
+// names no file of the cgroup fails the run with the key named.
+TEST_F(CliVmTest, ResourcesOfRuntimeSpec11LandInTheCgroupFiles) {
+  nlohmann::json mounts = {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
+                           {{"destination", "/sys"}, {"type", "cgroup2"}, {"source", "cgroup2"}}};
+  nlohmann::json resources = {
+      {"memory", {{"reservation", 8388608}, {"swappiness", 10}, {"kernel", 1048576}}},
+      {"cpu", {{"quota", 50000}, {"period", 100000}, {"burst", 20000}, {"idle", 1}}},
+      {"pids", {{"limit", 50}}},
+      {"network", {{"classID", 1}}},
+      {"unified", {{"pids.max", "7"}, {"memory.high", "104857600"}, {"cgroup.max.depth", "2"}}}};
+  auto dir = bundle("b",
+                    "read cg < /proc/self/cgroup; cg=/sys${cg#0::}; cd $cg && cat memory.low "
+                    "cpu.max cpu.max.burst cpu.idle pids.max memory.high cgroup.max.depth",
+                    {{"mounts", mounts}, {"linux", {{"resources", resources}}}});
+  Result r = kvrun({"run", "-b", dir.string(), "c1"}, {.input = "", .timeout_seconds = 90});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "8388608\n50000 100000\n20000\n1\n7\n104857600\n2\n") << r.err;
+
+  resources["unified"] = {{"memory.hihg", "1"}};
+  dir = bundle("b2", "true", {{"mounts", mounts}, {"linux", {{"resources", resources}}}});
+  r = kvrun({"run", "-b", dir.string(), "c2"}, {.input = "", .timeout_seconds = 90});
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(
+      r.err.find("linux.resources.unified.memory.hihg: no such file in the container's cgroup"),
+      std::string::npos)
+      << r.err;
+  expect_nothing_left();
+}
+
 // kvrun-vmm processes started under this test's state root.
 int vmms_under(const std::filesystem::path& root) {
   int count = 0;
