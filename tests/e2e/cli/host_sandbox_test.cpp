@@ -275,6 +275,26 @@ TEST_F(CliHostTest, AgentRefusalIsReportedAndLeavesNothing) {
   expect_nothing_left();
 }
 
+TEST_F(CliHostTest, RelativeRootPathsAreTheBundlesAsInRunc) {
+  // root.path "." makes the bundle directory itself the rootfs; "fs" is <bundle>/fs.
+  for (const std::string root : {".", "fs"}) {
+    auto dir = bundle("rel" + std::to_string(root.size()), "cat /marker");
+    auto rootfs = root == "." ? dir : dir / root;
+    std::filesystem::copy(rootfs_, rootfs,
+                          std::filesystem::copy_options::recursive |
+                              std::filesystem::copy_options::copy_symlinks |
+                              std::filesystem::copy_options::overwrite_existing);
+    std::ofstream(rootfs / "marker") << "root " << root << "\n";
+    auto config = nlohmann::json::parse(std::ifstream(dir / "config.json"));
+    config["root"]["path"] = root;
+    std::ofstream(dir / "config.json") << config.dump();
+    Result r = kvrun({"run", "-b", dir.string(), "c1"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "root " + root + "\n") << r.err;
+  }
+  expect_nothing_left();
+}
+
 TEST_F(CliHostTest, VmSandboxRefusesJoiningAHostNamespaceByPathBeforeItBoots) {
   // Inside the guest /proc/1/ns/ipc is the agent's: joining it would be a silent wrong answer.
   nlohmann::json namespaces = {{{"type", "pid"}},
