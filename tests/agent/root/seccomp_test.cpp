@@ -140,5 +140,48 @@ TEST_F(SeccompAsRoot, EveryActionHasItsEffect) {
             "ret=0\nrc=0\n");   // (0x120005 & 0xff0000) != 0x110000
 }
 
+// podman's default profile (containers-common), resolved as podman resolves it for this
+// config: an entry's includes/excludes name capabilities and architectures, and the rest is
+// plain OCI. Both runtimes then get the same linux.seccomp.
+TEST_F(SeccompAsRoot, PodmansDefaultProfileBehavesAsUnderRunc) {
+  const char* file = "/usr/share/containers/seccomp.json";
+  if (!std::filesystem::exists(file))
+    GTEST_SKIP() << file << " is not installed (containers-common)";
+  auto profile = nlohmann::json::parse(std::ifstream(file));
+  const std::vector<std::string> caps = {"CAP_CHOWN", "CAP_KILL", "CAP_NET_ADMIN", "CAP_SETUID",
+                                         "CAP_SETGID"};
+  auto any_of = [&](const nlohmann::json& condition) {
+    for (const auto& arch : condition.value("arches", nlohmann::json::array())) {
+      if (arch == "amd64") return true;
+    }
+    for (const auto& cap : condition.value("caps", nlohmann::json::array())) {
+      if (std::find(caps.begin(), caps.end(), cap.get<std::string>()) != caps.end()) return true;
+    }
+    return false;
+  };
+  nlohmann::json syscalls = nlohmann::json::array();
+  for (const auto& entry : profile["syscalls"]) {
+    auto includes = entry.value("includes", nlohmann::json::object());
+    auto excludes = entry.value("excludes", nlohmann::json::object());
+    if (!includes.empty() && !any_of(includes)) continue;
+    if (!excludes.empty() && any_of(excludes)) continue;
+    syscalls.push_back(entry);
+  }
+  profile["syscalls"] = syscalls;
+  std::string script = personality_calls({"0", "0x20000", "4"});
+  for (const char* call : {"246 0 0 0 0", "161 0", "163 0", "41 16 3 9", "41 1 1 0"}) {
+    script += std::string("/bin/probe ") + call + "; ";
+  }
+  auto out = run_both("podman", profile, script);
+  EXPECT_EQ(out,
+            "ret=0\nrc=0\nret=0\nrc=0\n"  // personality values the profile lists
+            "errno=38\nrc=0\n"            // any other: defaultErrnoRet ENOSYS
+            "errno=1\n"                   // kexec_load: errnoRet 1
+            "errno=1\n"                   // chroot without CAP_SYS_CHROOT
+            "errno=1\n"                   // acct without CAP_SYS_PACCT
+            "errno=22\n"                  // socket(AF_NETLINK, NETLINK_AUDIT): both args
+            "ret=3\n");                   // socket(AF_UNIX, SOCK_STREAM)
+}
+
 }  // namespace
 }  // namespace kvrun::agent::test
