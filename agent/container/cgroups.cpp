@@ -279,20 +279,22 @@ void Cgroup::update(const ResourcesSpec& resources) const {
     }
   }
   check_memory_usage(path_, resources);
+  // Enabling a controller sets no limit, and the unified files of one the container did not
+  // use before exist only once it is enabled: so first, then the check.
+  if (!wanted.empty()) {
+    std::string enable = join(wanted, "+");
+    write_file(root / "cgroup.subtree_control", enable);
+    write_file(parent / "cgroup.subtree_control", enable);
+  }
   check_unified(path_, resources.unified);
   if (resources.devices) {
-    // Before any write: replace() leaves the old filter attached if it fails.
+    // Before any limit is written: replace() leaves the old filter attached if it fails.
     if (devices_) {
       devices_->replace(effective_device_rules(resources));
     } else {
       spdlog::warn("cgroup {}: has no device filter; new device rules not enforced (host mode)",
                    path_.string());
     }
-  }
-  if (!wanted.empty()) {
-    std::string enable = join(wanted, "+");
-    write_file(root / "cgroup.subtree_control", enable);
-    write_file(parent / "cgroup.subtree_control", enable);
   }
   for (const auto& [file, value] : settings) write_setting(path_, file, value);
   write_unified(path_, resources.unified);

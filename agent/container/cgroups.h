@@ -34,7 +34,8 @@ struct CgroupConfig {
 
 // Controllers whose files cgroup_settings() writes.
 std::vector<std::string> required_controllers(const ResourcesSpec& resources);
-// (file name, value) pairs in the order they are written, e.g. {"memory.max", "104857600"}.
+// (file name, value) pairs in the order they are written, e.g. {"memory.max", "104857600"};
+// linux.resources.unified is not among them: it is written after them, to existing files only.
 std::vector<std::pair<std::string, std::string>> cgroup_settings(const ResourcesSpec& resources);
 
 // Owns the container's cgroup directory: removed on destruction (once its processes are gone).
@@ -62,7 +63,8 @@ class Cgroup {
   void freeze(bool frozen) const;
   // Writes new limits (those `resources` has; the others stay), enabling a controller the
   // container did not need before; new device rules replace the filter in one step.
-  // Validates everything before writing anything.
+  // Validates everything before writing any limit (the controllers it needs are enabled
+  // first: a unified file of a newly enabled controller exists only then).
   void update(const ResourcesSpec& resources) const;
   // The attached device filter; null when there is none (kBestEffort on a host without
   // BPF_CGROUP_DEVICE, or a config without filters).

@@ -151,6 +151,21 @@ TEST_F(CliVmTest, ResourcesOfRuntimeSpec11LandInTheCgroupFiles) {
       r.err.find("linux.resources.unified.memory.hihg: no such file in the container's cgroup"),
       std::string::npos)
       << r.err;
+
+  // An update's unified file of a controller the container did not use before (cpuset).
+  resources.erase("unified");
+  dir = bundle("b3", "while :; do sleep 1; done",
+               {{"mounts", mounts}, {"linux", {{"resources", resources}}}});
+  ASSERT_EQ(
+      kvrun({"run", "-d", "-b", dir.string(), "c3"}, {.input = "", .timeout_seconds = 90}).status,
+      0);
+  Result update = kvrun({"update", "-r", "-", "c3"},
+                        {.input = R"({"unified": {"cpuset.cpus": "0", "pids.max": "9"}})"});
+  EXPECT_EQ(update.status, 0) << update.err;
+  r = kvrun({"exec", "c3", "sh", "-c",
+             "read cg < /proc/self/cgroup; cd /sys${cg#0::} && cat cpuset.cpus pids.max"});
+  EXPECT_EQ(r.out, "0\n9\n") << r.err;
+  ASSERT_EQ(kvrun({"delete", "--force", "c3"}).status, 0);
   expect_nothing_left();
 }
 
