@@ -70,7 +70,7 @@ std::string process_name(const std::string& container, const std::string& exec_i
 
 LaunchContext Engine::Container::context() const {
   return LaunchContext{spec, rootfs, cgroup ? &*cgroup : nullptr, seccomp ? &*seccomp : nullptr,
-                       &sandbox_namespaces};
+                       &sandbox_namespaces, id, bundle};
 }
 
 Engine::Engine(EventLoop& loop, EngineConfig config)
@@ -146,6 +146,7 @@ nlohmann::json Engine::create(const protocol::CreateContainer& request) {
   if (containers_.contains(id)) throw Error("container " + id + ": already exists");
   auto container = std::make_unique<Container>();
   container->id = id;
+  container->bundle = request.state_bundle.value_or(request.bundle_path.value_or(""));
   nlohmann::json config =
       request.bundle_path ? read_bundle_config(*request.bundle_path) : *request.config;
   if (!request.files.empty())

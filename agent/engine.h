@@ -91,6 +91,7 @@ class Engine {
   enum class State { kCreated, kRunning, kPaused, kStopped };
   struct Container {
     std::string id;
+    std::string bundle;  // the host's bundle directory, for the hooks' state
     ContainerSpec spec;
     // Destroyed in reverse: the overlay (which may sit on the block rootfs) goes first.
     std::optional<BlockRootfs> block;

@@ -54,6 +54,7 @@ RequestBody decode_body(std::string_view type, JsonReader& body) {
     m.overlay = body.optional_boolean("overlay").value_or(false);
     m.sandbox = body.optional_boolean("sandbox").value_or(false);
     m.network = body.optional_boolean("network").value_or(false);
+    m.state_bundle = body.optional_string("state_bundle");
     if (const auto* files = body.optional_array("files")) {
       if (!m.config) throw Error("body.files: needs body.config");
       for (std::size_t i = 0; i < files->size(); ++i) {
@@ -161,6 +162,7 @@ nlohmann::json encode_body(const RequestBody& body) {
           j["overlay"] = m.overlay;
           if (m.sandbox) j["sandbox"] = true;  // absent otherwise: older agents reject it
           if (m.network) j["network"] = true;
+          if (m.state_bundle) j["state_bundle"] = *m.state_bundle;
           if (!m.files.empty()) {
             j["files"] = nlohmann::json::array();
             for (const auto& file : m.files)

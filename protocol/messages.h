@@ -54,6 +54,9 @@ struct CreateContainer {
   // without a path still gets a new namespace with loopback only.
   bool network = false;
   std::vector<FileCopy> files;
+  // The bundle directory as the runtime-spec state names it (the host's), for the state the
+  // startContainer hooks read; never opened. Absent: bundle_path.
+  std::optional<std::string> state_bundle;
 };
 
 struct StartContainer {

@@ -17,6 +17,7 @@
 #include "agent/container/process.h"
 #include "agent/container/pty.h"
 #include "agent/container/security.h"
+#include "agent/container/start_hooks.h"
 #include "common/error.h"
 
 namespace kvrun::agent {
@@ -131,6 +132,7 @@ void reset_child(const ChildStdio& stdio, std::vector<int> keep) {
   }
   try {
     enter_security_context(spec.process, context.seccomp);
+    run_start_container_hooks(spec, context.container_id, context.bundle);
     exec_process(spec.process);
   } catch (const std::exception& e) {
     child_exit(channel, e.what(), kExitExecFailed);
@@ -229,12 +231,13 @@ LaunchedInit launch_init(const LaunchContext& context, ChildStdio stdio) {
   if (*message != kMsgReady) throw Error("container init sent an unexpected \"" + *message + "\"");
   if (context.spec.process.terminal && !pty_master) throw Error("container init sent no pty");
   guard.release();
-  return {pid, std::move(agent_end), std::move(pty_master)};
+  return {pid, std::move(agent_end), std::move(pty_master),
+          kChildTimeout + start_container_hooks_budget(context.spec.start_container_hooks)};
 }
 
 void start_init(LaunchedInit& init) {
   init.channel.send(kMsgStart);
-  auto message = init.channel.receive(kChildTimeout);
+  auto message = init.channel.receive(std::max(init.start_timeout, kChildTimeout));
   init.channel.close();
   if (message && message->rfind(kMsgErrorPrefix, 0) == 0) {
     throw Error(message->substr(kMsgErrorPrefix.size()));

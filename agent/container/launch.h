@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -30,6 +31,8 @@ struct LaunchedInit {
   pid_t pid = -1;
   SyncChannel channel;  // agent end; kMsgStart releases the child into exec
   UniqueFd pty_master;  // process.terminal only
+  // How long start_init waits for the exec: the startContainer hooks run before it.
+  std::chrono::milliseconds start_timeout{0};
 };
 
 struct LaunchedExec {
@@ -44,6 +47,9 @@ struct LaunchContext {
   const SeccompFilter* seccomp;  // null: no profile
   // Namespaces joined through these descriptors instead of their spec paths (pods).
   const std::map<NamespaceType, int>* namespace_fds = nullptr;
+  // For the state startContainer hooks read (start_hooks.h).
+  std::string_view container_id;
+  std::string_view bundle;
 };
 
 // Runs the child up to "ready" (rootfs pivoted, waiting for start). Throws Error with the

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "agent/container/capabilities.h"
+#include "agent/container/hooks_spec.h"
 #include "agent/container/mount_options.h"
 #include "agent/container/seccomp_spec.h"
 #include "agent/container/spec_reader.h"
@@ -309,7 +310,7 @@ ContainerSpec parse_container_spec(const nlohmann::json& config) {
   r.optional_string("ociVersion");
   if (const auto* annotations = r.optional_object("annotations")) {
     for (const auto& [key, value] : annotations->items()) {
-      expect_string(value, r.path_of("annotations") + "." + key);
+      spec.annotations[key] = expect_string(value, r.path_of("annotations") + "." + key);
     }
   }
   spec.process = parse_process_spec(r.object("process"), r.path_of("process"));
@@ -325,6 +326,8 @@ ContainerSpec parse_container_spec(const nlohmann::json& config) {
     }
   }
   spec.linux_spec = parse_linux(r.object("linux"), r.path_of("linux"));
+  if (const auto* hooks = r.optional_object("hooks"))
+    spec.start_container_hooks = parse_start_container_hooks(*hooks, r.path_of("hooks"));
   ignore_unknown(r);
   if (!spec.hostname.empty() && !spec.linux_spec.has(NamespaceType::kUts)) {
     throw Error(r.path_of("hostname") + ": setting a hostname needs a uts namespace");

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "common/oci_hook.h"
+
 namespace kvrun::agent {
 
 struct UserSpec {
@@ -148,6 +150,8 @@ struct ContainerSpec {
   std::string hostname;
   std::vector<MountSpec> mounts;
   LinuxSpec linux_spec;
+  std::map<std::string, std::string> annotations;  // the hooks' state carries them
+  std::vector<Hook> start_container_hooks;          // hooks_spec.h; the host runs the rest
 };
 
 // Throws Error("<field path>: <problem>").

@@ -18,6 +18,7 @@
 #include "shim/host_cgroup/host_cgroup.h"
 #include "shim/network/vm_network.h"
 #include "shim/oci/bundle.h"
+#include "shim/oci/hooks.h"
 #include "shim/oci/pod.h"
 #include "shim/rootfs/image_cache.h"
 #include "shim/sandbox/container_request.h"
@@ -136,7 +137,10 @@ pid_t create_container(const Globals& globals, const CreateOptions& options) {
                 socket.string() + " exceeds a unix socket's " + std::to_string(kMaxSocketPath - 1) +
                 " bytes)");
   auto dir = states.create(options.id);
+  oci::PoststopOnFailure poststop(
+      bundle.hooks, oci::stopped_hook_state(options.id, bundle.dir, bundle.annotations));
   CreationGuard guard(states, options.id);
+  oci::save_hooks(dir, bundle.hooks);
 
   ContainerState initial;
   initial.id = options.id;
@@ -211,6 +215,7 @@ pid_t create_container(const Globals& globals, const CreateOptions& options) {
   if (!options.pid_file.empty()) write_pid_file(options.pid_file, pid);
   if (cgroup) cgroup->release();
   guard.release();
+  poststop.release();
   return pid;
 }
 
@@ -229,10 +234,18 @@ void start_container(const Globals& globals, const std::string& id) {
     default:
       throw Error("cannot start an already running container");
   }
-  protocol::Client client(connect_to_agent(current, std::chrono::seconds(30)));
+  oci::Hooks hooks = oci::load_saved_hooks(dir);
+  // The agent answers once the process has exec'd, after the startContainer hooks.
+  protocol::Client client(connect_to_agent(
+      current, std::chrono::seconds(30) +
+                   start_container_hooks_budget(hooks.of(HookKind::kStartContainer))));
   client.call_ok(protocol::StartContainer{id});
   current.status = state::Status::kRunning;
   state::save_state(dir, current);
+  // The process runs; unlike runc (which runs them in create and fails it), a failure is a
+  // warning, as the spec says.
+  oci::run_hooks_warn_only(hooks, HookKind::kPoststart,
+                           oci::hook_state(current, state::Status::kRunning));
 }
 
 void delete_container(const Globals& globals, const std::string& id, bool force) {
@@ -250,6 +263,7 @@ void delete_container(const Globals& globals, const std::string& id, bool force)
     throw Error("cannot delete container " + id +
                 " that is not stopped: " + std::string(state::to_string(current.status)));
   }
+  oci::Hooks hooks = oci::load_saved_hooks(dir);
   // Not under the lock: the monitor takes it to record the exit while it stops.
   kill_monitor(current);
   try {
@@ -260,6 +274,8 @@ void delete_container(const Globals& globals, const std::string& id, bool force)
   }
   host_cgroup::remove_recorded(dir);
   states.remove(id);
+  oci::run_hooks_warn_only(hooks, HookKind::kPoststop,
+                           oci::hook_state(current, state::Status::kStopped));
 }
 
 ExitStatus run_container(const Globals& globals, const CreateOptions& options, bool detach,

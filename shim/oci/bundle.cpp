@@ -216,6 +216,7 @@ Bundle parse_bundle(const nlohmann::json& config, const std::filesystem::path& d
   parse_mounts(config, bundle);
   parse_resources(config, bundle);
   parse_annotations(config, bundle);
+  bundle.hooks = parse_hooks(config);
   if (auto hostname = optional_string(config, "hostname", ""); hostname && hostname->size() > 64)
     fail("hostname", "longer than 64 characters");
   return bundle;

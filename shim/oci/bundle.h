@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "shim/oci/hooks.h"
+
 namespace kvrun::oci {
 
 struct Mount {
@@ -42,6 +44,7 @@ struct Bundle {
   std::vector<Mount> mounts;
   Resources resources;
   std::map<std::string, std::string> annotations;
+  Hooks hooks;
 };
 
 // Reads and checks <dir>/config.json and the rootfs it names. Throws Error with one line:

@@ -25,6 +25,7 @@ protocol::CreateContainer container_request(const std::string& id, const oci::Bu
     request.files = std::move(mounts.files);
     request.rootfs = kGuestRootfsDevice;
     request.overlay = true;
+    request.state_bundle = bundle.dir.string();  // for startContainer hooks in the guest
   }
   return request;
 }

@@ -303,6 +303,11 @@ void run_monitor(MonitorConfig config) {
         } else {
           create_container(config, relay, net, running);
         }
+        // The container exists and waits for start, and state.json still says creating: the
+        // spec's moment for these; a failure tears everything down like any failed step.
+        oci::run_create_hooks(
+            config.bundle.hooks,
+            oci::hook_state(state::load_state(config.state_dir), state::Status::kCreating));
       } catch (const Error& e) {
         if (config.member && running) remove_member(config, *running);
         report_failure(config.ready_fd, e.what());
