@@ -1,5 +1,7 @@
 #include "agent/container/seccomp_spec.h"
 
+#include <spdlog/spdlog.h>
+
 #include <array>
 #include <string_view>
 
@@ -56,8 +58,13 @@ std::string parse_action(JsonReader& r, std::string_view key, const std::string&
 
 }  // namespace
 
-SeccompSpec parse_seccomp(const nlohmann::json& json, const std::string& path) {
+std::optional<SeccompSpec> parse_seccomp(const nlohmann::json& json, const std::string& path) {
   JsonReader r(json, path);
+  const auto* rules = r.optional_array("syscalls");
+  if (r.optional_string("defaultAction").value_or("").empty() && (!rules || rules->empty())) {
+    spdlog::debug("{}: no defaultAction and no syscalls: no filter, as in runc", path);
+    return std::nullopt;
+  }
   SeccompSpec seccomp;
   seccomp.listener_path = r.optional_string("listenerPath").value_or("");
   seccomp.listener_metadata = r.optional_string("listenerMetadata").value_or("");
@@ -78,13 +85,14 @@ SeccompSpec parse_seccomp(const nlohmann::json& json, const std::string& path) {
       }
     }
   }
-  if (const auto* rules = r.optional_array("syscalls")) {
+  if (rules != nullptr) {
     for (std::size_t i = 0; i < rules->size(); ++i) {
       SeccompRuleSpec rule;
       rule.path = element_path(r.path_of("syscalls"), i);
       JsonReader rr((*rules)[i], rule.path);
       rule.names = rr.string_array("names");
-      if (rule.names.empty()) throw Error(rr.path_of("names") + ": must not be empty");
+      // The runtime-spec wants one name at least; runc takes none as a rule for nothing.
+      if (rule.names.empty()) spdlog::debug("{}: no names, a rule for no syscall", rr.path());
       rule.action = parse_action(rr, "action", seccomp.listener_path);
       if (rr.has("errnoRet")) rule.errno_ret = parse_errno_ret(rr);
       if (const auto* args = rr.optional_array("args")) {

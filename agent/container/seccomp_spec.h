@@ -2,13 +2,15 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "agent/container/spec.h"
 
 namespace kvrun::agent {
 
-// Throws Error("<field path>: <problem>"); `path` is "config.linux.seccomp".
-SeccompSpec parse_seccomp(const nlohmann::json& json, const std::string& path);
+// Throws Error("<field path>: <problem>"); `path` is "config.linux.seccomp". nullopt: no
+// filter, for an object with neither defaultAction nor rules (runc's reading).
+std::optional<SeccompSpec> parse_seccomp(const nlohmann::json& json, const std::string& path);
 
 }  // namespace kvrun::agent

@@ -23,7 +23,7 @@ std::string parse_error(const nlohmann::json& json) {
 
 std::string compile_error(const nlohmann::json& json) {
   try {
-    (void)SeccompFilter::compile(parse_seccomp(json, kPath));
+    (void)SeccompFilter::compile(parse_seccomp(json, kPath).value());
     return "";
   } catch (const Error& e) {
     return e.what();
@@ -53,7 +53,7 @@ TEST(SeccompSpec, DecodesEveryField) {
          {"args",
           {{{"index", 0}, {"value", 2114060288}, {"valueTwo", 0}, {"op", "SCMP_CMP_MASKED_EQ"}}}}},
         {{"names", {"mkdir", "rmdir"}}, {"action", "SCMP_ACT_TRACE"}, {"errnoRet", 5}}}}};
-  auto spec = parse_seccomp(json, kPath);
+  auto spec = parse_seccomp(json, kPath).value();
   EXPECT_EQ(spec.default_action, "SCMP_ACT_ERRNO");
   EXPECT_EQ(spec.default_errno_ret, 38u);
   EXPECT_EQ(spec.architectures.size(), 3u);
@@ -79,11 +79,25 @@ TEST(SeccompSpec, DecodesEveryField) {
 
 // Absent flags and [] differ (runc sets SPEC_ALLOW for the first only).
 TEST(SeccompSpec, AbsentFlagsAreNotAnEmptyList) {
-  EXPECT_FALSE(parse_seccomp({{"defaultAction", "SCMP_ACT_ALLOW"}}, kPath).flags);
+  EXPECT_FALSE(parse_seccomp({{"defaultAction", "SCMP_ACT_ALLOW"}}, kPath)->flags);
   auto spec = parse_seccomp(
       {{"defaultAction", "SCMP_ACT_ALLOW"}, {"flags", nlohmann::json::array()}}, kPath);
-  ASSERT_TRUE(spec.flags);
-  EXPECT_TRUE(spec.flags->empty());
+  ASSERT_TRUE(spec && spec->flags);
+  EXPECT_TRUE(spec->flags->empty());
+}
+
+// runc's reading of what the runtime-spec calls invalid: neither defaultAction nor rules is
+// no filter, and a rule without names a rule for nothing. A rule without a default is not.
+TEST(SeccompSpec, WhatRuncAcceptsBeyondTheSpec) {
+  EXPECT_FALSE(parse_seccomp(nlohmann::json::object(), kPath));
+  EXPECT_FALSE(
+      parse_seccomp({{"defaultAction", ""}, {"syscalls", nlohmann::json::array()}}, kPath));
+  EXPECT_EQ(compile_error({{"defaultAction", "SCMP_ACT_ALLOW"},
+                           {"syscalls",
+                            {{{"names", nlohmann::json::array()}, {"action", "SCMP_ACT_ERRNO"}}}}}),
+            "");
+  EXPECT_EQ(parse_error({{"syscalls", {{{"names", {"mkdir"}}, {"action", "SCMP_ACT_ERRNO"}}}}}),
+            "config.linux.seccomp.defaultAction: required field is missing");
 }
 
 TEST(SeccompSpec, EveryActionAndOperatorCompiles) {

@@ -157,7 +157,7 @@ TEST(Spec, SeccompRules) {
   c["linux"]["seccomp"]["syscalls"][0]["action"] = "SCMP_ACT_EXPLODE";
   EXPECT_EQ(parse_error(c),
             "config.linux.seccomp.syscalls[0].action: unknown action \"SCMP_ACT_EXPLODE\"");
-  c["linux"]["seccomp"] = {{"syscalls", nlohmann::json::array()}};
+  c["linux"]["seccomp"] = {{"syscalls", {{{"names", {"mkdir"}}, {"action", "SCMP_ACT_ERRNO"}}}}};
   EXPECT_EQ(parse_error(c), "config.linux.seccomp.defaultAction: required field is missing");
 }
 
