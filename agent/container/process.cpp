@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -28,12 +30,37 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings) {
   return out;
 }
 
+// The container's own file, read by its own process: only the first MiB is looked at.
+constexpr std::streamsize kMaxPasswdBytes = 1 << 20;
+
+// As runc: the home directory of the process's uid in the container's /etc/passwd, else "/".
+std::string default_home() {
+  std::ifstream passwd("/etc/passwd");
+  std::string text(static_cast<std::size_t>(kMaxPasswdBytes), '\0');
+  passwd.read(text.data(), kMaxPasswdBytes);
+  text.resize(static_cast<std::size_t>(passwd.gcount()));
+  const std::string uid = std::to_string(::getuid());
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    // name:password:uid:gid:gecos:home:shell
+    std::vector<std::string> fields;
+    std::istringstream parts(line);
+    for (std::string field; std::getline(parts, field, ':');) fields.push_back(field);
+    if (fields.size() >= 6 && fields[2] == uid && !fields[5].empty()) return fields[5];
+  }
+  return "/";
+}
+
 }  // namespace
 
 void exec_process(const ProcessSpec& process) {
   if (::chdir(process.cwd.c_str()) != 0) throw_errno("chdir " + process.cwd);
   auto argv = c_strings(process.args);
-  auto envp = c_strings(process.env);
+  std::vector<std::string> env = process.env;
+  bool has_home = false;
+  for (const auto& entry : env) has_home = has_home || entry.rfind("HOME=", 0) == 0;
+  if (!has_home) env.push_back("HOME=" + default_home());
+  auto envp = c_strings(env);
   const std::string& program = process.args.front();
   if (program.find('/') != std::string::npos) {
     ::execve(program.c_str(), argv.data(), envp.data());
