@@ -94,7 +94,8 @@ void parse_memory(JsonReader& m, ResourcesSpec& res) {
   if (m.optional_boolean("useHierarchy")) {
     spdlog::debug("{}: cgroup v2 is always hierarchical", m.path_of("useHierarchy"));
   }
-  if (m.optional_unsigned("swappiness", 100)) {
+  // Unbounded: runc checks [0, 100] only where it can apply it, on cgroup v1.
+  if (m.optional_unsigned("swappiness")) {
     ignored(m.path_of("swappiness"), "cgroup v2 has no per-cgroup swappiness");
   }
   if (m.optional_boolean("disableOOMKiller").value_or(false)) {
@@ -114,7 +115,8 @@ void parse_cpu(JsonReader& c, ResourcesSpec& res) {
   auto runtime = c.optional_integer("realtimeRuntime", INT64_MIN, INT64_MAX);
   auto period = c.optional_unsigned("realtimePeriod");
   if (runtime.value_or(0) != 0 || period.value_or(0) != 0) {
-    ignored(c.path_of("realtimeRuntime"), "cgroup v2 has no real-time bandwidth limits");
+    ignored(c.path_of(runtime.value_or(0) != 0 ? "realtimeRuntime" : "realtimePeriod"),
+            "cgroup v2 has no real-time bandwidth limits");
   }
   ignore_unknown(c);
 }

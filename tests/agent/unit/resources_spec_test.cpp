@@ -149,8 +149,11 @@ TEST(ResourcesSpec, FieldsWithoutAV2FileAreAcceptedAndWriteNothing) {
 }
 
 TEST(ResourcesSpec, HostileValuesAreNamed) {
-  EXPECT_EQ(parse_error({{"memory", {{"swappiness", 101}}}}),
-            "config.linux.resources.memory.swappiness: expected an integer in [0, 100]");
+  // runc bounds swappiness on cgroup v1 only, where it applies it.
+  EXPECT_EQ(parse_error({{"memory", {{"swappiness", 101}}}}), "");
+  EXPECT_EQ(parse_error({{"memory", {{"swappiness", -1}}}}),
+            "config.linux.resources.memory.swappiness: expected an integer in [0, "
+            "18446744073709551615]");
   EXPECT_EQ(parse_error({{"cpu", {{"idle", 2}}}}),
             "config.linux.resources.cpu.idle: expected an integer in [0, 1]");
   EXPECT_EQ(parse_error({{"hugepageLimits", {{{"pageSize", "../2MB"}, {"limit", 1}}}}}),
