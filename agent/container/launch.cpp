@@ -13,8 +13,10 @@
 #include <exception>
 #include <vector>
 
+#include "agent/container/lsm_labels.h"
 #include "agent/container/mounts.h"
 #include "agent/container/process.h"
+#include "agent/container/process_attributes.h"
 #include "agent/container/pty.h"
 #include "agent/container/security.h"
 #include "agent/container/start_hooks.h"
@@ -116,6 +118,12 @@ void reset_child(const ChildStdio& stdio, std::vector<int> keep) {
       if (::setresgid(0, 0, 0) != 0) throw_errno("setgid 0 in the user namespace");
       if (::setresuid(0, 0, 0) != 0) throw_errno("setuid 0 in the user namespace");
     }
+    // Unshared here rather than by clone3, which would put us inside before the offsets are
+    // written; after the user namespace, which must own it. /proc is still the agent's.
+    if (spec.linux_spec.has(NamespaceType::kTime) &&
+        !spec.linux_spec.namespace_paths.contains(NamespaceType::kTime)) {
+      enter_new_time_namespace(spec.linux_spec.time_offsets);
+    }
     enter_root_filesystem(spec, context.rootfs);
     configure_namespaces(spec);
     restrict_root_filesystem(spec);
@@ -131,6 +139,8 @@ void reset_child(const ChildStdio& stdio, std::vector<int> keep) {
     child_exit(channel, e.what(), kExitSetupFailed);
   }
   try {
+    // Before seccomp, which may allow personality(2) only with some arguments.
+    if (spec.linux_spec.personality) apply_personality(*spec.linux_spec.personality);
     enter_security_context(spec.process, context.seccomp);
     run_start_container_hooks(spec, context.container_id, context.bundle);
     exec_process(spec.process);
@@ -203,11 +213,14 @@ int exit_status_of(int wait_status) {
 }
 
 LaunchedInit launch_init(const LaunchContext& context, ChildStdio stdio) {
+  check_lsm_labels(context.spec.process, context.spec.linux_spec.mount_label,
+                   kernel_has_process_labels());
   NamespaceSet joined = context.namespace_fds ? NamespaceSet::open_paths(context.spec.linux_spec,
                                                                          *context.namespace_fds)
                                               : NamespaceSet::open_paths(context.spec.linux_spec);
   auto [agent_end, child_end] = SyncChannel::make_pair();
-  unsigned long flags = clone_flags(context.spec.linux_spec) & ~CLONE_NEWCGROUP;
+  // Those two are unshared by the child itself (see run_init_child).
+  unsigned long flags = clone_flags(context.spec.linux_spec) & ~(CLONE_NEWCGROUP | CLONE_NEWTIME);
   pid_t pid;
   {
     PidNamespaceForChildren pid_namespace(joined.fd_of(NamespaceType::kPid));
@@ -246,6 +259,7 @@ void start_init(LaunchedInit& init) {
 
 LaunchedExec launch_exec(const LaunchContext& context, pid_t init_pid, const ProcessSpec& process,
                          ChildStdio stdio) {
+  check_lsm_labels(process, "", kernel_has_process_labels());
   NamespaceSet namespaces = NamespaceSet::open(init_pid, context.spec.linux_spec);
   std::vector<int> keep = namespaces.fds();
   auto [agent_end, child_end] = SyncChannel::make_pair();

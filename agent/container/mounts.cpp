@@ -12,6 +12,7 @@
 #include <deque>
 
 #include "agent/container/copy_up.h"
+#include "agent/container/device_nodes.h"
 #include "agent/container/mount_options.h"
 #include "agent/container/mount_target.h"
 #include "common/error.h"
@@ -137,13 +138,15 @@ void seal_dev(const std::string& dev) {
 }
 
 // dev: the container's /dev as resolve_in_root found it (the image's /dev may be a symlink).
-void setup_dev(const std::string& dev) {
+// A node the spec lists itself (linux.devices) replaces the agent's.
+void setup_dev(const std::string& dev, const std::vector<DeviceNodeSpec>& spec_nodes) {
   static constexpr std::array<const char*, 6> kDevices = {"null",   "zero",    "full",
                                                           "random", "urandom", "tty"};
   for (const char* name : kDevices) {
     std::string host = std::string("/dev/") + name;
     // A VM without a console may have no /dev/tty; the others are required.
     if (std::string_view(name) == "tty" && ::access(host.c_str(), F_OK) != 0) continue;
+    if (lists_device(spec_nodes, host)) continue;
     std::string target = dev + "/" + name;
     create_file(target);
     do_mount(host.c_str(), target, nullptr, MS_BIND, "");
@@ -234,7 +237,8 @@ void enter_root_filesystem(const ContainerSpec& spec, const std::string& rootfs)
              "mode=755,size=65536k");
   }
   for (const auto& m : spec.mounts) mount_one(rootfs, m);
-  setup_dev(dev);
+  make_device_nodes(rootfs, dev, linux_spec.devices, linux_spec.has(NamespaceType::kUser));
+  setup_dev(dev, linux_spec.devices);
   pivot_root_to(rootfs);
 }
 

@@ -53,6 +53,8 @@ unsigned long clone_flag(NamespaceType type) {
       return CLONE_NEWUSER;
     case NamespaceType::kCgroup:
       return CLONE_NEWCGROUP;
+    case NamespaceType::kTime:
+      return CLONE_NEWTIME;
   }
   return 0;
 }
@@ -95,9 +97,25 @@ void write_id_mappings(pid_t pid, const LinuxSpec& spec) {
   write_file(proc + "/gid_map", format_mappings(spec.gid_mappings));
 }
 
+void enter_new_time_namespace(const std::vector<TimeOffsetSpec>& offsets) {
+  if (::unshare(CLONE_NEWTIME) != 0) throw_errno("unshare the time namespace");
+  std::string text;
+  for (const auto& o : offsets) {
+    text += o.clock + " " + std::to_string(o.seconds) + " " + std::to_string(o.nanoseconds) + "\n";
+  }
+  if (!text.empty()) write_file("/proc/self/timens_offsets", text);
+  UniqueFd fd(::open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC));
+  if (!fd) throw_errno("open /proc/self/ns/time_for_children");
+  if (::setns(fd.get(), CLONE_NEWTIME) != 0) throw_errno("setns into the new time namespace");
+}
+
 void configure_namespaces(const ContainerSpec& spec) {
   if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) != 0) {
     throw_errno("sethostname " + spec.hostname);
+  }
+  if (!spec.domainname.empty() &&
+      ::setdomainname(spec.domainname.data(), spec.domainname.size()) != 0) {
+    throw_errno("setdomainname " + spec.domainname);
   }
   for (const auto& [key, value] : spec.linux_spec.sysctl) {
     std::string path = "/proc/sys/" + key;

@@ -29,7 +29,12 @@ pid_t clone_child(unsigned long flags);
 // Agent side, while the child waits on its sync channel: /proc/<pid>/{uid_map,gid_map}.
 void write_id_mappings(pid_t pid, const LinuxSpec& spec);
 
-// Child side, after the mount stage has mounted /proc: hostname and sysctls.
+// Child side, before any process is in it: unshares a time namespace, writes its clock offsets
+// (possible only while the namespace is empty) and enters it; the container's processes are
+// then all inside.
+void enter_new_time_namespace(const std::vector<TimeOffsetSpec>& offsets);
+
+// Child side, after the mount stage has mounted /proc: hostname, domainname and sysctls.
 void configure_namespaces(const ContainerSpec& spec);
 
 // The namespaces of a running container, opened from /proc/<pid>/ns so an exec can join them.

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "agent/container/capabilities.h"
+#include "agent/container/process_attributes.h"
 #include "common/error.h"
 #include "common/unique_fd.h"
 
@@ -53,6 +54,9 @@ void apply_rlimits(const std::vector<RlimitSpec>& rlimits) {
 void enter_security_context(const ProcessSpec& process, const SeccompFilter* filter) {
   apply_rlimits(process.rlimits);
   if (process.oom_score_adj) set_oom_score_adj(*process.oom_score_adj);
+  // While privileged: a realtime policy or I/O class needs CAP_SYS_NICE or CAP_SYS_ADMIN.
+  if (process.io_priority) apply_io_priority(*process.io_priority);
+  if (process.scheduler) apply_scheduler(*process.scheduler);
   if (filter != nullptr && !process.no_new_privileges) filter->load();
 
   drop_bounding_set(process.capabilities);

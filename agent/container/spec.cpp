@@ -5,6 +5,7 @@
 #include <array>
 #include <utility>
 
+#include "agent/container/attributes_spec.h"
 #include "agent/container/capabilities.h"
 #include "agent/container/hooks_spec.h"
 #include "agent/container/mount_options.h"
@@ -29,6 +30,7 @@ constexpr std::array kNamespaces = {
     std::pair<std::string_view, NamespaceType>{"uts", NamespaceType::kUts},
     std::pair<std::string_view, NamespaceType>{"user", NamespaceType::kUser},
     std::pair<std::string_view, NamespaceType>{"cgroup", NamespaceType::kCgroup},
+    std::pair<std::string_view, NamespaceType>{"time", NamespaceType::kTime},
 };
 
 #define KVRUN_RLIMIT(name) \
@@ -77,7 +79,9 @@ UserSpec parse_user(const nlohmann::json& json, const std::string& path) {
   }
   if (auto mask = r.optional_unsigned("umask", 0777))
     user.umask = static_cast<std::uint32_t>(*mask);
-  if (r.has("username")) throw Error(r.path_of("username") + ": is not supported (use uid/gid)");
+  // Windows-only in the runtime-spec; runc ignores it on Linux as well.
+  if (auto name = r.optional_string("username"))
+    spdlog::debug("{}: Windows only, ignored", r.path_of("username"));
   ignore_unknown(r);
   return user;
 }
@@ -228,6 +232,19 @@ LinuxSpec parse_linux(const nlohmann::json& json, const std::string& path) {
   }
   // cgroupsPath is accepted for compatibility; the agent places containers itself.
   r.optional_string("cgroupsPath");
+  if (const auto* personality = r.optional_object("personality"))
+    linux_spec.personality = parse_personality(*personality, r.path_of("personality"));
+  if (const auto* offsets = r.optional_object("timeOffsets"))
+    linux_spec.time_offsets = parse_time_offsets(*offsets, r.path_of("timeOffsets"));
+  if (const auto* devices = r.optional_array("devices"))
+    linux_spec.devices = parse_device_nodes(*devices, r.path_of("devices"));
+  linux_spec.mount_label = r.optional_string("mountLabel").value_or("");
+  // As runc without resctrl: the guest has no RDT, and a cache or bandwidth partition asked for
+  // must not silently be missing.
+  if (r.has("intelRdt")) {
+    r.object("intelRdt");
+    throw Error(r.path_of("intelRdt") + ": Intel RDT is not available in the sandbox");
+  }
   ignore_unknown(r);
 
   if (!linux_spec.has(NamespaceType::kMount)) {
@@ -236,6 +253,11 @@ LinuxSpec parse_linux(const nlohmann::json& json, const std::string& path) {
     throw Error(r.path_of("namespaces") +
                 ": a mount namespace is required (without one the container would share the "
                 "agent's mount namespace and root filesystem)");
+  }
+  // Offsets can be written only before a process enters the namespace: one the agent creates.
+  if (r.has("timeOffsets") && (!linux_spec.has(NamespaceType::kTime) ||
+                               linux_spec.namespace_paths.contains(NamespaceType::kTime))) {
+    throw Error(r.path_of("timeOffsets") + ": needs a new time namespace");
   }
   bool user = linux_spec.has(NamespaceType::kUser);
   if (user && (linux_spec.uid_mappings.empty() || linux_spec.gid_mappings.empty())) {
@@ -300,6 +322,12 @@ ProcessSpec parse_process_spec(const nlohmann::json& json, const std::string& pa
   }
   if (auto adj = r.optional_integer("oomScoreAdj", -1000, 1000))
     process.oom_score_adj = static_cast<int>(*adj);
+  if (const auto* io = r.optional_object("ioPriority"))
+    process.io_priority = parse_io_priority(*io, r.path_of("ioPriority"));
+  if (const auto* scheduler = r.optional_object("scheduler"))
+    process.scheduler = parse_scheduler(*scheduler, r.path_of("scheduler"));
+  process.apparmor_profile = r.optional_string("apparmorProfile").value_or("");
+  process.selinux_label = r.optional_string("selinuxLabel").value_or("");
   ignore_unknown(r);
   return process;
 }
@@ -320,6 +348,9 @@ ContainerSpec parse_container_spec(const nlohmann::json& config) {
   spec.root_readonly = root.optional_boolean("readonly").value_or(false);
   ignore_unknown(root);
   spec.hostname = r.optional_string("hostname").value_or("");
+  spec.domainname = r.optional_string("domainname").value_or("");
+  // setdomainname's limit (__NEW_UTS_LEN).
+  if (spec.domainname.size() > 64) throw Error(r.path_of("domainname") + ": longer than 64 bytes");
   if (const auto* mounts = r.optional_array("mounts")) {
     for (std::size_t i = 0; i < mounts->size(); ++i) {
       spec.mounts.push_back(parse_mount((*mounts)[i], element_path(r.path_of("mounts"), i)));
@@ -331,6 +362,9 @@ ContainerSpec parse_container_spec(const nlohmann::json& config) {
   ignore_unknown(r);
   if (!spec.hostname.empty() && !spec.linux_spec.has(NamespaceType::kUts)) {
     throw Error(r.path_of("hostname") + ": setting a hostname needs a uts namespace");
+  }
+  if (!spec.domainname.empty() && !spec.linux_spec.has(NamespaceType::kUts)) {
+    throw Error(r.path_of("domainname") + ": setting a domainname needs a uts namespace");
   }
   return spec;
 }

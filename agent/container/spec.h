@@ -31,6 +31,23 @@ struct RlimitSpec {
   std::uint64_t soft = 0, hard = 0;
 };
 
+// process.ioPriority: ioprio_set(2) of the process (IOPRIO_CLASS_* values).
+enum class IoPriorityClass { kRealtime = 1, kBestEffort = 2, kIdle = 3 };
+struct IoPrioritySpec {
+  IoPriorityClass io_class = IoPriorityClass::kBestEffort;
+  int priority = 0;  // 0 (highest) to 7
+};
+
+// process.scheduler: sched_setattr(2) of the process, fields as the kernel's struct sched_attr.
+struct SchedulerSpec {
+  std::string policy_name;  // "SCHED_FIFO", for errors
+  std::uint32_t policy = 0;
+  std::uint64_t flags = 0;  // SCHED_FLAG_*
+  int nice = 0;
+  std::uint32_t priority = 0;
+  std::uint64_t runtime = 0, deadline = 0, period = 0;  // nanoseconds, SCHED_DEADLINE only
+};
+
 struct ProcessSpec {
   std::vector<std::string> args;
   std::vector<std::string> env;
@@ -40,6 +57,10 @@ struct ProcessSpec {
   bool no_new_privileges = false;
   std::vector<RlimitSpec> rlimits;
   std::optional<int> oom_score_adj;
+  std::optional<IoPrioritySpec> io_priority;
+  std::optional<SchedulerSpec> scheduler;
+  // LSM labels: accepted where the kernel has no such LSM (the guest's), never applied.
+  std::string apparmor_profile, selinux_label;
   // A pseudo-terminal on 0-2 instead of pipes; its size (0: the kernel's default).
   bool terminal = false;
   unsigned short console_rows = 0, console_cols = 0;
@@ -52,7 +73,25 @@ struct MountSpec {
   std::vector<std::string> options;
 };
 
-enum class NamespaceType { kPid, kNetwork, kMount, kIpc, kUts, kUser, kCgroup };
+enum class NamespaceType { kPid, kNetwork, kMount, kIpc, kUts, kUser, kCgroup, kTime };
+
+// linux.timeOffsets of a new time namespace: one clock ("monotonic" or "boottime").
+struct TimeOffsetSpec {
+  std::string clock;
+  std::int64_t seconds = 0;
+  std::uint32_t nanoseconds = 0;  // below 1e9
+};
+
+// One linux.devices entry: a node the container's /dev gets (made with mknod, or bound from
+// the agent's /dev in a user namespace). Access is still decided by the device rules.
+enum class DeviceNodeType { kChar, kBlock, kFifo };
+struct DeviceNodeSpec {
+  std::string path;  // absolute, under /dev, without ".."
+  DeviceNodeType type = DeviceNodeType::kChar;
+  std::uint32_t major = 0, minor = 0;
+  std::uint32_t file_mode = 0666;  // permission bits only
+  std::uint32_t uid = 0, gid = 0;
+};
 
 struct IdMapping {
   std::uint32_t container_id = 0, host_id = 0, size = 0;
@@ -140,6 +179,10 @@ struct LinuxSpec {
   std::optional<SeccompSpec> seccomp;
   ResourcesSpec resources;
   std::string rootfs_propagation;  // empty: rslave
+  std::optional<unsigned long> personality;  // PER_LINUX or PER_LINUX32
+  std::vector<TimeOffsetSpec> time_offsets;
+  std::vector<DeviceNodeSpec> devices;
+  std::string mount_label;  // SELinux context of the mounts: see apparmor_profile
   bool has(NamespaceType type) const;
 };
 
@@ -148,6 +191,7 @@ struct ContainerSpec {
   std::string root_path;
   bool root_readonly = false;
   std::string hostname;
+  std::string domainname;
   std::vector<MountSpec> mounts;
   LinuxSpec linux_spec;
   std::map<std::string, std::string> annotations;  // the hooks' state carries them

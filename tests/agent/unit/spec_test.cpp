@@ -122,8 +122,8 @@ TEST(Spec, InvalidValuesAreNamed) {
 
 TEST(Spec, NamespaceRules) {
   auto c = config();
-  c["linux"]["namespaces"] = {{{"type", "pid"}}, {{"type", "time"}}};
-  EXPECT_EQ(parse_error(c), "config.linux.namespaces[1].type: unknown namespace type \"time\"");
+  c["linux"]["namespaces"] = {{{"type", "pid"}}, {{"type", "timex"}}};
+  EXPECT_EQ(parse_error(c), "config.linux.namespaces[1].type: unknown namespace type \"timex\"");
   c = config();
   c["linux"]["namespaces"] = {{{"type", "pid"}}, {{"type", "uts"}}};
   EXPECT_EQ(parse_error(c),
