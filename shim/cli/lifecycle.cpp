@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <optional>
 #include <thread>
 
 #include "common/error.h"
@@ -222,7 +223,7 @@ pid_t create_container(const Globals& globals, const CreateOptions& options) {
 void start_container(const Globals& globals, const std::string& id) {
   state::StateDir states(globals.root);
   auto dir = states.open(id);
-  state::ContainerLock lock(dir);
+  std::optional<state::ContainerLock> lock(std::in_place, dir);
   ContainerState current = state::load_current_state(dir);
   switch (current.status) {
     case state::Status::kCreated:
@@ -242,6 +243,7 @@ void start_container(const Globals& globals, const std::string& id) {
   client.call_ok(protocol::StartContainer{id});
   current.status = state::Status::kRunning;
   state::save_state(dir, current);
+  lock.reset();  // a hook may run kvrun on this container
   // The process runs; unlike runc (which runs them in create and fails it), a failure is a
   // warning, as the spec says.
   oci::run_hooks_warn_only(hooks, HookKind::kPoststart,

@@ -299,6 +299,23 @@ TEST_F(HooksTest, AStartContainerHookPastItsTimeoutIsKilledInTheContainer) {
   expect_nothing_left();
 }
 
+TEST_F(HooksTest, APoststartHookMayRunKvrunOnItsContainer) {
+  // start no longer holds the container's lock: the hook's delete does not wait for it.
+  json hooks = {{"poststart",
+                 {{{"path", KVRUN_CLI_PATH},
+                   {"args", kvrun_argv({"delete", "--force", "h8"})},
+                   {"timeout", 20}}}}};
+  auto dir = hooks_bundle(hooks, "sleep 30");
+  ASSERT_EQ(kvrun({"create", "--bundle", dir.string(), "h8"}).status, 0);
+  auto started = std::chrono::steady_clock::now();
+  Result start = kvrun({"start", "h8"});
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+  EXPECT_EQ(start.status, 0) << start.err;
+  EXPECT_EQ(start.err.find("poststart hook #0"), std::string::npos) << start.err;
+  EXPECT_NE(kvrun({"state", "h8"}).status, 0);
+  expect_nothing_left();
+}
+
 TEST_F(HooksTest, AnInvalidHookIsRefusedBeforeAnythingRuns) {
   auto dir =
       hooks_bundle({{"prestart", {hook("prestart")}}, {"poststop", {{{"path", "relative/hook"}}}}});
