@@ -1,7 +1,8 @@
 // What the shim changes in containerd's config.json before kvrun reads it. containerd writes
 // device cgroup rules for host devices (/dev/null, /dev/tty, ...); in a VM the guest's devices
 // are its own and kvrun's agent takes only the deny-all rule, so the allow rules are dropped
-// (the guest's device nodes come from its own kernel, not from the host).
+// (the guest's device nodes come from its own kernel, not from the host), except a rule for a
+// node the spec lists in linux.devices, which the agent makes in the guest.
 #pragma once
 
 #include <filesystem>
