@@ -1,7 +1,12 @@
 #include "agent/container/seccomp.h"
 
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
 #include <spdlog/spdlog.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <array>
 #include <cerrno>
@@ -9,7 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "agent/container/seccomp_enosys.h"
 #include "common/error.h"
+#include "common/unique_fd.h"
 
 namespace kvrun::agent {
 namespace {
@@ -86,10 +93,37 @@ std::vector<std::vector<scmp_arg_cmp>> rule_conditions(const SeccompRuleSpec& ru
   return split;
 }
 
+// libseccomp's program behind runc's -ENOSYS stub (seccomp_enosys.h): read back from a memfd.
+std::vector<sock_filter> with_stub(scmp_filter_ctx ctx, std::vector<sock_filter> stub) {
+  UniqueFd fd(::memfd_create("kvrun-seccomp", MFD_CLOEXEC));
+  if (!fd) throw_errno("seccomp: memfd_create");
+  check(seccomp_export_bpf(ctx, fd.get()), "seccomp: export the filter");
+  off_t size = ::lseek(fd.get(), 0, SEEK_END);
+  if (size < 0 || size % sizeof(sock_filter) != 0) throw Error("seccomp: exported filter is torn");
+  std::size_t count = static_cast<std::size_t>(size) / sizeof(sock_filter);
+  if (stub.size() + count > BPF_MAXINSNS) {
+    throw Error("seccomp: the filter has " + std::to_string(stub.size() + count) +
+                " instructions, the kernel takes " + std::to_string(BPF_MAXINSNS));
+  }
+  std::vector<sock_filter> program = std::move(stub);
+  std::size_t at = program.size();
+  program.resize(at + count);
+  if (::pread(fd.get(), program.data() + at, static_cast<std::size_t>(size), 0) != size) {
+    throw_errno("seccomp: read the exported filter");
+  }
+  return program;
+}
+
+std::uint32_t attr(scmp_filter_ctx ctx, scmp_filter_attr which) {
+  std::uint32_t value = 0;
+  return seccomp_attr_get(ctx, which, &value) == 0 ? value : 0;
+}
+
 }  // namespace
 
 struct SeccompFilter::Context {
   scmp_filter_ctx ctx = nullptr;
+  std::vector<sock_filter> program;  // with the -ENOSYS stub; empty: libseccomp loads its own
   ~Context() {
     if (ctx != nullptr) seccomp_release(ctx);
   }
@@ -106,8 +140,10 @@ SeccompFilter SeccompFilter::compile(const SeccompSpec& spec) {
   context->ctx = seccomp_init(default_action);
   if (context->ctx == nullptr) throw Error("seccomp_init failed");
   check(seccomp_attr_set(context->ctx, SCMP_FLTATR_CTL_NNP, 0), "seccomp: clear the NNP attribute");
+  std::vector<std::uint32_t> arches;
   for (const auto& name : spec.architectures) {
-    int rc = seccomp_arch_add(context->ctx, arch_of(name));
+    arches.push_back(arch_of(name));
+    int rc = seccomp_arch_add(context->ctx, arches.back());
     if (rc != -EEXIST) check(rc, "seccomp: add architecture " + name);
   }
   set_flags(context->ctx, spec.flags);
@@ -132,9 +168,25 @@ SeccompFilter SeccompFilter::compile(const SeccompSpec& spec) {
       }
     }
   }
+  auto stub = enosys_stub(spec, arches);
+  if (!stub.empty()) context->program = with_stub(context->ctx, std::move(stub));
   return SeccompFilter(std::move(context));
 }
 
-void SeccompFilter::load() const { check(seccomp_load(context_->ctx), "seccomp: load the filter"); }
+void SeccompFilter::load() const {
+  if (context_->program.empty()) {
+    check(seccomp_load(context_->ctx), "seccomp: load the filter");
+    return;
+  }
+  // What seccomp_load() would pass, for the program it did not build alone.
+  unsigned flags = 0;
+  if (attr(context_->ctx, SCMP_FLTATR_CTL_TSYNC) != 0) flags |= SECCOMP_FILTER_FLAG_TSYNC;
+  if (attr(context_->ctx, SCMP_FLTATR_CTL_LOG) != 0) flags |= SECCOMP_FILTER_FLAG_LOG;
+  if (attr(context_->ctx, SCMP_FLTATR_CTL_SSB) != 0) flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+  sock_fprog prog{static_cast<unsigned short>(context_->program.size()), context_->program.data()};
+  if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog) != 0) {
+    throw_errno("seccomp: load the filter");
+  }
+}
 
 }  // namespace kvrun::agent

@@ -98,6 +98,33 @@ TEST_F(SeccompAsRoot, DockersPersonalityRuleAllowsItsValuesOnly) {
   EXPECT_EQ(out, "ret=0\nrc=0\nret=0\nrc=0\nret=0\nrc=0\nerrno=13\nrc=0\n");
 }
 
+// runc's -ENOSYS stub: under a deny-by-default profile, calls newer than every call it names
+// fail with ENOSYS (so libc falls back), older ones it does not name with the default errno,
+// and only for the architectures the profile lists.
+TEST_F(SeccompAsRoot, CallsNewerThanTheProfileGetEnosys) {
+  nlohmann::json names = nlohmann::json::array();
+  for (int nr = 0; nr <= 440; ++nr) {
+    if (nr == SYS_personality) continue;
+    char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+    if (name == nullptr) continue;
+    names.push_back(name);
+    std::free(name);
+  }
+  nlohmann::json seccomp = {
+      {"defaultAction", "SCMP_ACT_ERRNO"},
+      {"architectures", {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"}},
+      {"syscalls", {{{"names", names}, {"action", "SCMP_ACT_ALLOW"}}}}};
+  std::string script = "/bin/probe 450 0 0 0 0; /bin/probe 1000; " + personality_calls({"4"});
+  EXPECT_EQ(run_both("enosys", seccomp, script), "errno=38\nerrno=38\nerrno=1\nrc=0\n");
+  // No architectures listed: no stub, in runc as here.
+  seccomp.erase("architectures");
+  EXPECT_EQ(run_both("no-stub", seccomp, script), "errno=1\nerrno=1\nerrno=1\nrc=0\n");
+  // A default that lets calls through needs none either.
+  seccomp["defaultAction"] = "SCMP_ACT_LOG";
+  seccomp["architectures"] = {"SCMP_ARCH_X86_64"};
+  EXPECT_EQ(run_both("log", seccomp, "/bin/probe 1000"), "errno=38\n");  // the kernel's own
+}
+
 // Every action, errnoRet and MASKED_EQ (value is the mask, valueTwo what the masked argument
 // must equal), each on its own value of personality's arg0.
 TEST_F(SeccompAsRoot, EveryActionHasItsEffect) {

@@ -250,6 +250,17 @@ TEST_F(HooksTest, FailingPoststartAndPoststopHooksOnlyWarn) {
   Result runc_create = runc({"create", "--bundle", dir.string(), "h4"});
   EXPECT_NE(runc_create.status, 0);
   EXPECT_NE(runc({"state", "h4"}).status, 0);
+  // A failing poststop only warns in runc too, but runc skips the hooks after it; kvrun runs
+  // them, as the spec's "the remaining hooks ... continue" asks.
+  std::filesystem::remove(log_);
+  auto stop_only = bundle("stop-only", "exit 0", {{"hooks", {{"poststop", hooks["poststop"]}}}});
+  ASSERT_EQ(runc({"create", "--bundle", stop_only.string(), "h4b"}).status, 0);
+  ASSERT_EQ(runc({"start", "h4b"}).status, 0);
+  ASSERT_TRUE(wait_stopped([&] { return json::parse(runc({"state", "h4b"}).out); }));
+  Result runc_delete = runc({"delete", "h4b"});
+  EXPECT_EQ(runc_delete.status, 0);
+  EXPECT_NE(runc_delete.err.find("poststop-a failed on purpose"), std::string::npos);
+  EXPECT_EQ(names(read_log()), (std::vector<std::string>{"poststop-a"}));
 }
 
 TEST_F(HooksTest, AFailingStartContainerHookFailsStartAndTheProcessNeverRuns) {
