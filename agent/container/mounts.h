@@ -4,7 +4,8 @@
 //   3. the spec's mounts, in order, with destinations resolved inside the rootfs,
 //   4. a minimal /dev (tmpfs unless the spec mounts one; null zero full random urandom tty bound
 //      from the agent's /dev; the usual symlinks), then remounted nodev: a node made there by
-//      mknod never opens (the cgroup's device filter refuses it as well),
+//      mknod never opens (the cgroup's device filter refuses it as well); the nodes of
+//      linux.devices are made before, each a mount of its own (device_nodes.h),
 //   5. pivot_root and detach the old root,
 //   6. masked paths, readonly paths, readonly root.
 #pragma once
