@@ -170,6 +170,9 @@ void reset_child(const ChildStdio& stdio, std::vector<int> keep) {
     if (pid == 0) {
       try {
         if (pty.slave) make_controlling_terminal(pty.slave.get());
+        // The container's, as runc's setns init sets it for every process.
+        if (context.spec.linux_spec.personality)
+          apply_personality(*context.spec.linux_spec.personality);
         enter_security_context(process, context.seccomp);
         exec_process(process);
       } catch (const std::exception& e) {

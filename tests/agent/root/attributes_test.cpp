@@ -53,6 +53,21 @@ TEST_F(AttributesAsRoot, PersonalityLinux32MakesUnameSayI686) {
   EXPECT_EQ(run("personality64", config).out, "00000000\nx86_64\n");
 }
 
+TEST_F(AttributesAsRoot, PersonalityIsThatOfExecProcessesToo) {
+  auto config = base_config({"sleep", "30"});
+  config["linux"]["personality"] = {{"domain", "LINUX32"}};
+  AgentClient client(agent_->socket_path());
+  auto created = create(client, "personality-exec", config);
+  ASSERT_TRUE(created.ok) << created.error;
+  ASSERT_TRUE(client.call("StartContainer", {{"container_id", "personality-exec"}}).ok);
+  auto reply = client.call("ExecProcess", {{"container_id", "personality-exec"},
+                                           {"exec_id", "e1"},
+                                           {"process", {{"args", {"uname", "-m"}}}}});
+  ASSERT_TRUE(reply.ok) << reply.error;
+  UniqueFd out = attach(agent_->socket_path(), "personality-exec", "e1", "stdout");
+  EXPECT_EQ(read_all(out.get()), "i686\n");
+}
+
 TEST_F(AttributesAsRoot, IoPriorityIsTheProcesss) {
   auto config = base_config({"ionice"});
   config["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_BE"}, {"priority", 6}};
