@@ -81,6 +81,17 @@ TEST(DecodeFuzz, SpecsFailOnlyWithErrors) {
          {"action", "SCMP_ACT_ERRNO"},
          {"args", {{{"index", 0}, {"value", 1}, {"op", "SCMP_CMP_EQ"}}}}}}}};
   config["linux"]["resources"] = {{"memory", {{"limit", 1000}}}, {"cpu", {{"shares", 2}}}};
+  // The runtime-spec 1.1 attributes (attributes_spec.h).
+  config["domainname"] = "example.org";
+  config["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_BE"}, {"priority", 4}};
+  config["process"]["scheduler"] = {
+      {"policy", "SCHED_RR"}, {"priority", 9}, {"flags", {"SCHED_FLAG_RESET_ON_FORK"}}};
+  config["linux"]["personality"] = {{"domain", "LINUX32"}, {"flags", nlohmann::json::array()}};
+  config["linux"]["namespaces"].push_back({{"type", "time"}});
+  config["linux"]["timeOffsets"] = {{"boottime", {{"secs", 100}, {"nanosecs", 7}}}};
+  config["linux"]["devices"] = {
+      {{"path", "/dev/fuse"}, {"type", "c"}, {"major", 10}, {"minor", 229}, {"fileMode", 438}}};
+  ASSERT_NO_THROW(parse_container_spec(config));  // mutations start from a valid spec
   std::string seed = config.dump();
   for (int i = 0; i < 5000; ++i) {
     auto json = nlohmann::json::parse(mutate(seed, rng), nullptr, false);
