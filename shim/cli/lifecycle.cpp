@@ -232,6 +232,8 @@ void start_container(const Globals& globals, const std::string& id) {
       throw Error("cannot start a container that has stopped");
     case state::Status::kCreating:
       throw Error("cannot start a container that is still being created");
+    case state::Status::kPaused:
+      throw Error("cannot start a container in the paused state");
     default:
       throw Error("cannot start an already running container");
   }

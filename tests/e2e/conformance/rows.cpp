@@ -18,6 +18,11 @@ const char* to_string(From from) {
   return "?";
 }
 
+// The mount at `target` as "<target> <mount options>" (its filesystem is the runtime's choice).
+#define MOUNT_FLAGS_OF(target)                    \
+  "sed -n 's|^[^ ]* [^ ]* [^ ]* [^ ]* \\(" target \
+  "\\) \\([^ ]*\\) .*|\\1 \\2|p' /proc/self/mountinfo"
+
 // The mount at `target` as "<target> <mount options> <fstype> <super options>", from mountinfo
 // (mount ids and peer groups differ between runs).
 #define MOUNT_OF(target)                          \
@@ -49,10 +54,13 @@ const std::vector<Observation>& observations() {
       {"tmpfs mount and flags", Group::kRoot,
        R"({"mounts": [{"destination": "/conf-tmp", "type": "tmpfs", "source": "tmpfs",
            "options": ["nosuid", "nodev", "noexec", "size=64k", "mode=750"]}]})",
-       MOUNT_OF("/conf-tmp") "; stat -c %a /conf-tmp"},
+       // inode64 is the kernel's default, which only some kernels show.
+       MOUNT_OF("/conf-tmp") " | sed s/,inode64//; stat -c %a /conf-tmp"},
       {"proc mount flags", Group::kRoot, "{}", MOUNT_OF("/proc")},
       {"root.readonly", Group::kRoot, R"({"root": {"readonly": true}})",
-       MOUNT_OF("/") "; touch /conf-file"},
+       MOUNT_FLAGS_OF("/") "; touch /conf-file", nullptr, nullptr, true,
+       "/ ro,nodev,relatime\ntouch: /conf-file: Read-only file system\n",
+       "the guest's overlay root is nodev: image and container nodes never open a guest device"},
       {"process.cwd", Group::kRoot, R"({"process": {"cwd": "/tmp"}})", "pwd"},
       {"process.env", Group::kRoot, R"({"process": {"env": ["CONF_A=1", "CONF_B=two words"]}})",
        "env | grep ^CONF_ | sort"},
@@ -67,6 +75,11 @@ const std::vector<Observation>& observations() {
       {"noNewPrivileges unset", Group::kRoot, "{}", "grep ^NoNewPrivs /proc/self/status"},
       {"sysctl (ipc namespace)", Group::kRoot,
        R"({"linux": {"sysctl": {"kernel.shmmax": "1234567"}}})", "cat /proc/sys/kernel/shmmax"},
+      {"seccomp errno rule", Group::kRoot,
+       R"({"linux": {"seccomp": {"defaultAction": "SCMP_ACT_ALLOW",
+           "architectures": ["SCMP_ARCH_X86_64"], "syscalls": [{"names": ["mkdir", "mkdirat"],
+           "action": "SCMP_ACT_ERRNO", "errnoRet": 38}]}}})",
+       "mkdir /tmp/conf-dir"},
       {"user uid gid additionalGids", Group::kUser,
        R"({"process": {"user": {"uid": 1000, "gid": 1000, "additionalGids": [2000, 3000]}}})",
        "grep -E '^(Uid|Gid|Groups)' /proc/self/status"},

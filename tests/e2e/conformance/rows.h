@@ -22,6 +22,10 @@ struct Observation {
   const char* kvrun_prints = nullptr;
   const char* why = nullptr;
   bool in_vm = true;  // also compared in the VM variant
+  // Null: in a VM sandbox kvrun prints what it prints in a host sandbox. Else its answer there,
+  // and the VM's reason.
+  const char* vm_prints = nullptr;
+  const char* vm_why = nullptr;
 };
 
 // The container's status before the command.
