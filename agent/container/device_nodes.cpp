@@ -72,8 +72,9 @@ void make_node(const DeviceNodeSpec& node, const std::string& target) {
 }
 
 void bind_node(const DeviceNodeSpec& node, const std::string& target) {
+  // lstat: the agent's /dev has symlinks into /proc (stdin, fd) that must not be followed.
   struct stat st;
-  if (::stat(node.path.c_str(), &st) != 0) throw_errno("stat the agent's " + node.path);
+  if (::lstat(node.path.c_str(), &st) != 0) throw_errno("lstat the agent's " + node.path);
   if ((st.st_mode & S_IFMT) != type_bits(node.type) || major(st.st_rdev) != node.major ||
       minor(st.st_rdev) != node.minor) {
     throw Error("in a user namespace nodes are bound from the agent's /dev, where " + node.path +

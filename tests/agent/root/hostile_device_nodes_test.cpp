@@ -1,6 +1,8 @@
 // linux.devices against a spec that tries to put a node outside the container's /dev, and the
 // user-namespace path, where nodes are bound from the agent's /dev.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "root/container_fixture.h"
@@ -50,6 +52,17 @@ TEST_F(HostileDeviceNodesAsRoot, InAUserNamespaceNodesAreTheAgentsOwn) {
   auto created = create(client, "userns-mismatch", config);
   EXPECT_FALSE(created.ok);
   EXPECT_NE(created.error.find("/dev/null is not device 1:2"), std::string::npos) << created.error;
+  // The agent's /dev/stdin is a symlink to /proc/self/fd/0 (in the guest, the console): never
+  // followed to whatever node it names, even one of the spec's numbers.
+  struct stat st;
+  ASSERT_EQ(::stat("/dev/stdin", &st), 0);
+  config["linux"]["devices"] = {{{"path", "/dev/stdin"},
+                                 {"type", "c"},
+                                 {"major", major(st.st_rdev)},
+                                 {"minor", minor(st.st_rdev)}}};
+  created = create(client, "userns-symlink", config);
+  EXPECT_FALSE(created.ok);
+  EXPECT_NE(created.error.find("/dev/stdin is not device"), std::string::npos) << created.error;
 }
 
 }  // namespace
