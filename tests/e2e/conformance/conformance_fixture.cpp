@@ -103,7 +103,8 @@ Result ConformanceTest::runtime(Runtime which, const std::vector<std::string>& a
 
 std::filesystem::path ConformanceTest::group_bundle(const std::string& name, Group group,
                                                     const std::string& script,
-                                                    const std::vector<const Observation*>& rows) {
+                                                    const std::vector<const Observation*>& rows,
+                                                    const std::string& hooks) {
   auto dir = scratch_ / name;
   std::filesystem::create_directories(dir);
   const bool user = group == Group::kUser;
@@ -122,7 +123,14 @@ std::filesystem::path ConformanceTest::group_bundle(const std::string& name, Gro
        {{"namespaces",
          {{{"type", "pid"}}, {{"type", "mount"}}, {{"type", "uts"}}, {{"type", "ipc"}}}}}},
   };
-  for (const Observation* row : rows) merge(config, nlohmann::json::parse(row->patch));
+  config["process"]["env"].push_back("HOOK_DIR=/conf-hooks/" + hooks);
+  const std::string hooks_dir = (rootfs_ / "conf-hooks" / hooks).string();
+  for (const Observation* row : rows) {
+    std::string patch = row->patch;
+    for (auto at = patch.find("@HOOKS@"); at != std::string::npos; at = patch.find("@HOOKS@"))
+      patch.replace(at, 7, hooks_dir);
+    merge(config, nlohmann::json::parse(patch));
+  }
   std::ofstream(dir / "config.json") << config.dump(2);
   return dir;
 }
@@ -133,9 +141,11 @@ std::map<std::string, std::string> ConformanceTest::observe(
   for (const Observation* row : rows)
     script += std::string("echo '") + kMark + row->name + "'; (" + row->probe + ") 2>&1\n";
   script += "exit 0\n";  // a probe's failure is its observation, not the run's
-  std::string name = std::string(which == Runtime::kRunc ? "runc" : "kvrun") +
-                     (group == Group::kRoot ? "-root" : "-user");
-  auto dir = group_bundle(name, group, script, rows);
+  // One id and bundle for both runtimes (they run one after the other), as hooks see them.
+  std::string name = group == Group::kRoot ? "conf-root" : "conf-user";
+  std::string hooks = which == Runtime::kRunc ? "runc" : "kvrun";
+  std::filesystem::create_directories(rootfs_ / "conf-hooks" / hooks);
+  auto dir = group_bundle(name, group, script, rows, hooks);
   Result r = runtime(which, {"run", "--bundle", dir.string(), name}, timeout_seconds);
   std::map<std::string, std::string> seen;
   if (r.status != 0) {

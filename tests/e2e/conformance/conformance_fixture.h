@@ -20,10 +20,12 @@ class ConformanceTest : public CliTest {
 
   Result runtime(Runtime which, const std::vector<std::string>& args, int timeout_seconds = 30);
   // A bundle on the shared busybox rootfs running `sh -c script`, the group's process, with
-  // `patches` merged in (objects merge, arrays append).
+  // the rows' patches merged in (objects merge, arrays append). "@HOOKS@" in a patch is the host
+  // path of the rootfs's /conf-hooks/<hooks>, $HOOK_DIR its path in the container.
   std::filesystem::path group_bundle(const std::string& name, Group group,
                                      const std::string& script,
-                                     const std::vector<const Observation*>& rows);
+                                     const std::vector<const Observation*>& rows,
+                                     const std::string& hooks = "none");
   // Runs the rows of `group` in one container of `which` (run, foreground); row name -> output.
   std::map<std::string, std::string> observe(Runtime which, Group group,
                                              const std::vector<const Observation*>& rows,

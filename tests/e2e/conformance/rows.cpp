@@ -30,6 +30,19 @@ const char* to_string(From from) {
   "\\) \\([^ ]*\\).* - \\([^ ]*\\) "              \
   "[^ ]* \\(.*\\)$|\\1 \\2 \\3 \\4|p' /proc/self/mountinfo"
 
+// What a hook got on stdin (the container's state), field by field: JSON spacing is the
+// runtime's own, and ociVersion says which spec version it implements.
+#define HOOK_STATE(hook)                                                           \
+  "f=$HOOK_DIR/" hook                                                              \
+  "; for k in id status bundle; do grep -o \"\\\"$k\\\": *\\\"[^\\\"]*\\\"\" $f; " \
+  "done | tr -d ' '; grep -q '\"pid\": *[1-9]' $f && echo pid"
+
+// A hook that keeps its stdin where the container can read it (@HOOKS@: see group_bundle).
+#define HOOK_PATCH(hook)                                     \
+  "{\"hooks\": {\"" hook                                     \
+  "\": [{\"path\": \"/bin/sh\", \"args\": [\"sh\", \"-c\", " \
+  "\"cat > @HOOKS@/" hook "\"]}]}}"
+
 const std::vector<Observation>& observations() {
   static const std::vector<Observation> rows = {
       {"hostname", Group::kRoot, R"({"hostname": "conformance"})", "cat /proc/sys/kernel/hostname"},
@@ -80,6 +93,11 @@ const std::vector<Observation>& observations() {
            "architectures": ["SCMP_ARCH_X86_64"], "syscalls": [{"names": ["mkdir", "mkdirat"],
            "action": "SCMP_ACT_ERRNO", "errnoRet": 38}]}}})",
        "mkdir /tmp/conf-dir"},
+      // Host hooks write into the rootfs after a VM's image of it was made: host variant only.
+      {"hook createRuntime gets the state", Group::kRoot, HOOK_PATCH("createRuntime"),
+       HOOK_STATE("createRuntime"), nullptr, nullptr, false},
+      {"hook prestart gets the state", Group::kRoot, HOOK_PATCH("prestart"), HOOK_STATE("prestart"),
+       nullptr, nullptr, false},
       {"user uid gid additionalGids", Group::kUser,
        R"({"process": {"user": {"uid": 1000, "gid": 1000, "additionalGids": [2000, 3000]}}})",
        "grep -E '^(Uid|Gid|Groups)' /proc/self/status"},
