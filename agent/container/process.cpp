@@ -1,5 +1,7 @@
 #include "agent/container/process.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,6 +11,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/unique_fd.h"
 
 namespace kvrun::agent {
 namespace {
@@ -35,10 +38,20 @@ constexpr std::streamsize kMaxPasswdBytes = 1 << 20;
 
 // As runc: the home directory of the process's uid in the container's /etc/passwd, else "/".
 std::string default_home() {
-  std::ifstream passwd("/etc/passwd");
+  // The image's (or a running container's) file: a FIFO there must not block the exec, and with
+  // it the agent, which waits for the child.
+  UniqueFd passwd(::open("/etc/passwd", O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  struct stat st {};
+  if (!passwd || ::fstat(passwd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return "/";
   std::string text(static_cast<std::size_t>(kMaxPasswdBytes), '\0');
-  passwd.read(text.data(), kMaxPasswdBytes);
-  text.resize(static_cast<std::size_t>(passwd.gcount()));
+  std::size_t got = 0;
+  while (got < text.size()) {
+    ssize_t n = ::read(passwd.get(), text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  text.resize(got);
   const std::string uid = std::to_string(::getuid());
   std::istringstream lines(text);
   for (std::string line; std::getline(lines, line);) {
