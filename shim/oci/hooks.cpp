@@ -1,8 +1,6 @@
 #include "shim/oci/hooks.h"
 
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
@@ -10,8 +8,7 @@
 #include <sstream>
 
 #include "common/error.h"
-#include "common/full_io.h"
-#include "common/unique_fd.h"
+#include "shim/state/state_dir.h"
 
 namespace kvrun::oci {
 namespace {
@@ -168,15 +165,7 @@ PoststopOnFailure::~PoststopOnFailure() {
 
 void save_hooks(const std::filesystem::path& dir, const Hooks& hooks) {
   if (hooks.empty()) return;
-  auto final_path = dir / kHooksFile;
-  auto temp_path = dir / (std::string(".") + kHooksFile + ".tmp");
-  std::string text = hooks_json(hooks).dump() + "\n";
-  UniqueFd fd(::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (!fd) throw_errno("create " + temp_path.string());
-  write_all(fd.get(), text, "write " + temp_path.string());
-  if (::fsync(fd.get()) != 0) throw_errno("fsync " + temp_path.string());
-  if (::rename(temp_path.c_str(), final_path.c_str()) != 0)
-    throw_errno("rename " + final_path.string());
+  state::write_state_file(dir, kHooksFile, hooks_json(hooks).dump() + "\n");
 }
 
 Hooks load_saved_hooks(const std::filesystem::path& dir) {

@@ -71,16 +71,20 @@ void StateDir::remove(const std::string& id) const {
   if (ec) throw Error("remove state of " + id + ": " + ec.message());
 }
 
-void save_state(const std::filesystem::path& dir, const ContainerState& state) {
-  auto final_path = dir / "state.json";
-  auto temp_path = dir / ".state.json.tmp";
-  std::string text = to_json(state).dump() + "\n";
+void write_state_file(const std::filesystem::path& dir, const std::string& name,
+                      const std::string& text) {
+  auto final_path = dir / name;
+  auto temp_path = dir / ("." + name + ".tmp");
   UniqueFd fd(::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!fd) throw_errno("create " + temp_path.string());
   write_all(fd.get(), text, "write " + temp_path.string());
   if (::fsync(fd.get()) != 0) throw_errno("fsync " + temp_path.string());
   if (::rename(temp_path.c_str(), final_path.c_str()) != 0)
     throw_errno("rename " + final_path.string());
+}
+
+void save_state(const std::filesystem::path& dir, const ContainerState& state) {
+  write_state_file(dir, "state.json", to_json(state).dump() + "\n");
 }
 
 ContainerState load_state(const std::filesystem::path& dir) {

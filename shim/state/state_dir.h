@@ -50,6 +50,10 @@ class StateDir {
 
 // Atomic: written to a temporary file in the same directory, fsynced, renamed over state.json.
 void save_state(const std::filesystem::path& dir, const ContainerState& state);
+// Replaces <dir>/<name> with text (0600) in one step: a temporary file, fsync, rename, so a
+// reader never sees half a file. Throws Error naming the file.
+void write_state_file(const std::filesystem::path& dir, const std::string& name,
+                      const std::string& text);
 // Throws Error if state.json is missing or damaged.
 ContainerState load_state(const std::filesystem::path& dir);
 // Like load_state, then marks the container stopped when its monitor is gone (killed, crashed,
