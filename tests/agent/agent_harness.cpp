@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "agent/container/spec.h"
 #include "common/error.h"
 #include "protocol/client.h"
 #include "protocol/framing.h"
@@ -247,6 +248,15 @@ RunResult run_container(const std::filesystem::path& socket, const std::string& 
   result.exit_status = client.call_ok(protocol::WaitProcess{id, ""}).at("exit_status").get<int>();
   client.call_ok(protocol::RemoveContainer{id, false});
   return result;
+}
+
+std::string spec_error(const nlohmann::json& config) {
+  try {
+    agent::parse_container_spec(config);
+    return "";
+  } catch (const Error& e) {
+    return e.what();
+  }
 }
 
 }  // namespace kvrun::agent::test

@@ -12,14 +12,7 @@
 namespace kvrun::agent {
 namespace {
 
-std::string parse_error(const nlohmann::json& config) {
-  try {
-    parse_container_spec(config);
-    return "";
-  } catch (const Error& e) {
-    return e.what();
-  }
-}
+using test::spec_error;
 
 nlohmann::json config() { return test::base_config({"/bin/true"}); }
 
@@ -28,14 +21,14 @@ TEST(AttributesSpec, DomainnameNeedsAUtsNamespaceAndFitsUtsname) {
   c["domainname"] = "example.org";
   EXPECT_EQ(parse_container_spec(c).domainname, "example.org");
   c["domainname"] = std::string(65, 'x');
-  EXPECT_EQ(parse_error(c), "config.domainname: longer than 64 bytes");
+  EXPECT_EQ(spec_error(c), "config.domainname: longer than 64 bytes");
   c["domainname"] = 7;
-  EXPECT_EQ(parse_error(c), "config.domainname: expected a string");
+  EXPECT_EQ(spec_error(c), "config.domainname: expected a string");
   c = config();
   c.erase("hostname");
   c["domainname"] = "example.org";
   c["linux"]["namespaces"] = {{{"type", "mount"}}};
-  EXPECT_EQ(parse_error(c), "config.domainname: setting a domainname needs a uts namespace");
+  EXPECT_EQ(spec_error(c), "config.domainname: setting a domainname needs a uts namespace");
 }
 
 TEST(AttributesSpec, PersonalityDomains) {
@@ -46,14 +39,14 @@ TEST(AttributesSpec, PersonalityDomains) {
   EXPECT_EQ(parse_container_spec(c).linux_spec.personality, PER_LINUX);
   EXPECT_FALSE(parse_container_spec(config()).linux_spec.personality);
   c["linux"]["personality"] = {{"domain", "LINUX64"}};
-  EXPECT_EQ(parse_error(c),
+  EXPECT_EQ(spec_error(c),
             "config.linux.personality.domain: unknown domain \"LINUX64\" (LINUX or LINUX32)");
   c["linux"]["personality"] = nlohmann::json::object();
-  EXPECT_EQ(parse_error(c), "config.linux.personality.domain: required field is missing");
+  EXPECT_EQ(spec_error(c), "config.linux.personality.domain: required field is missing");
   c["linux"]["personality"] = {{"domain", "LINUX"}, {"flags", {1}}};
-  EXPECT_EQ(parse_error(c), "config.linux.personality.flags[0]: expected a string");
+  EXPECT_EQ(spec_error(c), "config.linux.personality.flags[0]: expected a string");
   c["linux"]["personality"] = {{"domain", "LINUX"}, {"flags", std::vector<std::string>(33, "F")}};
-  EXPECT_EQ(parse_error(c), "config.linux.personality.flags: more than 32 entries");
+  EXPECT_EQ(spec_error(c), "config.linux.personality.flags: more than 32 entries");
 }
 
 TEST(AttributesSpec, IoPriority) {
@@ -64,11 +57,11 @@ TEST(AttributesSpec, IoPriority) {
   EXPECT_EQ(io->io_class, IoPriorityClass::kIdle);
   EXPECT_EQ(io->priority, 7);
   c["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_RT"}, {"priority", 8}};
-  EXPECT_EQ(parse_error(c), "config.process.ioPriority.priority: expected an integer in [0, 7]");
+  EXPECT_EQ(spec_error(c), "config.process.ioPriority.priority: expected an integer in [0, 7]");
   c["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_NONE"}, {"priority", 0}};
-  EXPECT_EQ(parse_error(c), "config.process.ioPriority.class: unknown class \"IOPRIO_CLASS_NONE\"");
+  EXPECT_EQ(spec_error(c), "config.process.ioPriority.class: unknown class \"IOPRIO_CLASS_NONE\"");
   c["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_BE"}};
-  EXPECT_EQ(parse_error(c), "config.process.ioPriority.priority: required field is missing");
+  EXPECT_EQ(spec_error(c), "config.process.ioPriority.priority: required field is missing");
   // ExecProcess reads the same field.
   auto p = parse_process_spec(
       {{"args", {"/bin/true"}}, {"ioPriority", {{"class", "IOPRIO_CLASS_BE"}, {"priority", 3}}}},
@@ -98,25 +91,25 @@ TEST(AttributesSpec, SchedulerFollowsSchedSetattrRules) {
 
   const std::string at = "config.process.scheduler";
   c["process"]["scheduler"] = {{"nice", 1}};
-  EXPECT_EQ(parse_error(c), at + ".policy: required field is missing");
+  EXPECT_EQ(spec_error(c), at + ".policy: required field is missing");
   c["process"]["scheduler"] = {{"policy", "SCHED_FAIR"}};
-  EXPECT_EQ(parse_error(c), at + ".policy: unknown policy \"SCHED_FAIR\"");
+  EXPECT_EQ(spec_error(c), at + ".policy: unknown policy \"SCHED_FAIR\"");
   c["process"]["scheduler"] = {{"policy", "SCHED_ISO"}};
-  EXPECT_EQ(parse_error(c), at + ".policy: SCHED_ISO is not implemented by Linux");
+  EXPECT_EQ(spec_error(c), at + ".policy: SCHED_ISO is not implemented by Linux");
   c["process"]["scheduler"] = {{"policy", "SCHED_OTHER"}, {"nice", 20}};
-  EXPECT_EQ(parse_error(c), at + ".nice: expected an integer in [-20, 19]");
+  EXPECT_EQ(spec_error(c), at + ".nice: expected an integer in [-20, 19]");
   c["process"]["scheduler"] = {{"policy", "SCHED_OTHER"}, {"priority", 5}};
-  EXPECT_EQ(parse_error(c), at + ".priority: only SCHED_FIFO and SCHED_RR take a priority");
+  EXPECT_EQ(spec_error(c), at + ".priority: only SCHED_FIFO and SCHED_RR take a priority");
   c["process"]["scheduler"] = {{"policy", "SCHED_RR"}};
-  EXPECT_EQ(parse_error(c), at + ".priority: SCHED_RR needs a priority in [1, 99]");
+  EXPECT_EQ(spec_error(c), at + ".priority: SCHED_RR needs a priority in [1, 99]");
   c["process"]["scheduler"] = {{"policy", "SCHED_RR"}, {"priority", 100}};
-  EXPECT_EQ(parse_error(c), at + ".priority: expected an integer in [0, 99]");
+  EXPECT_EQ(spec_error(c), at + ".priority: expected an integer in [0, 99]");
   c["process"]["scheduler"] = {{"policy", "SCHED_OTHER"}, {"runtime", 1}};
-  EXPECT_EQ(parse_error(c), at + ": runtime, deadline and period are for SCHED_DEADLINE only");
+  EXPECT_EQ(spec_error(c), at + ": runtime, deadline and period are for SCHED_DEADLINE only");
   c["process"]["scheduler"] = {{"policy", "SCHED_DEADLINE"}, {"runtime", 2}, {"deadline", 1}};
-  EXPECT_EQ(parse_error(c), at + ": SCHED_DEADLINE needs 0 < runtime <= deadline <= period");
+  EXPECT_EQ(spec_error(c), at + ": SCHED_DEADLINE needs 0 < runtime <= deadline <= period");
   c["process"]["scheduler"] = {{"policy", "SCHED_OTHER"}, {"flags", {"SCHED_FLAG_FAST"}}};
-  EXPECT_EQ(parse_error(c), at + ".flags[0]: unknown flag \"SCHED_FLAG_FAST\"");
+  EXPECT_EQ(spec_error(c), at + ".flags[0]: unknown flag \"SCHED_FLAG_FAST\"");
 }
 
 TEST(AttributesSpec, TimeOffsetsNeedANewTimeNamespace) {
@@ -133,17 +126,17 @@ TEST(AttributesSpec, TimeOffsetsNeedANewTimeNamespace) {
   EXPECT_EQ(spec.linux_spec.time_offsets[1].nanoseconds, 5u);
 
   c["linux"]["timeOffsets"] = {{"realtime", {{"secs", 1}}}};
-  EXPECT_EQ(parse_error(c),
+  EXPECT_EQ(spec_error(c),
             "config.linux.timeOffsets.realtime: unknown clock (monotonic or boottime)");
   c["linux"]["timeOffsets"] = {{"boottime", {{"nanosecs", 1000000000}}}};
-  EXPECT_EQ(parse_error(c),
+  EXPECT_EQ(spec_error(c),
             "config.linux.timeOffsets.boottime.nanosecs: expected an integer in [0, 999999999]");
   c["linux"]["timeOffsets"] = {{"boottime", {{"secs", 1}}}};
   c["linux"]["namespaces"].back()["path"] = "/proc/1/ns/time";
-  EXPECT_EQ(parse_error(c), "config.linux.timeOffsets: needs a new time namespace");
+  EXPECT_EQ(spec_error(c), "config.linux.timeOffsets: needs a new time namespace");
   c = config();
   c["linux"]["timeOffsets"] = {{"boottime", {{"secs", 1}}}};
-  EXPECT_EQ(parse_error(c), "config.linux.timeOffsets: needs a new time namespace");
+  EXPECT_EQ(spec_error(c), "config.linux.timeOffsets: needs a new time namespace");
 }
 
 TEST(AttributesSpec, DeviceNodes) {
@@ -179,7 +172,7 @@ TEST(AttributesSpec, HostileDeviceNodesAreRefused) {
   auto with = [](nlohmann::json device) {
     auto c = config();
     c["linux"]["devices"] = {std::move(device)};
-    return parse_error(c);
+    return spec_error(c);
   };
   const std::string at = "config.linux.devices[0]";
   EXPECT_EQ(with({{"path", "/dev/../etc/shadow"}, {"type", "c"}, {"major", 1}, {"minor", 3}}),
@@ -212,26 +205,26 @@ TEST(AttributesSpec, HostileDeviceNodesAreRefused) {
   auto c = config();
   c["linux"]["devices"] = {{{"path", "/dev/x"}, {"type", "p"}},
                            {{"path", "/dev//x"}, {"type", "p"}}};
-  EXPECT_EQ(parse_error(c), "config.linux.devices[1].path: /dev/x is listed twice");
+  EXPECT_EQ(spec_error(c), "config.linux.devices[1].path: /dev/x is listed twice");
   c["linux"]["devices"] = nlohmann::json::array();
   for (int i = 0; i < 257; ++i)
     c["linux"]["devices"].push_back({{"path", "/dev/p" + std::to_string(i)}, {"type", "p"}});
-  EXPECT_EQ(parse_error(c), "config.linux.devices: more than 256 devices");
+  EXPECT_EQ(spec_error(c), "config.linux.devices: more than 256 devices");
   c["linux"]["devices"] = {{"path", "/dev/x"}};
-  EXPECT_EQ(parse_error(c), "config.linux.devices: expected an array");
+  EXPECT_EQ(spec_error(c), "config.linux.devices: expected an array");
 }
 
 TEST(AttributesSpec, IntelRdtIsRefusedAndUsernameIgnored) {
   auto c = config();
   c["linux"]["intelRdt"] = {{"closID", "guaranteed"}, {"l3CacheSchema", "L3:0=ff"}};
-  EXPECT_EQ(parse_error(c), "config.linux.intelRdt: Intel RDT is not available in the sandbox");
+  EXPECT_EQ(spec_error(c), "config.linux.intelRdt: Intel RDT is not available in the sandbox");
   c["linux"]["intelRdt"] = "x";
-  EXPECT_EQ(parse_error(c), "config.linux.intelRdt: expected an object");
+  EXPECT_EQ(spec_error(c), "config.linux.intelRdt: expected an object");
   c = config();
   c["process"]["user"]["username"] = "ContainerUser";  // Windows only, as runc: ignored
   EXPECT_EQ(parse_container_spec(c).process.user.uid, 0u);
   c["process"]["user"]["username"] = 5;
-  EXPECT_EQ(parse_error(c), "config.process.user.username: expected a string");
+  EXPECT_EQ(spec_error(c), "config.process.user.username: expected a string");
 }
 
 TEST(AttributesSpec, LsmLabelsAreAcceptedOnlyWithoutAnLsm) {
@@ -255,7 +248,7 @@ TEST(AttributesSpec, LsmLabelsAreAcceptedOnlyWithoutAnLsm) {
   ProcessSpec none;
   EXPECT_NO_THROW(check_lsm_labels(none, "", true));
   c["linux"]["mountLabel"] = 1;
-  EXPECT_EQ(parse_error(c), "config.linux.mountLabel: expected a string");
+  EXPECT_EQ(spec_error(c), "config.linux.mountLabel: expected a string");
 }
 
 }  // namespace

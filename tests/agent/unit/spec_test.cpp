@@ -9,14 +9,7 @@
 namespace kvrun::agent {
 namespace {
 
-std::string parse_error(const nlohmann::json& config) {
-  try {
-    parse_container_spec(config);
-    return "";
-  } catch (const Error& e) {
-    return e.what();
-  }
-}
+using test::spec_error;
 
 nlohmann::json config() { return test::base_config({"/bin/true"}); }
 
@@ -46,19 +39,19 @@ TEST(Spec, UmaskIsParsedAndBounded) {
   c["process"]["user"]["umask"] = 18;  // podman always sends it
   EXPECT_EQ(parse_container_spec(c).process.user.umask, 022u);
   c["process"]["user"]["umask"] = 01000;
-  EXPECT_EQ(parse_error(c), "config.process.user.umask: expected an integer in [0, 511]");
+  EXPECT_EQ(spec_error(c), "config.process.user.umask: expected an integer in [0, 511]");
 }
 
 TEST(Spec, MissingRequiredFieldsAreNamed) {
   auto c = config();
   c["process"].erase("args");
-  EXPECT_EQ(parse_error(c), "config.process.args: required field is missing");
+  EXPECT_EQ(spec_error(c), "config.process.args: required field is missing");
   c = config();
   c.erase("root");
-  EXPECT_EQ(parse_error(c), "config.root: required field is missing");
+  EXPECT_EQ(spec_error(c), "config.root: required field is missing");
   c = config();
   c["process"]["args"] = nlohmann::json::array();
-  EXPECT_EQ(parse_error(c), "config.process.args: needs at least the program to run");
+  EXPECT_EQ(spec_error(c), "config.process.args: needs at least the program to run");
 }
 
 // The runtime-spec: a runtime MUST NOT generate an error on an unknown property and MUST ignore
@@ -74,7 +67,7 @@ TEST(Spec, UnknownFieldsAreIgnored) {
   EXPECT_EQ(spec.linux_spec.resources.blkio_weight, 100u);
   ASSERT_TRUE(spec.linux_spec.seccomp);
   c["process"]["consoleSize"]["width"] = "80";
-  EXPECT_EQ(parse_error(c), "config.process.consoleSize.width: expected an integer in [0, 65535]");
+  EXPECT_EQ(spec_error(c), "config.process.consoleSize.width: expected an integer in [0, 65535]");
 }
 
 TEST(Spec, MountOptionsAreCheckedWhenTheSpecIsRead) {
@@ -83,11 +76,11 @@ TEST(Spec, MountOptionsAreCheckedWhenTheSpecIsRead) {
                          {"type", "bind"},
                          {"source", "/tmp"},
                          {"options", {"rbind", "idmap"}}});
-  EXPECT_EQ(parse_error(c),
+  EXPECT_EQ(spec_error(c),
             "config.mounts[5].options: mount option \"idmap\": idmapped mounts are not supported");
   c["mounts"][5]["options"] = {"rbind", "rro"};
   c["mounts"][5]["uidMappings"] = nlohmann::json::array();
-  EXPECT_EQ(parse_error(c), "config.mounts[5].uidMappings: idmapped mounts are not supported");
+  EXPECT_EQ(spec_error(c), "config.mounts[5].uidMappings: idmapped mounts are not supported");
   c["mounts"][5].erase("uidMappings");
   EXPECT_EQ(parse_container_spec(c).mounts[5].options, (std::vector<std::string>{"rbind", "rro"}));
 }
@@ -95,50 +88,50 @@ TEST(Spec, MountOptionsAreCheckedWhenTheSpecIsRead) {
 TEST(Spec, InvalidValuesAreNamed) {
   auto c = config();
   c["process"]["terminal"] = 1;
-  EXPECT_EQ(parse_error(c), "config.process.terminal: expected a boolean");
+  EXPECT_EQ(spec_error(c), "config.process.terminal: expected a boolean");
   c = config();
   c["process"]["capabilities"]["bounding"][1] = "CAP_FLY";
-  EXPECT_EQ(parse_error(c),
+  EXPECT_EQ(spec_error(c),
             "config.process.capabilities.bounding[1]: unknown capability \"CAP_FLY\"");
   c = config();
   c["process"]["rlimits"] = {{{"type", "RLIMIT_NOFILE"}, {"soft", 30}, {"hard", 20}}};
-  EXPECT_EQ(parse_error(c), "config.process.rlimits[0].soft: is larger than hard");
+  EXPECT_EQ(spec_error(c), "config.process.rlimits[0].soft: is larger than hard");
   c = config();
   c["process"]["rlimits"] = {{{"type", "RLIMIT_FOO"}, {"soft", 1}, {"hard", 2}}};
-  EXPECT_EQ(parse_error(c), "config.process.rlimits[0].type: unknown rlimit \"RLIMIT_FOO\"");
+  EXPECT_EQ(spec_error(c), "config.process.rlimits[0].type: unknown rlimit \"RLIMIT_FOO\"");
   c = config();
   c["process"]["user"]["uid"] = -1;
-  EXPECT_EQ(parse_error(c), "config.process.user.uid: expected an integer in [0, 4294967295]");
+  EXPECT_EQ(spec_error(c), "config.process.user.uid: expected an integer in [0, 4294967295]");
   c = config();
   c["process"]["cwd"] = "relative";
-  EXPECT_EQ(parse_error(c), "config.process.cwd: must be an absolute path");
+  EXPECT_EQ(spec_error(c), "config.process.cwd: must be an absolute path");
   c = config();
   c["mounts"][0]["destination"] = "proc";
-  EXPECT_EQ(parse_error(c), "config.mounts[0].destination: must be an absolute path");
+  EXPECT_EQ(spec_error(c), "config.mounts[0].destination: must be an absolute path");
   c = config();
   c["process"]["env"] = {"NOEQUALS"};
-  EXPECT_EQ(parse_error(c), "config.process.env[0]: expected NAME=VALUE");
+  EXPECT_EQ(spec_error(c), "config.process.env[0]: expected NAME=VALUE");
 }
 
 TEST(Spec, NamespaceRules) {
   auto c = config();
   c["linux"]["namespaces"] = {{{"type", "pid"}}, {{"type", "timex"}}};
-  EXPECT_EQ(parse_error(c), "config.linux.namespaces[1].type: unknown namespace type \"timex\"");
+  EXPECT_EQ(spec_error(c), "config.linux.namespaces[1].type: unknown namespace type \"timex\"");
   c = config();
   c["linux"]["namespaces"] = {{{"type", "pid"}}, {{"type", "uts"}}};
-  EXPECT_EQ(parse_error(c),
+  EXPECT_EQ(spec_error(c),
             "config.linux.namespaces: a mount namespace is required (without one the container "
             "would share the agent's mount namespace and root filesystem)");
   c = config();
   c["linux"]["namespaces"] = {{{"type", "mount"}}};
-  EXPECT_EQ(parse_error(c), "config.hostname: setting a hostname needs a uts namespace");
+  EXPECT_EQ(spec_error(c), "config.hostname: setting a hostname needs a uts namespace");
   c = config();
   c["linux"]["namespaces"].push_back({{"type", "user"}});
-  EXPECT_EQ(parse_error(c),
+  EXPECT_EQ(spec_error(c),
             "config.linux.uidMappings: a user namespace needs uidMappings and gidMappings");
   c = config();
   c["linux"]["namespaces"][0]["path"] = "proc/1/ns/pid";
-  EXPECT_EQ(parse_error(c), "config.linux.namespaces[0].path: must be an absolute path");
+  EXPECT_EQ(spec_error(c), "config.linux.namespaces[0].path: must be an absolute path");
   c = config();
   c["linux"]["namespaces"][1]["path"] = "/proc/1/ns/net";
   auto spec = parse_container_spec(c);
@@ -155,10 +148,10 @@ TEST(Spec, SeccompRules) {
   ASSERT_TRUE(spec.linux_spec.seccomp);
   EXPECT_EQ(spec.linux_spec.seccomp->syscalls[0].errno_ret, 1u);
   c["linux"]["seccomp"]["syscalls"][0]["action"] = "SCMP_ACT_EXPLODE";
-  EXPECT_EQ(parse_error(c),
+  EXPECT_EQ(spec_error(c),
             "config.linux.seccomp.syscalls[0].action: unknown action \"SCMP_ACT_EXPLODE\"");
   c["linux"]["seccomp"] = {{"syscalls", {{{"names", {"mkdir"}}, {"action", "SCMP_ACT_ERRNO"}}}}};
-  EXPECT_EQ(parse_error(c), "config.linux.seccomp.defaultAction: required field is missing");
+  EXPECT_EQ(spec_error(c), "config.linux.seccomp.defaultAction: required field is missing");
 }
 
 TEST(Spec, DeviceRulesAreParsedInOrder) {
@@ -183,7 +176,7 @@ TEST(Spec, MalformedDeviceRulesAreRefused) {
   auto c = config();
   auto with_rule = [&](const nlohmann::json& rule) {
     c["linux"]["resources"] = {{"devices", nlohmann::json::array({rule})}};
-    return parse_error(c);
+    return spec_error(c);
   };
   EXPECT_EQ(with_rule({{"allow", true}, {"type", "u"}}),
             "config.linux.resources.devices[0].type: unknown device type \"u\" (a, b or c)");
@@ -200,7 +193,7 @@ TEST(Spec, MalformedDeviceRulesAreRefused) {
   EXPECT_EQ(with_rule({{"allow", true}, {"path", "/dev/x"}}), "");
   c["linux"]["resources"] = {{"devices", nlohmann::json::array()}};
   for (int i = 0; i < 257; ++i) c["linux"]["resources"]["devices"].push_back({{"allow", true}});
-  EXPECT_EQ(parse_error(c), "config.linux.resources.devices: more than 256 rules");
+  EXPECT_EQ(spec_error(c), "config.linux.resources.devices: more than 256 rules");
 }
 
 TEST(Spec, BlockIoWeightIsParsedAndPerDeviceRulesRefused) {
@@ -208,19 +201,19 @@ TEST(Spec, BlockIoWeightIsParsedAndPerDeviceRulesRefused) {
   c["linux"]["resources"] = {{"blockIO", {{"weight", 500}}}};
   EXPECT_EQ(parse_container_spec(c).linux_spec.resources.blkio_weight, 500u);
   c["linux"]["resources"] = {{"blockIO", {{"weight", 5}}}};
-  EXPECT_EQ(parse_error(c),
+  EXPECT_EQ(spec_error(c),
             "config.linux.resources.blockIO.weight: expected an integer in [10, 1000]");
   c["linux"]["resources"] = {{"blockIO", {{"weight", 1001}}}};
-  EXPECT_EQ(parse_error(c),
+  EXPECT_EQ(spec_error(c),
             "config.linux.resources.blockIO.weight: expected an integer in [0, 1000]");
   c["linux"]["resources"] = {
       {"blockIO",
        {{"weight", 500}, {"weightDevice", {{{"major", 8}, {"minor", 0}, {"weight", 10}}}}}}};
   EXPECT_EQ(
-      parse_error(c),
+      spec_error(c),
       "config.linux.resources.blockIO.weightDevice: is not supported (only blockIO.weight is)");
   c["linux"]["resources"] = {{"blockIO", {{"throttleReadBpsDevice", nlohmann::json::array()}}}};
-  EXPECT_EQ(parse_error(c),
+  EXPECT_EQ(spec_error(c),
             "config.linux.resources.blockIO.throttleReadBpsDevice: is not supported "
             "(only blockIO.weight is)");
 }
