@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <memory>
 #include <string>
 
 #include "common/error.h"
@@ -50,16 +51,12 @@ void copy_entries(int from, int to, const std::string& path, int depth) {
                                      std::to_string(kMaxDepth) + " directories");
   int listing = ::fcntl(from, F_DUPFD_CLOEXEC, 0);
   if (listing < 0) throw_errno("tmpcopyup: dup " + path);
-  DIR* dir = ::fdopendir(listing);
-  if (dir == nullptr) {
+  std::unique_ptr<DIR, int (*)(DIR*)> dir(::fdopendir(listing), ::closedir);
+  if (!dir) {
     ::close(listing);
     throw_errno("tmpcopyup: list " + path);
   }
-  struct DirCloser {
-    DIR* dir;
-    ~DirCloser() { ::closedir(dir); }
-  } closer{dir};
-  while (dirent* entry = ::readdir(dir)) {
+  while (dirent* entry = ::readdir(dir.get())) {
     std::string name = entry->d_name;
     if (name == "." || name == "..") continue;
     std::string entry_path = path + "/" + name;

@@ -28,16 +28,23 @@ class NestedMount {
   std::filesystem::path dir_;
 };
 
-TEST_F(MountOptionsAsRoot, RroMakesTheBindAndEveryMountBelowItReadOnly) {
-  TempDir host;
-  NestedMount nested(host.path());
+// A container that tries to write at the top of /data, a bind of `host` with `options`, and in
+// the tmpfs mounted below it, and prints each touch's status.
+nlohmann::json write_test_config(const std::filesystem::path& host,
+                                 const std::vector<std::string>& options) {
   auto config = base_config({"/bin/sh", "-c",
                              "touch /data/top; echo top=$?; touch /data/sub/below; echo below=$?"});
   config["mounts"].push_back({{"destination", "/data"},
                               {"type", "bind"},
-                              {"source", host.path().string()},
-                              {"options", {"rbind", "rro"}}});
-  auto result = run("rro", config);
+                              {"source", host.string()},
+                              {"options", options}});
+  return config;
+}
+
+TEST_F(MountOptionsAsRoot, RroMakesTheBindAndEveryMountBelowItReadOnly) {
+  TempDir host;
+  NestedMount nested(host.path());
+  auto result = run("rro", write_test_config(host.path(), {"rbind", "rro"}));
   // Before recursive options were read, "rro" went to the kernel as data, which a bind
   // ignores: both writes succeeded.
   EXPECT_EQ(result.out, "top=1\nbelow=1\n") << result.err;
@@ -48,13 +55,7 @@ TEST_F(MountOptionsAsRoot, RroMakesTheBindAndEveryMountBelowItReadOnly) {
 TEST_F(MountOptionsAsRoot, PlainRoLeavesTheMountsBelowWritableAsInRunc) {
   TempDir host;
   NestedMount nested(host.path());
-  auto config = base_config({"/bin/sh", "-c",
-                             "touch /data/top; echo top=$?; touch /data/sub/below; echo below=$?"});
-  config["mounts"].push_back({{"destination", "/data"},
-                              {"type", "bind"},
-                              {"source", host.path().string()},
-                              {"options", {"rbind", "ro"}}});
-  auto result = run("ro", config);
+  auto result = run("ro", write_test_config(host.path(), {"rbind", "ro"}));
   EXPECT_EQ(result.out, "top=1\nbelow=0\n") << result.err;
 }
 
