@@ -20,8 +20,11 @@
 #   --verbose       also stream the L1 serial console (with boot step times)
 #                   to stderr
 #   --private-tmp   give L1 its own tmpfs /tmp (AF_UNIX sockets do not work on
-#                   the 9p-shared host /tmp); the current directory must then
-#                   not be under /tmp
+#                   the 9p-shared host /tmp); a current directory under /tmp
+#                   stays visible there (the host's, over 9p)
+#   --keep-tmp DIR  with --private-tmp, keep the host directory DIR visible at
+#                   its path too if it is under /tmp (repeatable; others are
+#                   ignored, as they are shared anyway)
 #   --keep          keep the job directory (console log, outputs) for debugging
 # Env: KVRUN_CACHE_DIR (default /var/cache/kvrun), KVRUN_NESTED_KERNEL,
 #      KVRUN_NESTED_QEMU (default qemu-system-x86_64), KVRUN_NESTED_JOB_ROOT
@@ -45,6 +48,7 @@ verbose=0
 keep=0
 probe=0
 private_tmp=0
+keep_tmp=()
 
 usage() { sed -n '/^# Usage:/,/^[^#]/{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}" >&2; exit 2; }
 unavailable() { echo "nested KVM unavailable: $*" >&2; exit 125; }
@@ -60,6 +64,7 @@ while (($#)); do
     --keep) keep=1; shift ;;
     --probe) probe=1; shift ;;
     --private-tmp) private_tmp=1; shift ;;
+    --keep-tmp) keep_tmp+=("${2:?--keep-tmp needs a directory}"); shift 2 ;;
     --) shift; break ;;
     -h|--help) usage ;;
     *) echo "$me: unknown option '$1'" >&2; usage ;;
@@ -109,6 +114,22 @@ KVRUN_NESTED=1 KVRUN_NESTED_KERNEL_DIR=${vmlinuz%/*} env -0 >"$job/env"
 : >"$job/stdout"
 : >"$job/stderr"
 cwd=$(pwd -P)
+# With --private-tmp, L1 binds these host directories from the 9p share back onto its own /tmp,
+# one physical path a line: the current directory, so that the command can start there, and
+# each --keep-tmp one.
+if ((private_tmp)); then
+  : >"$job/keep-tmp"
+  for dir in "$cwd" "${keep_tmp[@]}"; do
+    physical=$(cd -- "$dir" 2>/dev/null && pwd -P) || { echo "$me: no directory $dir" >&2; exit 2; }
+    case $physical in
+      /tmp) echo "$me: --private-tmp hides the host /tmp, which $dir is" >&2; exit 2 ;;
+      /tmp/*) ;;
+      *) continue ;;
+    esac
+    [[ $physical != *$'\n'* ]] || { echo "$me: a newline in the path $dir" >&2; exit 2; }
+    printf '%s\n' "$physical" >>"$job/keep-tmp"
+  done
+fi
 {
   echo '#!/bin/bash'
   printf 'exec </dev/null >>%q 2>>%q\n' "$job/stdout" "$job/stderr"
