@@ -13,6 +13,20 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=${KVRUN_BUILD_DIR:-$repo/build}
 
 "$repo/scripts/setup.sh"
+# The changed lines' formatting first (scripts/check-format.sh says what "changed" is): it
+# takes a second, and a failure fails the script at the end, after all the tests have run.
+format_ok=1
+"$repo/scripts/check-format.sh" || format_ok=0
+# shellcheck disable=SC2317 # the EXIT trap calls it
+format_verdict() {
+  local status=$?
+  if ((!format_ok)); then
+    echo "test: FAILED: changed lines are not clang-formatted (scripts/check-format.sh, above)"
+    ((status)) || status=1
+  fi
+  exit "$status"
+}
+trap 'format_verdict' EXIT
 KVRUN_BUILD_DIR=$build_dir "$repo/scripts/build.sh"
 KVRUN_KERNEL=$("$repo/kernel-config/build-kernel.sh" | tail -n 1)
 export KVRUN_KERNEL
