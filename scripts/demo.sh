@@ -7,7 +7,8 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=${KVRUN_BUILD_DIR:-$repo/build}
 
 "$repo/scripts/setup.sh"
-KVRUN_BUILD_DIR=$build_dir "$repo/scripts/build.sh"
+# Only what the demo runs: the CLI, the VMM and the guest initramfs (with its static agent).
+KVRUN_BUILD_DIR=$build_dir "$repo/scripts/build.sh" kvrun kvrun-vmm initramfs
 KVRUN_KERNEL=$("$repo/kernel-config/build-kernel.sh" | tail -n 1)
 export KVRUN_KERNEL
 
@@ -47,7 +48,9 @@ if kvm_error=$(kvm_runs_linux); then
 fi
 # No usable /dev/kvm (as on our own machines, docs/machine.md): run inside a nested VM that has
 # one, with its own /tmp for kvrun's state and sockets (Unix sockets do not work on the 9p
-# share). It says in one line why, if it cannot start.
+# share). A checkout, build or kernel under /tmp stays visible there (--keep-tmp; the checkout
+# as the current directory). It says in one line why, if it cannot start.
 echo "demo: /dev/kvm unusable here ($kvm_error); running inside a nested VM that has one (slow: emulated CPU)" >&2
 cd "$repo"
-exec "$repo/scripts/with-nested-kvm.sh" --private-tmp --timeout 600 -- "${run[@]}"
+exec "$repo/scripts/with-nested-kvm.sh" --private-tmp --keep-tmp "$build_dir" \
+  --keep-tmp "$(dirname "$KVRUN_KERNEL")" --timeout 600 -- "${run[@]}"
