@@ -11,6 +11,7 @@
 #include <variant>
 
 #include "common/error.h"
+#include "protocol/agent_error.h"
 
 namespace kvrun::agent {
 namespace {
@@ -56,7 +57,7 @@ void Connection::read_some() {
     // The length cannot be trusted, so the stream cannot be resynchronised.
     spdlog::warn("control connection: {}; closing it", e.what());
     closing_ = true;
-    send(protocol::encode_error(0, e.what()));
+    send(protocol::encode_error(0, ErrorCode::kInvalidArgument, e.what()));
     return;
   }
   while (fd_.valid() && !closing_) {
@@ -73,7 +74,7 @@ void Connection::handle_frame(const std::string& frame) {
   } catch (const protocol::RequestError& e) {
     spdlog::warn("rejected request {}: {}", e.id(), e.what());
     first_message_ = false;
-    send(protocol::encode_error(e.id(), e.what()));
+    send(protocol::encode_error(e.id(), ErrorCode::kInvalidArgument, e.what()));
     return;
   }
   if (const auto* attach_request = std::get_if<protocol::AttachStdio>(&request.body)) {
@@ -141,26 +142,36 @@ void Connection::dispatch(const protocol::Request& request) {
             ends_agent_ = true;
             return reply;
           } else {
-            throw Error("AttachStdio must be the first message on its own connection");
+            throw protocol::AgentError(
+                ErrorCode::kFailedPrecondition,
+                "AttachStdio must be the first message on its own connection");
           }
         },
         request.body);
     if (!body.is_null()) send(protocol::encode_ok(id, body));
     if (ends_agent_ && !end_timer_) end_agent_when_done();
   } catch (const std::exception& e) {
+    // The one place an error becomes a reply: AgentErrors carry their code, the rest (a system
+    // call that failed, a bug) are internal.
     spdlog::warn("request {} {} failed: {}", id, protocol::type_name(request.body), e.what());
-    send(protocol::encode_error(id, e.what()));
+    send(protocol::encode_error(id, code_of(e), e.what()));
   }
 }
 
 void Connection::attach(const protocol::Request& request, const protocol::AttachStdio& attach) {
   try {
-    if (!first_message_) throw Error("AttachStdio must be the first message on its own connection");
-    if (!decoder_.idle()) throw Error("AttachStdio: data sent before the reply");
+    if (!first_message_) {
+      throw protocol::AgentError(ErrorCode::kFailedPrecondition,
+                                 "AttachStdio must be the first message on its own connection");
+    }
+    if (!decoder_.idle()) {
+      throw protocol::AgentError(ErrorCode::kInvalidArgument,
+                                 "AttachStdio: data sent before the reply");
+    }
     engine_.check_attach(attach);
   } catch (const std::exception& e) {
     first_message_ = false;
-    send(protocol::encode_error(request.id, e.what()));
+    send(protocol::encode_error(request.id, code_of(e), e.what()));
     return;
   }
   // Nothing else was ever sent on this connection, so the short reply fits the empty socket

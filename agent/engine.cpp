@@ -20,10 +20,27 @@
 #include "agent/container/pty.h"
 #include "agent/net/network_setup.h"
 #include "common/error.h"
+#include "protocol/agent_error.h"
 #include "protocol/framing.h"
 
 namespace kvrun::agent {
 namespace {
+
+using protocol::AgentError;
+using C = ErrorCode;
+
+// What the host sent that the agent's parsers refuse (spec, process, resources) is the
+// request's fault, whatever the parser's own error type.
+template <typename Parse>
+auto parse_request(Parse parse) {
+  try {
+    return parse();
+  } catch (const AgentError&) {
+    throw;
+  } catch (const Error& e) {
+    throw AgentError(C::kInvalidArgument, e.what());
+  }
+}
 
 // config.json comes from the host; bound it like any frame.
 constexpr std::size_t kMaxConfigSize = protocol::kMaxFrameSize;
@@ -36,10 +53,11 @@ nlohmann::json read_bundle_config(const std::string& bundle) {
   char buffer[65536];
   while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
     text.append(buffer, static_cast<std::size_t>(in.gcount()));
-    if (text.size() > kMaxConfigSize) throw Error(path + ": larger than 4 MiB");
+    if (text.size() > kMaxConfigSize)
+      throw AgentError(C::kInvalidArgument, path + ": larger than 4 MiB");
   }
   nlohmann::json config = nlohmann::json::parse(text, nullptr, false);
-  if (config.is_discarded()) throw Error(path + ": malformed JSON");
+  if (config.is_discarded()) throw AgentError(C::kInvalidArgument, path + ": malformed JSON");
   return config;
 }
 
@@ -48,7 +66,7 @@ std::string canonical_directory(const std::string& path) {
   if (::realpath(path.c_str(), resolved) == nullptr) throw_errno("rootfs " + path);
   struct stat st;
   if (::stat(resolved, &st) != 0 || !S_ISDIR(st.st_mode)) {
-    throw Error("rootfs " + path + ": not a directory");
+    throw AgentError(C::kInvalidArgument, "rootfs " + path + ": not a directory");
   }
   return resolved;
 }
@@ -87,7 +105,8 @@ Engine::~Engine() {
 
 Engine::Container& Engine::find(const std::string& id) {
   auto it = containers_.find(id);
-  if (it == containers_.end()) throw Error("container " + id + ": no such container");
+  if (it == containers_.end())
+    throw AgentError(C::kNotFound, "container " + id + ": no such container");
   return *it->second;
 }
 
@@ -95,7 +114,7 @@ Engine::Process& Engine::find_process(Container& container, const std::string& e
   if (exec_id.empty()) return *container.init;
   auto it = container.execs.find(exec_id);
   if (it == container.execs.end()) {
-    throw Error("container " + container.id + ": no process " + exec_id);
+    throw AgentError(C::kNotFound, "container " + container.id + ": no process " + exec_id);
   }
   return *it->second;
 }
@@ -137,13 +156,14 @@ void Engine::use_pty(Process& process, UniqueFd master) {
 }
 
 void Engine::check_not_destroyed() const {
-  if (destroyed_) throw Error("the sandbox is being destroyed");
+  if (destroyed_) throw AgentError(C::kFailedPrecondition, "the sandbox is being destroyed");
 }
 
 nlohmann::json Engine::create(const protocol::CreateContainer& request) {
   check_not_destroyed();
   const std::string& id = request.container_id;
-  if (containers_.contains(id)) throw Error("container " + id + ": already exists");
+  if (containers_.contains(id))
+    throw AgentError(C::kAlreadyExists, "container " + id + ": already exists");
   auto container = std::make_unique<Container>();
   container->id = id;
   container->bundle = request.state_bundle.value_or(request.bundle_path.value_or(""));
@@ -151,15 +171,19 @@ nlohmann::json Engine::create(const protocol::CreateContainer& request) {
       request.bundle_path ? read_bundle_config(*request.bundle_path) : *request.config;
   if (!request.files.empty())
     container->files.emplace(CopiedFiles::write(config_.state_dir, id, request.files, config));
-  container->spec = parse_container_spec(config);
+  container->spec = parse_request([&] { return parse_container_spec(config); });
 
   if (request.sandbox) {
-    if (!sandbox_) throw Error("body.sandbox: there is no sandbox (CreateSandbox first)");
+    if (!sandbox_) {
+      throw AgentError(C::kFailedPrecondition,
+                       "body.sandbox: there is no sandbox (CreateSandbox first)");
+    }
     container->sandbox_namespaces = sandbox_->replacements_for(container->spec.linux_spec);
   }
   if (request.network) {
     if (!network_netns_) {
-      throw Error("body.network: the network is not configured (ConfigureNetwork first)");
+      throw AgentError(C::kFailedPrecondition,
+                       "body.network: the network is not configured (ConfigureNetwork first)");
     }
     // A network namespace path is the host's (CNI's): its interface is now the guest's.
     if (container->spec.linux_spec.namespace_paths.contains(NamespaceType::kNetwork)) {
@@ -168,9 +192,11 @@ nlohmann::json Engine::create(const protocol::CreateContainer& request) {
   }
 
   std::string rootfs = request.rootfs.value_or(container->spec.root_path);
-  if (rootfs.empty()) throw Error("body.rootfs: must not be empty");
+  if (rootfs.empty()) throw AgentError(C::kInvalidArgument, "body.rootfs: must not be empty");
   if (rootfs.front() != '/') {
-    if (!request.bundle_path) throw Error("config.root.path: must be absolute without a bundle");
+    if (!request.bundle_path) {
+      throw AgentError(C::kInvalidArgument, "config.root.path: must be absolute without a bundle");
+    }
     rootfs = *request.bundle_path + "/" + rootfs;
   }
   if (is_block_device(rootfs)) {
@@ -205,7 +231,7 @@ nlohmann::json Engine::create(const protocol::CreateContainer& request) {
 nlohmann::json Engine::start(const protocol::StartContainer& request) {
   Container& container = find(request.container_id);
   if (container.state != State::kCreated || !container.pending_start) {
-    throw Error("container " + container.id + ": already started");
+    throw AgentError(C::kFailedPrecondition, "container " + container.id + ": already started");
   }
   container.state = State::kRunning;
   LaunchedInit init = std::move(*container.pending_start);
@@ -218,20 +244,22 @@ nlohmann::json Engine::start(const protocol::StartContainer& request) {
 nlohmann::json Engine::exec(const protocol::ExecProcess& request) {
   check_not_destroyed();
   Container& container = find(request.container_id);
-  if (container.state == State::kPaused) throw Error("container " + container.id + ": paused");
+  if (container.state == State::kPaused)
+    throw AgentError(C::kFailedPrecondition, "container " + container.id + ": paused");
   if (container.state != State::kRunning || container.init->exit_status) {
-    throw Error("container " + container.id + ": not running");
+    throw AgentError(C::kFailedPrecondition, "container " + container.id + ": not running");
   }
   if (auto used = container.execs.find(request.exec_id); used != container.execs.end()) {
     // An exec id is free again once its process has exited: containerd lets a client reuse
     // one after deleting the exec, and its waiters have had their answer.
     if (!used->second->exit_status) {
-      throw Error("container " + container.id + ": process " + request.exec_id +
-                  " already exists");
+      throw AgentError(C::kAlreadyExists, "container " + container.id + ": process " +
+                                              request.exec_id + " already exists");
     }
     container.execs.erase(used);
   }
-  ProcessSpec spec = parse_process_spec(request.process, "body.process");
+  ProcessSpec spec =
+      parse_request([&] { return parse_process_spec(request.process, "body.process"); });
   auto process = std::make_unique<Process>();
   process->exec_id = request.exec_id;
   ChildStdio stdio = make_stdio(*process, request.stdin, spec.terminal);
@@ -265,7 +293,9 @@ nlohmann::json Engine::signal(const protocol::SignalProcess& request) {
       throw;
     }
     if (frozen) frozen->freeze(false);
-    if (pids.empty()) throw Error("container " + container.id + ": has no running process");
+    // The process is gone, as for one that has exited (containerd's NotFound).
+    if (pids.empty())
+      throw AgentError(C::kNotFound, "container " + container.id + ": has no running process");
     if (error != 0) {
       errno = error;
       throw_errno("signal the processes of container " + container.id);
@@ -276,7 +306,8 @@ nlohmann::json Engine::signal(const protocol::SignalProcess& request) {
   }
   Process& process = find_process(container, request.exec_id);
   std::string name = process_name(container.id, request.exec_id);
-  if (process.exit_status) throw Error("process " + name + ": has already exited");
+  if (process.exit_status)
+    throw AgentError(C::kNotFound, "process " + name + ": has already exited");
   // The pid cannot have been reused: only our own waitpid would release it.
   if (::kill(process.pid, request.signal) != 0) throw_errno("signal process " + name);
   return nlohmann::json::object();
@@ -297,7 +328,8 @@ nlohmann::json Engine::remove(const protocol::RemoveContainer& request) {
   bool alive = !container.init->exit_status;
   for (const auto& [_, p] : container.execs) alive = alive || !p->exit_status;
   if (alive && !request.force && container.state != State::kCreated) {
-    throw Error("container " + container.id + ": still running (remove with force)");
+    throw AgentError(C::kFailedPrecondition,
+                     "container " + container.id + ": still running (remove with force)");
   }
   if (container.state == State::kPaused) container.cgroup->freeze(false);
   kill_all(container);
@@ -314,15 +346,20 @@ void Engine::check_attach(const protocol::AttachStdio& request) {
   std::string stream(protocol::to_string(request.stream));
   const UniqueFd* pipe = &process.stdout_pipe;
   if (request.stream == protocol::StdioStream::kStdin) {
-    if (!process.has_stdin) throw Error("process " + name + ": was created without stdin");
+    if (!process.has_stdin)
+      throw AgentError(C::kFailedPrecondition, "process " + name + ": was created without stdin");
     pipe = &process.stdin_pipe;
   } else if (request.stream == protocol::StdioStream::kStderr) {
     if (process.pty_master) {
-      throw Error("process " + name + ": has a terminal, whose output is all on stdout");
+      throw AgentError(C::kFailedPrecondition,
+                       "process " + name + ": has a terminal, whose output is all on stdout");
     }
     pipe = &process.stderr_pipe;
   }
-  if (!pipe->valid()) throw Error("process " + name + ": " + stream + " is already attached");
+  if (!pipe->valid()) {
+    throw AgentError(C::kFailedPrecondition,
+                     "process " + name + ": " + stream + " is already attached");
+  }
 }
 
 void Engine::attach(const protocol::AttachStdio& request, UniqueFd connection) {
@@ -351,7 +388,8 @@ void Engine::attach(const protocol::AttachStdio& request, UniqueFd connection) {
 
 const Cgroup& Engine::cgroup_of(const Container& container) const {
   if (!container.cgroup) {
-    throw Error("container " + container.id + ": has no cgroup (the agent runs without one)");
+    throw AgentError(C::kFailedPrecondition,
+                     "container " + container.id + ": has no cgroup (the agent runs without one)");
   }
   return *container.cgroup;
 }
@@ -359,7 +397,7 @@ const Cgroup& Engine::cgroup_of(const Container& container) const {
 nlohmann::json Engine::pause(const protocol::PauseContainer& request) {
   Container& container = find(request.container_id);
   if (container.state != State::kRunning) {
-    throw Error("container " + container.id + ": not running");
+    throw AgentError(C::kFailedPrecondition, "container " + container.id + ": not running");
   }
   cgroup_of(container).freeze(true);
   container.state = State::kPaused;
@@ -369,7 +407,8 @@ nlohmann::json Engine::pause(const protocol::PauseContainer& request) {
 
 nlohmann::json Engine::resume(const protocol::ResumeContainer& request) {
   Container& container = find(request.container_id);
-  if (container.state != State::kPaused) throw Error("container " + container.id + ": not paused");
+  if (container.state != State::kPaused)
+    throw AgentError(C::kFailedPrecondition, "container " + container.id + ": not paused");
   cgroup_of(container).freeze(false);
   container.state = container.init->exit_status ? State::kStopped : State::kRunning;
   spdlog::info("container {}: resumed", container.id);
@@ -380,7 +419,9 @@ nlohmann::json Engine::resize(const protocol::ResizePty& request) {
   Container& container = find(request.container_id);
   Process& process = find_process(container, request.exec_id);
   if (!process.pty_master) {
-    throw Error("process " + process_name(container.id, request.exec_id) + ": has no terminal");
+    throw AgentError(
+        C::kFailedPrecondition,
+        "process " + process_name(container.id, request.exec_id) + ": has no terminal");
   }
   resize_pty(process.pty_master.get(), static_cast<unsigned short>(request.rows),
              static_cast<unsigned short>(request.cols));
@@ -389,7 +430,8 @@ nlohmann::json Engine::resize(const protocol::ResizePty& request) {
 
 nlohmann::json Engine::update(const protocol::UpdateContainer& request) {
   Container& container = find(request.container_id);
-  ResourcesSpec resources = parse_resources(request.resources, "body.resources");
+  ResourcesSpec resources =
+      parse_request([&] { return parse_resources(request.resources, "body.resources"); });
   cgroup_of(container).update(resources);
   spdlog::info("container {}: resources updated", container.id);
   return nlohmann::json::object();
@@ -434,7 +476,7 @@ nlohmann::json Engine::list_processes(const protocol::ListProcesses& request) {
 
 nlohmann::json Engine::create_sandbox(const protocol::CreateSandbox& request) {
   check_not_destroyed();
-  if (sandbox_) throw Error("sandbox " + sandbox_id_ + ": already exists");
+  if (sandbox_) throw AgentError(C::kAlreadyExists, "sandbox " + sandbox_id_ + ": already exists");
   std::vector<NamespaceType> types;
   for (const std::string& name : request.shared) {
     if (name == "network") types.push_back(NamespaceType::kNetwork);
@@ -444,9 +486,9 @@ nlohmann::json Engine::create_sandbox(const protocol::CreateSandbox& request) {
   bool shares_network =
       std::find(types.begin(), types.end(), NamespaceType::kNetwork) != types.end();
   if (shares_network && network_netns_) {
-    throw Error(
-        "body.shared: the network is already configured in the VM's namespace "
-        "(send CreateSandbox before ConfigureNetwork)");
+    throw AgentError(C::kFailedPrecondition,
+                     "body.shared: the network is already configured in the VM's namespace "
+                     "(send CreateSandbox before ConfigureNetwork)");
   }
   sandbox_ = SandboxNamespaces::create(types, request.hostname.value_or(""));
   sandbox_id_ = request.sandbox_id;
@@ -456,7 +498,7 @@ nlohmann::json Engine::create_sandbox(const protocol::CreateSandbox& request) {
 
 nlohmann::json Engine::configure_network(const protocol::ConfigureNetwork& request) {
   check_not_destroyed();
-  if (network_netns_) throw Error("network: already configured");
+  if (network_netns_) throw AgentError(C::kFailedPrecondition, "network: already configured");
   int pod = sandbox_ ? sandbox_->fd_of(NamespaceType::kNetwork) : -1;
   UniqueFd target(pod >= 0 ? ::fcntl(pod, F_DUPFD_CLOEXEC, 3)
                            : ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));

@@ -48,7 +48,8 @@ class Engine {
   // Kills and reaps every container process: nothing outlives the agent.
   ~Engine();
 
-  // Each returns the reply body or throws Error with a one-line reason.
+  // Each returns the reply body or throws with a one-line reason: protocol::AgentError with the
+  // code the host acts on (agent-protocol.md "Error codes"); any other Error is internal.
   nlohmann::json create(const protocol::CreateContainer& request);
   nlohmann::json start(const protocol::StartContainer& request);
   nlohmann::json exec(const protocol::ExecProcess& request);

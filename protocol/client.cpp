@@ -6,7 +6,6 @@
 
 #include "common/error.h"
 #include "protocol/framing.h"
-#include "protocol/replies.h"
 #include "protocol/untrusted_json.h"
 
 namespace kvrun::protocol {
@@ -21,9 +20,9 @@ std::chrono::milliseconds receive_timeout(int fd) {
                                                std::chrono::microseconds(tv.tv_usec));
 }
 
-Reply exchange(int fd, const Request& request, std::chrono::milliseconds timeout) {
+ReplyEnvelope exchange(int fd, const Request& request, std::chrono::milliseconds timeout) {
   send_request(fd, request, timeout);
-  return receive_reply(fd, request, timeout);
+  return receive_envelope(fd, request, timeout);
 }
 
 }  // namespace
@@ -33,14 +32,8 @@ Client::Client(UniqueFd connection) : fd_(std::move(connection)), timeout_(kDefa
     timeout_ = set;
 }
 
-Reply Client::call(const RequestBody& body) {
-  return exchange(fd_.get(), {next_id_++, body}, timeout_);
-}
-
-nlohmann::json Client::call_ok(const RequestBody& body) {
-  Reply reply = call(body);
-  if (!reply.ok) throw Error(std::string(type_name(body)) + ": " + reply.error);
-  return reply.body;
+ReplyEnvelope Client::exchange(const Request& request) {
+  return protocol::exchange(fd_.get(), request, timeout_);
 }
 
 bool is_waiting_request(const RequestBody& body) {
@@ -59,7 +52,7 @@ void send_request(int fd, const Request& request, std::chrono::milliseconds time
   }
 }
 
-Reply receive_reply(int fd, const Request& request, std::chrono::milliseconds timeout) {
+ReplyEnvelope receive_envelope(int fd, const Request& request, std::chrono::milliseconds timeout) {
   std::string type(type_name(request.body));
   std::optional<std::string> frame;
   try {
@@ -73,26 +66,38 @@ Reply receive_reply(int fd, const Request& request, std::chrono::milliseconds ti
   }
   if (!frame) throw Error(type + ": agent closed the connection");
   try {
-    Reply reply = decode_reply(*frame);
-    check_reply(request, reply);
-    return reply;
+    return decode_reply(*frame);
   } catch (const JsonError& e) {
     throw JsonError(e.kind(), type + ": " + e.what());
-  } catch (const ReplyError&) {
-    throw;  // names the request already
   } catch (const Error& e) {
     throw Error(type + ": " + e.what());
   }
 }
 
+ProcessWait::ProcessWait(UniqueFd connection, WaitProcess request,
+                         std::chrono::milliseconds timeout)
+    : fd_(std::move(connection)), request_{1, std::move(request)}, timeout_(timeout) {
+  send_request(fd_.get(), request_, timeout_);
+}
+
+int ProcessWait::exit_status() {
+  return decode_reply_for<WaitProcess>(request_.id, receive_envelope(fd_.get(), request_, timeout_))
+      .exit_status;
+}
+
 UniqueFd attach_stdio(UniqueFd connection, const AttachStdio& request,
                       std::chrono::milliseconds timeout) {
-  Reply reply = exchange(connection.get(), {1, request}, timeout);
-  if (!reply.ok)
-    throw Error("attach " + std::string(to_string(request.stream)) + ": " + reply.error);
+  const Request attach{1, request};
+  ReplyEnvelope reply = exchange(connection.get(), attach, timeout);
+  try {
+    decode_reply_for<AttachStdio>(attach.id, reply);
+  } catch (const AgentError& e) {
+    throw AgentError(e.code(),
+                     "attach " + std::string(to_string(request.stream)) + ": " + reply.error);
+  }
   return connection;
 }
 
-void configure_network(Client& client, const ConfigureNetwork& request) { client.call_ok(request); }
+void configure_network(Client& client, const ConfigureNetwork& request) { client.call(request); }
 
 }  // namespace kvrun::protocol

@@ -3,7 +3,8 @@
 //
 // The agent is a guest's process, so every reply is untrusted: its frame and JSON are bounded
 // (framing.h, untrusted_json.h), its id must be the request's, its body must be what that kind
-// of request is answered with (replies.h), and it must come within a timeout: a guest that
+// of request is answered with (replies.h, decoded into R::Reply), an error reply is an AgentError
+// with the agent's code, and it must come within a timeout: a guest that
 // accepts and then never answers fails the call with TimeoutError instead of hanging the
 // monitor, the CLI or the containerd shim. Requests that are answered by an event (WaitProcess,
 // GetOomEvent) wait for their reply's first byte without a bound; such a wait ends when the
@@ -17,6 +18,7 @@
 #include "common/deadline_io.h"
 #include "common/unique_fd.h"
 #include "protocol/messages.h"
+#include "protocol/replies.h"
 
 namespace kvrun::protocol {
 
@@ -33,16 +35,21 @@ class Client {
   // connect_agent's), else by kDefaultCallTimeout.
   explicit Client(UniqueFd connection);
 
-  // Sends body with the next id and returns its reply. Throws TimeoutError, JsonError (an
-  // unreadable reply), ReplyError (another id, the wrong kind) or Error (connection closed).
-  Reply call(const RequestBody& body);
-  // call(), but an error reply becomes Error("<type>: <agent's error>").
-  nlohmann::json call_ok(const RequestBody& body);
+  // Sends request with the next id and returns its reply. Throws AgentError (the agent refused:
+  // "<type>: <agent's error>" and its code), TimeoutError, JsonError (an unreadable reply),
+  // ReplyError (another id, the wrong kind) or Error (connection closed).
+  template <typename R>
+  typename R::Reply call(const R& request) {
+    std::uint64_t id = next_id_++;
+    return decode_reply_for<R>(id, exchange({id, request}));
+  }
 
   int fd() const { return fd_.get(); }
   std::chrono::milliseconds timeout() const { return timeout_; }
 
  private:
+  ReplyEnvelope exchange(const Request& request);
+
   UniqueFd fd_;
   std::chrono::milliseconds timeout_;
   std::uint64_t next_id_ = 1;
@@ -51,15 +58,33 @@ class Client {
 // Does body wait for an event (a process's exit, an OOM kill) before it is answered?
 bool is_waiting_request(const RequestBody& body);
 
-// The two halves of a call, for callers that poll the connection with other fds (the monitor's
-// WaitProcess beside the sandbox's pidfd). send_request throws TimeoutError if the agent does
-// not take the frame in time. receive_reply checks the reply as Client::call does; for a waiting
-// request the first byte may take any time (call it once fd is readable), the rest must follow
-// within timeout.
+// The two halves of a call, for callers that poll the connection with other fds. send_request
+// throws TimeoutError if the agent does not take the frame in time. receive_envelope reads the
+// reply as Client::call does, leaving its id and body to decode_reply_for; for a waiting request
+// the first byte may take any time (call it once fd is readable), the rest must follow within
+// timeout.
 void send_request(int fd, const Request& request,
                   std::chrono::milliseconds timeout = kDefaultCallTimeout);
-Reply receive_reply(int fd, const Request& request,
-                    std::chrono::milliseconds timeout = kDefaultCallTimeout);
+ReplyEnvelope receive_envelope(int fd, const Request& request,
+                               std::chrono::milliseconds timeout = kDefaultCallTimeout);
+
+// A WaitProcess on a connection of its own, sent at once and answered when the process exits,
+// for the monitors, which poll fd() beside the sandbox and their signals.
+class ProcessWait {
+ public:
+  // Throws as send_request does.
+  ProcessWait(UniqueFd connection, WaitProcess request,
+              std::chrono::milliseconds timeout = kDefaultCallTimeout);
+  int fd() const { return fd_.get(); }
+  // Once fd() is readable (else it blocks): the exit status. The reply, once its first byte is
+  // there, must come whole within the timeout. Throws as Client::call does.
+  int exit_status();
+
+ private:
+  UniqueFd fd_;
+  Request request_;
+  std::chrono::milliseconds timeout_;
+};
 
 // Turns a fresh connection into the raw stream named by request (docs/agent-protocol.md).
 // Throws Error with the agent's reason if it refuses, TimeoutError if it does not answer.
@@ -67,7 +92,7 @@ UniqueFd attach_stdio(UniqueFd connection, const AttachStdio& request,
                       std::chrono::milliseconds timeout = kDefaultCallTimeout);
 
 // Gives the guest its links' names, MTUs, addresses and routes; once per agent, before the
-// CreateContainer that sets `network`. Throws Error("ConfigureNetwork: <agent's error>").
+// CreateContainer that sets `network`. Throws AgentError("ConfigureNetwork: <agent's error>").
 void configure_network(Client& client, const ConfigureNetwork& request);
 
 }  // namespace kvrun::protocol

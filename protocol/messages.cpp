@@ -40,8 +40,8 @@ StdioStream parse_stream(const std::string& name, const std::string& path) {
 }
 
 RequestBody decode_body(std::string_view type, JsonReader& body) {
-  if (type == "Ping") return Ping{};
-  if (type == "CreateContainer") {
+  if (type == Ping::kName) return Ping{};
+  if (type == CreateContainer::kName) {
     CreateContainer m;
     m.container_id = read_id(body, "container_id", false);
     m.bundle_path = body.optional_string("bundle_path");
@@ -66,8 +66,8 @@ RequestBody decode_body(std::string_view type, JsonReader& body) {
     }
     return m;
   }
-  if (type == "StartContainer") return StartContainer{read_id(body, "container_id", false)};
-  if (type == "ExecProcess") {
+  if (type == StartContainer::kName) return StartContainer{read_id(body, "container_id", false)};
+  if (type == ExecProcess::kName) {
     ExecProcess m;
     m.container_id = read_id(body, "container_id", false);
     m.exec_id = read_id(body, "exec_id", false);
@@ -75,7 +75,7 @@ RequestBody decode_body(std::string_view type, JsonReader& body) {
     m.stdin = body.optional_boolean("stdin").value_or(false);
     return m;
   }
-  if (type == "SignalProcess") {
+  if (type == SignalProcess::kName) {
     SignalProcess m;
     m.container_id = read_id(body, "container_id", false);
     m.exec_id = read_id(body, "exec_id", true);
@@ -86,32 +86,32 @@ RequestBody decode_body(std::string_view type, JsonReader& body) {
     }
     return m;
   }
-  if (type == "WaitProcess") {
+  if (type == WaitProcess::kName) {
     return WaitProcess{read_id(body, "container_id", false), read_id(body, "exec_id", true)};
   }
-  if (type == "RemoveContainer") {
+  if (type == RemoveContainer::kName) {
     RemoveContainer m;
     m.container_id = read_id(body, "container_id", false);
     m.force = body.optional_boolean("force").value_or(false);
     return m;
   }
-  if (type == "AttachStdio") {
+  if (type == AttachStdio::kName) {
     AttachStdio m;
     m.container_id = read_id(body, "container_id", false);
     m.exec_id = read_id(body, "exec_id", true);
     m.stream = parse_stream(body.string("stream"), body.path_of("stream"));
     return m;
   }
-  if (type == "PauseContainer") return PauseContainer{read_id(body, "container_id", false)};
-  if (type == "ResumeContainer") return ResumeContainer{read_id(body, "container_id", false)};
-  if (type == "StatsContainer") return StatsContainer{read_id(body, "container_id", false)};
-  if (type == "UpdateContainer") {
+  if (type == PauseContainer::kName) return PauseContainer{read_id(body, "container_id", false)};
+  if (type == ResumeContainer::kName) return ResumeContainer{read_id(body, "container_id", false)};
+  if (type == StatsContainer::kName) return StatsContainer{read_id(body, "container_id", false)};
+  if (type == UpdateContainer::kName) {
     return UpdateContainer{read_id(body, "container_id", false), body.object("resources")};
   }
-  if (type == "GetOomEvent") return GetOomEvent{};
-  if (type == "ListProcesses") return ListProcesses{read_id(body, "container_id", false)};
-  if (type == "DestroySandbox") return DestroySandbox{};
-  if (type == "CreateSandbox") {
+  if (type == GetOomEvent::kName) return GetOomEvent{};
+  if (type == ListProcesses::kName) return ListProcesses{read_id(body, "container_id", false)};
+  if (type == DestroySandbox::kName) return DestroySandbox{};
+  if (type == CreateSandbox::kName) {
     CreateSandbox m;
     m.sandbox_id = read_id(body, "sandbox_id", false);
     m.hostname = body.optional_string("hostname");
@@ -135,8 +135,8 @@ RequestBody decode_body(std::string_view type, JsonReader& body) {
     }
     return m;
   }
-  if (type == "ConfigureNetwork") return decode_configure_network(body);
-  if (type == "ResizePty") {
+  if (type == ConfigureNetwork::kName) return decode_configure_network(body);
+  if (type == ResizePty::kName) {
     ResizePty m;
     m.container_id = read_id(body, "container_id", false);
     m.exec_id = read_id(body, "exec_id", true);
@@ -254,13 +254,7 @@ std::string_view to_string(StdioStream stream) {
 }
 
 std::string_view type_name(const RequestBody& body) {
-  static constexpr std::string_view kNames[] = {
-      "Ping",           "CreateContainer", "StartContainer", "ExecProcess",    "SignalProcess",
-      "WaitProcess",    "RemoveContainer", "AttachStdio",    "PauseContainer", "ResumeContainer",
-      "StatsContainer", "GetOomEvent",     "ResizePty",      "ListProcesses",  "DestroySandbox",
-      "CreateSandbox",  "ConfigureNetwork", "UpdateContainer"};
-  static_assert(std::size(kNames) == std::variant_size_v<RequestBody>);
-  return kNames[body.index()];
+  return std::visit([](const auto& m) { return std::decay_t<decltype(m)>::kName; }, body);
 }
 
 void check_id(std::string_view id, std::string_view field, bool allow_empty) {
@@ -328,22 +322,27 @@ std::string encode_ok(std::uint64_t id, const nlohmann::json& body) {
       -1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-std::string encode_error(std::uint64_t id, std::string_view message) {
+std::string encode_error(std::uint64_t id, ErrorCode code, std::string_view message) {
   // Replace invalid UTF-8 (e.g. from a path) instead of throwing while reporting an error.
-  return nlohmann::json{{"id", id}, {"ok", false}, {"error", one_line(message)}}.dump(
-      -1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return nlohmann::json{
+      {"id", id}, {"ok", false}, {"code", to_string(code)}, {"error", one_line(message)}}
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-Reply decode_reply(std::string_view json_text) {
+ReplyEnvelope decode_reply(std::string_view json_text) {
   // Bounded before the tree exists: a reply's body is copied, and copying recurses.
   nlohmann::json document = parse_untrusted_json(json_text, "reply");
   JsonReader reader(document, "reply");
-  Reply reply;
+  ReplyEnvelope reply;
   reply.id = reader.unsigned_integer("id");
   reply.ok = reader.boolean("ok");
   if (reply.ok) {
     reply.body = reader.object("body");
   } else {
+    // A newer agent's code is still an error: the host acts on it as on any it cannot place.
+    if (auto code = reader.optional_string("code")) {
+      reply.code = error_code_named(*code).value_or(ErrorCode::kInternal);
+    }
     reply.error = one_line_text(reader.string("error"));
   }
   reader.reject_unknown();

@@ -8,7 +8,10 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "protocol/replies.h"
 
 namespace kvrun::protocol {
 
@@ -39,6 +42,8 @@ struct NetworkRoute {
 
 // Routes are added in order, after every interface is up with its addresses.
 struct ConfigureNetwork {
+  static constexpr std::string_view kName = "ConfigureNetwork";
+  using Reply = EmptyReply;
   std::vector<NetworkInterface> interfaces;
   std::vector<NetworkRoute> routes;
   bool operator==(const ConfigureNetwork&) const = default;

@@ -1,79 +1,107 @@
 #include "protocol/replies.h"
 
-#include <type_traits>
-
 #include "protocol/json_reader.h"
+#include "protocol/messages.h"
 
 namespace kvrun::protocol {
 namespace {
 
 constexpr std::int64_t kMaxPid = INT32_MAX;
 
-void check_counts(JsonReader& body, std::string_view group,
-                  std::initializer_list<std::string_view> names) {
-  const nlohmann::json* value = body.optional_object(group);
-  if (value == nullptr) return;
-  JsonReader counts(*value, body.path_of(group));
-  for (auto name : names) counts.optional_unsigned(name);  // null: the cgroup cannot tell
-  counts.reject_unknown();
-}
-
-void check_process_list(JsonReader& body) {
-  const nlohmann::json& list = body.array("processes");
-  for (std::size_t i = 0; i < list.size(); ++i) {
-    JsonReader entry(list[i], element_path(body.path_of("processes"), i));
-    entry.integer("pid", 1, kMaxPid);
-    if (auto exec_id = entry.optional_string("exec_id"))
-      check_id(*exec_id, entry.path_of("exec_id"), true);
-    entry.string_array("args");
-    entry.reject_unknown();
+// Runs read over the body and refuses what it left unread; every failure names the type.
+template <typename Read>
+void read_body(std::string_view type, const nlohmann::json& json, Read read) {
+  try {
+    JsonReader body(json, "reply.body");
+    read(body);
+    body.reject_unknown();
+  } catch (const Error& e) {
+    throw ReplyError(ReplyError::Kind::kWrongKind, std::string(type) + ": " + e.what());
   }
 }
 
-// Reads every field the request's kind of reply has; leaves unknown ones for reject_unknown().
-void check_body(const RequestBody& request, JsonReader& body) {
-  std::visit(
-      [&](const auto& m) {
-        using T = std::decay_t<decltype(m)>;
-        if constexpr (std::is_same_v<T, Ping>) {
-          body.integer("version", 0, INT32_MAX);
-        } else if constexpr (std::is_same_v<T, CreateContainer> || std::is_same_v<T, ExecProcess>) {
-          body.integer("pid", 1, kMaxPid);
-        } else if constexpr (std::is_same_v<T, WaitProcess>) {
-          body.integer("exit_status", 0, 255);
-        } else if constexpr (std::is_same_v<T, GetOomEvent>) {
-          check_id(body.string("container_id"), body.path_of("container_id"), false);
-        } else if constexpr (std::is_same_v<T, ListProcesses>) {
-          check_process_list(body);
-        } else if constexpr (std::is_same_v<T, StatsContainer>) {
-          check_counts(body, "memory", {"current", "max", "oom", "oom_kill"});
-          check_counts(body, "cpu", {"usage_usec", "user_usec", "system_usec"});
-          check_counts(body, "pids", {"current", "max"});
-        }
-        // Every other request is answered with {}.
-      },
-      request);
+// A group of counts, each absent, null (the cgroup cannot tell) or an unsigned integer.
+template <typename Group>
+std::optional<Group> read_counts(
+    JsonReader& body, std::string_view name,
+    std::initializer_list<std::pair<std::string_view, std::optional<std::uint64_t> Group::*>>
+        fields) {
+  const nlohmann::json* value = body.optional_object(name);
+  if (value == nullptr) return std::nullopt;
+  JsonReader counts(*value, body.path_of(name));
+  Group group;
+  for (const auto& [key, member] : fields) group.*member = counts.optional_unsigned(key);
+  counts.reject_unknown();
+  return group;
 }
 
 }  // namespace
 
-void check_reply(const Request& request, const Reply& reply) {
-  std::string type(type_name(request.body));
-  if (reply.id != request.id) {
-    throw ReplyError(ReplyError::Kind::kWrongId, type + ": reply for request " +
-                                                     std::to_string(reply.id) + " instead of " +
-                                                     std::to_string(request.id));
-  }
-  if (!reply.ok) return;
-  try {
-    JsonReader body(reply.body, "reply.body");
-    check_body(request.body, body);
-    body.reject_unknown();
-  } catch (const Error& e) {
-    throw ReplyError(ReplyError::Kind::kWrongKind, type + ": " + e.what());
-  }
+void decode_reply_body(std::string_view type, const nlohmann::json& body, EmptyReply&) {
+  read_body(type, body, [](JsonReader&) {});
 }
 
-int exit_status_of(const Reply& reply) { return reply.body.at("exit_status").get<int>(); }
+void decode_reply_body(std::string_view type, const nlohmann::json& body, PingReply& out) {
+  read_body(type, body, [&](JsonReader& r) { out.version = r.integer("version", 0, INT32_MAX); });
+}
+
+void decode_reply_body(std::string_view type, const nlohmann::json& body, ProcessStarted& out) {
+  read_body(type, body,
+            [&](JsonReader& r) { out.pid = static_cast<int>(r.integer("pid", 1, kMaxPid)); });
+}
+
+void decode_reply_body(std::string_view type, const nlohmann::json& body, ProcessExited& out) {
+  read_body(type, body, [&](JsonReader& r) {
+    out.exit_status = static_cast<int>(r.integer("exit_status", 0, 255));
+  });
+}
+
+void decode_reply_body(std::string_view type, const nlohmann::json& body, OomKilled& out) {
+  read_body(type, body, [&](JsonReader& r) {
+    out.container_id = r.string("container_id");
+    check_id(out.container_id, r.path_of("container_id"), false);
+  });
+}
+
+void decode_reply_body(std::string_view type, const nlohmann::json& body, ProcessList& out) {
+  read_body(type, body, [&](JsonReader& r) {
+    const nlohmann::json& list = r.array("processes");
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      JsonReader entry(list[i], element_path(r.path_of("processes"), i));
+      ProcessInfo info;
+      info.pid = static_cast<int>(entry.integer("pid", 1, kMaxPid));
+      info.exec_id = entry.optional_string("exec_id");
+      if (info.exec_id) check_id(*info.exec_id, entry.path_of("exec_id"), true);
+      info.args = entry.string_array("args");
+      entry.reject_unknown();
+      out.processes.push_back(std::move(info));
+    }
+  });
+}
+
+void decode_reply_body(std::string_view type, const nlohmann::json& body, ContainerStats& out) {
+  using S = ContainerStats;
+  read_body(type, body, [&](JsonReader& r) {
+    out.memory = read_counts<S::Memory>(r, "memory",
+                                        {{"current", &S::Memory::current},
+                                         {"max", &S::Memory::max},
+                                         {"oom", &S::Memory::oom},
+                                         {"oom_kill", &S::Memory::oom_kill}});
+    out.cpu = read_counts<S::Cpu>(r, "cpu",
+                                  {{"usage_usec", &S::Cpu::usage_usec},
+                                   {"user_usec", &S::Cpu::user_usec},
+                                   {"system_usec", &S::Cpu::system_usec}});
+    out.pids =
+        read_counts<S::Pids>(r, "pids", {{"current", &S::Pids::current}, {"max", &S::Pids::max}});
+  });
+}
+
+void check_reply_id(std::string_view type, std::uint64_t id, const ReplyEnvelope& reply) {
+  if (reply.id != id) {
+    throw ReplyError(ReplyError::Kind::kWrongId, std::string(type) + ": reply for request " +
+                                                     std::to_string(reply.id) + " instead of " +
+                                                     std::to_string(id));
+  }
+}
 
 }  // namespace kvrun::protocol

@@ -1,10 +1,13 @@
 // A hostile agent's reply as the host reads it: the first byte picks the request it answers,
-// the rest is the frame body. Only kvrun::Error may come out (JsonError, ReplyError, ...): an
-// nlohmann exception, a crash or a stack overflow is a finding. The same bytes also go through
+// the rest is the frame body, decoded as Client::call does (decode_reply, then decode_reply_for
+// the request's reply type). Only kvrun::Error may come out (JsonError, ReplyError, AgentError):
+// an nlohmann exception, a crash or a stack overflow is a finding. The same bytes also go through
 // decode_request, the agent's side.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "common/error.h"
@@ -48,10 +51,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const RequestBody& body = requests()[data[0] % requests().size()];
   std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
   try {
-    Reply reply = decode_reply(text);
-    Request request{reply.id, body};
-    check_reply(request, reply);
-    if (reply.ok && std::holds_alternative<WaitProcess>(body)) (void)exit_status_of(reply);
+    ReplyEnvelope reply = decode_reply(text);
+    std::visit(
+        [&](const auto& request) {
+          using R = std::decay_t<decltype(request)>;
+          (void)decode_reply_for<R>(reply.id, reply);
+        },
+        body);
   } catch (const kvrun::Error&) {
   }
   try {

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "common/error_code.h"
 #include "protocol/client.h"
 #include "shim/cli/logging.h"
 #include "shim/host_cgroup/host_cgroup.h"
@@ -229,20 +230,22 @@ void start_container(const Globals& globals, const std::string& id) {
     case state::Status::kCreated:
       break;
     case state::Status::kStopped:
-      throw Error("cannot start a container that has stopped");
+      throw CodedError(ErrorCode::kFailedPrecondition, "cannot start a container that has stopped");
     case state::Status::kCreating:
-      throw Error("cannot start a container that is still being created");
+      throw CodedError(ErrorCode::kFailedPrecondition,
+                       "cannot start a container that is still being created");
     case state::Status::kPaused:
-      throw Error("cannot start a container in the paused state");
+      throw CodedError(ErrorCode::kFailedPrecondition,
+                       "cannot start a container in the paused state");
     default:
-      throw Error("cannot start an already running container");
+      throw CodedError(ErrorCode::kFailedPrecondition, "cannot start an already running container");
   }
   oci::Hooks hooks = oci::load_saved_hooks(dir);
   // The agent answers once the process has exec'd, after the startContainer hooks.
   protocol::Client client(connect_to_agent(
       current, std::chrono::seconds(30) +
                    start_container_hooks_budget(hooks.of(HookKind::kStartContainer))));
-  client.call_ok(protocol::StartContainer{id});
+  client.call(protocol::StartContainer{id});
   current.status = state::Status::kRunning;
   state::save_state(dir, current);
   lock.reset();  // a hook may run kvrun on this container
@@ -264,8 +267,9 @@ void delete_container(const Globals& globals, const std::string& id, bool force)
   }
   if (current.status != state::Status::kStopped && current.status != state::Status::kCreated &&
       !force) {
-    throw Error("cannot delete container " + id +
-                " that is not stopped: " + std::string(state::to_string(current.status)));
+    throw CodedError(ErrorCode::kFailedPrecondition,
+                     "cannot delete container " + id +
+                         " that is not stopped: " + std::string(state::to_string(current.status)));
   }
   oci::Hooks hooks = oci::load_saved_hooks(dir);
   // Not under the lock: the monitor takes it to record the exit while it stops.
@@ -321,7 +325,7 @@ ExitStatus run_container(const Globals& globals, const CreateOptions& options, b
       try {
         ContainerState current = state::load_state(states.open(options.id));
         protocol::Client client(connect_to_agent(current, std::chrono::seconds(5)));
-        client.call_ok(protocol::SignalProcess{options.id, "", static_cast<int>(info.ssi_signo)});
+        client.call(protocol::SignalProcess{options.id, "", static_cast<int>(info.ssi_signo)});
       } catch (const Error& e) {
         spdlog::warn("forwarding signal {}: {}", info.ssi_signo, e.what());
       }

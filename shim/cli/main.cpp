@@ -8,6 +8,8 @@
 #include <iostream>
 
 #include "common/error.h"
+#include "common/error_code.h"
+#include "shim/cli/failure.h"
 #include "shim/cli/globals.h"
 #include "shim/cli/lifecycle.h"
 #include "shim/cli/logging.h"
@@ -22,6 +24,7 @@
 namespace {
 
 using namespace kvrun::cli;
+using kvrun::ErrorCode;
 
 struct Parsed {
   Globals globals;
@@ -174,12 +177,14 @@ int main(int argc, char** argv) {
       std::cout << "removed " << removed << " image(s)\n";
     }
   } catch (const std::exception& e) {
-    spdlog::error("{}", e.what());
+    // The failure's code: CodedErrors (the agent's AgentErrors among them) carry one, anything
+    // else is internal.
+    ErrorCode code = kvrun::code_of(e);
+    log_failure(e.what(), code);
     // With a log file the error still reaches the caller's stderr, which is where podman and
     // containerd take the reason from when the log has none.
     if (!g.log.empty()) std::fprintf(stderr, "kvrun: %s\n", e.what());
-    // runc's exec exits 255 when it could not run the process: 1 may be the process's own.
-    return exec->parsed() ? 255 : 1;
+    return exit_status_for(code, exec->parsed());
   }
   std::fflush(nullptr);
   return status;

@@ -14,9 +14,8 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/error_code.h"
 #include "protocol/client.h"
-#include "protocol/framing.h"
-#include "protocol/replies.h"
 #include "shim/oci/bundle.h"
 #include "shim/sandbox/agent_connect.h"
 #include "shim/sandbox/console.h"
@@ -58,11 +57,10 @@ nlohmann::json read_json_file(const std::string& path) {
     UniqueFd terminal_fd;
     std::optional<sandbox::RawMode> raw_mode;
     sandbox::StdioRelay relay;
-    UniqueFd wait;
-    const protocol::Request wait_request{1, protocol::WaitProcess{container.id, exec_id}};
+    std::optional<protocol::ProcessWait> wait;
     try {
       protocol::Client control(connect_to_agent(container, std::chrono::seconds(30)));
-      control.call_ok(protocol::ExecProcess{container.id, exec_id, process, true});
+      control.call(protocol::ExecProcess{container.id, exec_id, process, true});
       auto attach = [&](protocol::StdioStream stream) {
         return protocol::attach_stdio(connect_to_agent(container, std::chrono::seconds(30)),
                                       protocol::AttachStdio{container.id, exec_id, stream});
@@ -84,8 +82,13 @@ nlohmann::json read_json_file(const std::string& path) {
           terminal_fd = UniqueFd(::fcntl(0, F_DUPFD_CLOEXEC, 3));
           raw_mode.emplace(0);
         }
-        if (auto size = sandbox::window_size(terminal_fd.get()))
-          control.call(protocol::ResizePty{container.id, exec_id, size->ws_row, size->ws_col});
+        if (auto size = sandbox::window_size(terminal_fd.get())) {
+          try {
+            control.call(protocol::ResizePty{container.id, exec_id, size->ws_row, size->ws_col});
+          } catch (const protocol::AgentError& e) {
+            spdlog::debug("resize: {}", e.what());  // the terminal keeps its size
+          }
+        }
         relay.copy(std::move(out), host_out, true);
         relay.copy(host_in, std::move(in), false);
       } else {
@@ -95,18 +98,16 @@ nlohmann::json read_json_file(const std::string& path) {
         relay.copy(std::move(err), 2, true);
         relay.copy(0, std::move(in), false);
       }
-      wait = connect_to_agent(container, std::chrono::milliseconds(0));
-      protocol::write_frame(wait.get(), protocol::encode_request(wait_request));
+      wait.emplace(connect_to_agent(container, std::chrono::milliseconds(0)),
+                   protocol::WaitProcess{container.id, exec_id});
     } catch (const Error& e) {
-      sandbox::report_failure(ready_fd, e.what());
+      sandbox::report_failure(ready_fd, e.what(), code_of(e));
       ::_exit(1);  // the CLI reports it
     }
     sandbox::report_ready(ready_fd);
     // Checked for its id and kind, and once its first byte is there it must come whole within
     // the call timeout, as in the container's own monitor.
-    const protocol::Reply reply = protocol::receive_reply(wait.get(), wait_request);
-    if (!reply.ok) throw Error("WaitProcess: " + reply.error);
-    status = protocol::exit_status_of(reply);
+    status = wait->exit_status();
     relay.wait_output(std::chrono::seconds(5));
   } catch (const std::exception& e) {
     spdlog::error("exec in {}: {}", container.id, e.what());
@@ -123,7 +124,9 @@ void kill_container(const Globals& globals, const std::string& id, const std::st
   state::StateDir states(globals.root);
   ContainerState current = state::load_current_state(states.open(id));
   int sig = parse_signal(signal);
-  if (current.status == state::Status::kStopped) throw Error("container not running");
+  // containerd's shim (as its checkKillError for runc) takes this for a process that has gone.
+  if (current.status == state::Status::kStopped)
+    throw CodedError(ErrorCode::kNotFound, "container not running");
   // Signal 0 only asks whether the init is there, which its monitor's being alive answers; the
   // agent takes real signals only.
   if (sig == 0) return;
@@ -131,7 +134,7 @@ void kill_container(const Globals& globals, const std::string& id, const std::st
     protocol::Client client(connect_to_agent(current, std::chrono::seconds(5)));
     // --all: every process of the container (the agent freezes its cgroup, lists, signals and
     // thaws), as runc does; else the init only.
-    client.call_ok(protocol::SignalProcess{id, "", sig, all});
+    client.call(protocol::SignalProcess{id, "", sig, all});
   } catch (const Error& e) {
     // A hung or dead agent must not make SIGKILL fail: killing the monitor kills the sandbox.
     if (sig != SIGKILL) throw;
@@ -173,10 +176,12 @@ ExitStatus exec_in_container(const Globals& globals, const ExecOptions& options)
   // runc's words; unlike runc, a created container is refused too: the agent execs only into a
   // started one.
   if (current.status == state::Status::kStopped)
-    throw Error("cannot exec in a stopped container");
-  if (current.status == state::Status::kPaused) throw Error("cannot exec in a paused container");
+    throw CodedError(ErrorCode::kFailedPrecondition, "cannot exec in a stopped container");
+  if (current.status == state::Status::kPaused)
+    throw CodedError(ErrorCode::kFailedPrecondition, "cannot exec in a paused container");
   if (current.status != state::Status::kRunning)
-    throw Error("cannot exec in a container that has not been started");
+    throw CodedError(ErrorCode::kFailedPrecondition,
+                     "cannot exec in a container that has not been started");
   nlohmann::json config = oci::load_bundle(current.bundle).config;
   nlohmann::json process = exec_process(config.value("process", nlohmann::json::object()), options);
   // A caller-chosen id lets it signal the process through the agent later (the containerd shim).
@@ -202,13 +207,15 @@ void pause_container(const Globals& globals, const std::string& id, bool pause) 
   ContainerState current = state::load_current_state(dir);
   // runc's words. Unlike runc, a created container cannot be paused: the agent freezes only
   // a started one.
-  if (pause && current.status != state::Status::kRunning) throw Error("container not running");
-  if (!pause && current.status != state::Status::kPaused) throw Error("container not paused");
+  if (pause && current.status != state::Status::kRunning)
+    throw CodedError(ErrorCode::kFailedPrecondition, "container not running");
+  if (!pause && current.status != state::Status::kPaused)
+    throw CodedError(ErrorCode::kFailedPrecondition, "container not paused");
   protocol::Client client(connect_to_agent(current));
   if (pause) {
-    client.call_ok(protocol::PauseContainer{id});
+    client.call(protocol::PauseContainer{id});
   } else {
-    client.call_ok(protocol::ResumeContainer{id});
+    client.call(protocol::ResumeContainer{id});
   }
   current.status = pause ? state::Status::kPaused : state::Status::kRunning;
   state::save_state(dir, current);
@@ -232,9 +239,9 @@ void update_container(const Globals& globals, const std::string& id,
   state::ContainerLock lock(dir);
   ContainerState current = state::load_current_state(dir);
   if (current.status == state::Status::kStopped || current.status == state::Status::kCreating)
-    throw Error("container " + id + " is not running");
+    throw CodedError(ErrorCode::kFailedPrecondition, "container " + id + " is not running");
   protocol::Client client(connect_to_agent(current));
-  client.call_ok(protocol::UpdateContainer{id, std::move(resources)});
+  client.call(protocol::UpdateContainer{id, std::move(resources)});
 }
 
 }  // namespace kvrun::cli

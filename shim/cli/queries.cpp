@@ -52,27 +52,20 @@ void print_ps(const Globals& globals, const std::string& id, const std::string& 
   state::StateDir states(globals.root);
   auto current = state::load_current_state(states.open(id));
   // A stopped container has no processes, and no agent to ask (runc lists none, status 0).
-  nlohmann::json reply = {{"processes", nlohmann::json::array()}};
+  // The agent's answer is checked whole by its decoder (replies.h).
+  protocol::ProcessList reply;
   if (current.status != state::Status::kStopped) {
     protocol::Client client(connect_to_agent(current, std::chrono::seconds(5)));
-    reply = client.call_ok(protocol::ListProcesses{id});
+    reply = client.call(protocol::ListProcesses{id});
   }
-  // The agent's answer is untrusted: only well-formed entries are shown.
   std::vector<std::pair<std::int64_t, std::string>> processes;
-  const auto& list = reply.contains("processes") ? reply["processes"] : nlohmann::json();
-  if (!list.is_array()) throw Error("ListProcesses: expected a processes array");
-  for (const auto& entry : list) {
-    if (!entry.is_object() || !entry.contains("pid") || !entry["pid"].is_number_integer())
-      throw Error("ListProcesses: malformed process entry");
+  for (const auto& entry : reply.processes) {
     std::string command;
-    if (entry.contains("args") && entry["args"].is_array()) {
-      for (const auto& arg : entry["args"]) {
-        if (!arg.is_string()) continue;
-        if (!command.empty()) command += ' ';
-        command += arg.get<std::string>();
-      }
+    for (const auto& arg : entry.args) {
+      if (!command.empty()) command += ' ';
+      command += arg;
     }
-    processes.emplace_back(entry["pid"].get<std::int64_t>(), command);
+    processes.emplace_back(entry.pid, command);
   }
   if (format == "json") {
     nlohmann::json pids = nlohmann::json::array();

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "common/error_code.h"
 #include "shim/containerd/actions.h"
 #include "shim/containerd/events.h"
 #include "shim/containerd/kvrun_command.h"
@@ -121,7 +122,7 @@ int delete_shim(const ShimFlags& flags) {
     kvrun.run({"delete", "--force", flags.id});
   } catch (const Error& e) {
     // containerd logs stderr as a cleanup warning; a container already gone is the usual case.
-    if (std::string(e.what()).find("does not exist") == std::string::npos) {
+    if (code_of(e) != ErrorCode::kNotFound) {
       std::fprintf(stderr, "%s\n", e.what());
     }
   }

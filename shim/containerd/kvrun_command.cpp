@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/error_code.h"
 #include "common/unique_fd.h"
 
 namespace kvrun::containerd {
@@ -69,26 +70,32 @@ void KvrunCommand::run(const std::vector<std::string>& args,
   }
   int status = reaper_.wait(pid);
   if (status == 0) return;
-  std::string reason = last_error(log_offset);
-  if (reason.empty()) {
-    reason =
+  Failure failure = last_error(log_offset);
+  if (failure.reason.empty()) {
+    failure.reason =
         status == 127 ? "cannot run " + kvrun_.string() : "exit status " + std::to_string(status);
   }
-  throw Error("kvrun " + args.front() + ": " + reason);
+  throw CodedError(failure.code, "kvrun " + args.front() + ": " + failure.reason);
 }
 
-std::string KvrunCommand::last_error(std::uintmax_t log_offset) const {
+KvrunCommand::Failure KvrunCommand::last_error(std::uintmax_t log_offset) const {
   std::ifstream in(bundle_ / "log.json");
   in.seekg(static_cast<std::streamoff>(log_offset));
-  std::string line, reason;
+  std::string line;
+  Failure failure;
   while (std::getline(in, line)) {
     auto json = nlohmann::json::parse(line, nullptr, false);
     if (json.is_object() && json.value("level", "") == "error" && json.contains("msg") &&
         json["msg"].is_string()) {
-      reason = json["msg"].get<std::string>();
+      failure.reason = json["msg"].get<std::string>();
+      // kvrun's failure line names its code (docs/cli.md); other error lines have none.
+      auto code = json.find("code");
+      failure.code = code != json.end() && code->is_string()
+                         ? error_code_named(code->get<std::string>()).value_or(ErrorCode::kInternal)
+                         : ErrorCode::kInternal;
     }
   }
-  return reason;
+  return failure;
 }
 
 }  // namespace kvrun::containerd

@@ -1,6 +1,7 @@
 // Running the kvrun CLI for one task, as containerd-shim-runc-v2 runs runc: `kvrun --root R
 // --log <bundle>/log.json --log-format json <command...>`, collected through the Reaper. A
-// failure becomes an Error carrying kvrun's own one-line reason from the log.
+// failure becomes a CodedError carrying kvrun's own one-line reason and code from the log
+// (docs/cli.md "Errors").
 #pragma once
 
 #include <array>
@@ -8,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/error_code.h"
 #include "shim/containerd/reaper.h"
 
 namespace kvrun::containerd {
@@ -25,14 +27,19 @@ class KvrunCommand {
         bundle_(std::move(bundle)) {}
 
   // stdio: the child's fds 0, 1, 2 (-1 = /dev/null). Returns once kvrun has exited; throws
-  // Error("kvrun <command>: <reason>") on a non-zero status.
+  // CodedError("kvrun <command>: <reason>", kvrun's code, else kInternal) on a non-zero status.
   void run(const std::vector<std::string>& args, const std::array<int, 3>& stdio) const;
   void run(const std::vector<std::string>& args) const;
 
   const std::filesystem::path& root() const { return root_; }
 
  private:
-  std::string last_error(std::uintmax_t log_offset) const;
+  struct Failure {
+    std::string reason;
+    ErrorCode code = ErrorCode::kInternal;
+  };
+  // The last error line kvrun logged after log_offset.
+  Failure last_error(std::uintmax_t log_offset) const;
 
   Reaper& reaper_;
   std::filesystem::path kvrun_;

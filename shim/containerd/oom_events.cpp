@@ -18,14 +18,8 @@ void watch_oom_events(const std::filesystem::path& kvrun_root, const std::string
       // No I/O timeout: the agent answers GetOomEvent only when a kill happens.
       auto client = connect_task_agent(kvrun_root, id, std::chrono::milliseconds(0));
       for (;;) {
-        auto reply = client.call_ok(protocol::GetOomEvent{});
-        // The guest's reply is untrusted: only a string naming this task's container counts.
-        if (!reply.is_object() || !reply.contains("container_id") ||
-            !reply["container_id"].is_string()) {
-          spdlog::warn("{}: GetOomEvent reply without a container_id", id);
-          continue;
-        }
-        std::string container = reply["container_id"].get<std::string>();
+        // The decoder has checked the guest's reply: a container id (replies.h).
+        std::string container = client.call(protocol::GetOomEvent{}).container_id;
         if (container != id) continue;  // another container of the same sandbox
         spdlog::info("{}: a process was killed for lack of memory", id);
         ::containerd::events::TaskOOM event;

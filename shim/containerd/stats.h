@@ -3,16 +3,16 @@
 #pragma once
 
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "github.com/containerd/cgroups/v2/stats/metrics.pb.h"
+#include "protocol/replies.h"
 
 namespace kvrun::containerd {
 
-// Maps the agent's reply; a null (unknown, or "max") figure is left 0. Throws Error if a
-// present figure is not a non-negative integer.
-io::containerd::cgroups::v2::Metrics metrics_from_agent(const nlohmann::json& stats);
+// Maps the agent's reply, which its decoder has checked (protocol/replies.h); a figure the
+// cgroup cannot tell (null: unknown, or "max") is left 0.
+io::containerd::cgroups::v2::Metrics metrics_from_agent(const protocol::ContainerStats& stats);
 
 // Asks the agent of the container in kvrun's state root. Throws Error.
 io::containerd::cgroups::v2::Metrics container_metrics(const std::filesystem::path& kvrun_root,

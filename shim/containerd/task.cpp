@@ -17,6 +17,7 @@
 #include "shim/containerd/console_socket.h"
 #include "shim/containerd/oom_events.h"
 #include "shim/containerd/rootfs_mounts.h"
+#include "shim/containerd/rpc_errors.h"
 #include "shim/containerd/stats.h"
 #include "shim/containerd/ttrpc/status.h"
 
@@ -61,18 +62,6 @@ void write_json(const fs::path& path, const nlohmann::json& json) {
   std::ofstream out(path, std::ios::trunc);
   out << json.dump();
   if (!out.flush()) throw RpcError(Code::kInternal, "cannot write " + path.string());
-}
-
-// kvrun's (and the agent's) "not running" family means the process is gone: containerd expects
-// NotFound then.
-[[noreturn]] void rethrow_kvrun_error(const Error& e) {
-  std::string message = e.what();
-  if (message.find("not running") != std::string::npos ||
-      message.find("does not exist") != std::string::npos ||
-      message.find("has already exited") != std::string::npos) {
-    throw RpcError(Code::kNotFound, message);
-  }
-  throw RpcError(Code::kUnknown, message);
 }
 
 }  // namespace
@@ -222,7 +211,7 @@ api::StartResponse Task::start(const api::StartRequest& request) {
     try {
       kvrun_.run({"start", options_.id});
     } catch (const Error& e) {
-      rethrow_kvrun_error(e);
+      throw_rpc_error(e);
     }
     processes_.set_started("", record.pid);
     events::TaskStart event;
@@ -247,7 +236,7 @@ api::StartResponse Task::start(const api::StartRequest& request) {
   } catch (const RpcError&) {
     throw;
   } catch (const Error& e) {
-    rethrow_kvrun_error(e);
+    throw_rpc_error(e);
   }
   processes_.release_child_ends(exec_id);
   processes_.set_started(exec_id, pid);
@@ -314,10 +303,10 @@ void Task::kill(const api::KillRequest& request) {
     if (record.pid == 0) throw RpcError(Code::kFailedPrecondition, "process not started");
     try {
       auto agent = connect_task_agent(options_.kvrun_root, options_.id, std::chrono::seconds(10));
-      agent.call_ok(protocol::SignalProcess{options_.id, request.exec_id(),
-                                            static_cast<int>(request.signal()), false});
+      agent.call(protocol::SignalProcess{options_.id, request.exec_id(),
+                                         static_cast<int>(request.signal()), false});
     } catch (const Error& e) {
-      rethrow_kvrun_error(e);
+      throw_rpc_error(e);
     }
     return;
   }
@@ -328,7 +317,7 @@ void Task::kill(const api::KillRequest& request) {
   try {
     kvrun_.run(args);
   } catch (const Error& e) {
-    rethrow_kvrun_error(e);
+    throw_rpc_error(e);
   }
 }
 
@@ -417,7 +406,7 @@ void Task::pause(const api::PauseRequest& request) {
   try {
     kvrun_.run({"pause", options_.id});
   } catch (const Error& e) {
-    rethrow_kvrun_error(e);
+    throw_rpc_error(e);
   }
   processes_.set_status("", ProcessStatus::kPaused);
   events::TaskPaused event;
@@ -431,7 +420,7 @@ void Task::resume(const api::ResumeRequest& request) {
   try {
     kvrun_.run({"resume", options_.id});
   } catch (const Error& e) {
-    rethrow_kvrun_error(e);
+    throw_rpc_error(e);
   }
   processes_.set_status("", ProcessStatus::kRunning);
   events::TaskResumed event;
@@ -450,7 +439,7 @@ api::StatsResponse Task::stats(const api::StatsRequest& request) {
   try {
     metrics = container_metrics(options_.kvrun_root, options_.id);
   } catch (const Error& e) {
-    rethrow_kvrun_error(e);
+    throw_rpc_error(e);
   }
   api::StatsResponse response;
   response.mutable_stats()->set_type_url(metrics.GetTypeName());
@@ -485,10 +474,10 @@ void Task::resize_pty(const api::ResizePtyRequest& request) {
   // The terminal that matters is the guest's pty: the host's only carries its bytes.
   try {
     auto agent = connect_task_agent(options_.kvrun_root, options_.id, std::chrono::seconds(10));
-    agent.call_ok(protocol::ResizePty{options_.id, exec_id, static_cast<int>(request.height()),
-                                      static_cast<int>(request.width())});
+    agent.call(protocol::ResizePty{options_.id, exec_id, static_cast<int>(request.height()),
+                                   static_cast<int>(request.width())});
   } catch (const Error& e) {
-    rethrow_kvrun_error(e);
+    throw_rpc_error(e);
   }
 }
 
@@ -509,7 +498,7 @@ void Task::update(const api::UpdateTaskRequest& request) {
     kvrun_.run({"update", "--resources", file.string(), options_.id});
   } catch (const Error& e) {
     fs::remove(file, ec);
-    rethrow_kvrun_error(e);
+    throw_rpc_error(e);
   }
   fs::remove(file, ec);
 }

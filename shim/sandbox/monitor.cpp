@@ -14,9 +14,8 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/error_code.h"
 #include "protocol/client.h"
-#include "protocol/framing.h"
-#include "protocol/replies.h"
 #include "shim/common/command.h"
 #include "shim/network/guest_config.h"
 #include "shim/network/vm_network.h"
@@ -82,7 +81,7 @@ struct Running {
   std::optional<unsigned> disk_slot;  // a pod member in a VM: where its rootfs image is
   // Readable once the sandbox the container runs in has gone.
   int sandbox_fd() const { return own ? own->process.pidfd() : member_watch.get(); }
-  UniqueFd wait_connection;  // a WaitProcess request is outstanding on it
+  std::optional<protocol::ProcessWait> init_wait;  // the init's WaitProcess, outstanding
   std::optional<protocol::Client> control;
   UniqueFd terminal;  // the host end of the container's terminal, when it has one
   std::optional<RawMode> raw_mode;
@@ -91,7 +90,11 @@ struct Running {
 void resize(Running& running, const std::string& id) {
   if (!running.control || !running.terminal) return;
   if (auto size = window_size(running.terminal.get())) {
-    running.control->call(protocol::ResizePty{id, "", size->ws_row, size->ws_col});
+    try {
+      running.control->call(protocol::ResizePty{id, "", size->ws_row, size->ws_col});
+    } catch (const protocol::AgentError& e) {
+      spdlog::debug("resize: {}", e.what());  // a refusal leaves the old size, as before
+    }
   }
 }
 
@@ -123,8 +126,8 @@ void relay_stdio_and_wait(Running& running, const MonitorConfig& config, StdioRe
     relay.copy(attach(running.agent_address, config.id, protocol::StdioStream::kStderr), 2, true);
     relay.copy(0, attach(running.agent_address, config.id, protocol::StdioStream::kStdin), false);
   }
-  running.wait_connection = connect_agent(running.agent_address);
-  protocol::send_request(running.wait_connection.get(), {1, protocol::WaitProcess{config.id, ""}});
+  running.init_wait.emplace(connect_agent(running.agent_address),
+                            protocol::WaitProcess{config.id, ""});
 }
 
 // The pod's shared namespaces: those of network, ipc and uts that the sandbox container's spec
@@ -178,7 +181,7 @@ void create_container(const MonitorConfig& config, StdioRelay& relay,
   auto request = container_request(config.id, config.bundle, config.launch.kind);
   if (config.pod_sandbox) {
     // Before the network: a pod's interface goes into the namespace the sandbox shares.
-    running.control->call_ok(pod_sandbox_request(config.id, config.bundle.config));
+    running.control->call(pod_sandbox_request(config.id, config.bundle.config));
     request.sandbox = true;
   }
   if (net && net->uplink()) {
@@ -187,7 +190,7 @@ void create_container(const MonitorConfig& config, StdioRelay& relay,
   } else if (net && request.config) {
     network::drop_network_namespace_path(*request.config);
   }
-  running.control->call_ok(request);
+  running.control->call(request);
   spdlog::debug("phase: container created");
   relay_stdio_and_wait(running, config, relay);
 }
@@ -220,18 +223,10 @@ void remove_member(const MonitorConfig& config, Running& running) {
   remove_from_pod(*config.member, config.id, running.disk_slot);
 }
 
-// The reply is checked for its id and kind (replies.h) and, once its first byte is there, must
-// come whole within the call timeout: a guest cannot hold the monitor inside a half frame.
-int exit_status_from(int wait_fd, const std::string& id) {
-  protocol::Reply reply = protocol::receive_reply(wait_fd, {1, protocol::WaitProcess{id, ""}});
-  if (!reply.ok) throw Error("WaitProcess: " + reply.error);
-  return protocol::exit_status_of(reply);
-}
-
 // Blocks until the init exits, the sandbox dies or a stop signal arrives.
 int supervise(Running& running, const std::string& id, int signal_fd) {
   for (;;) {
-    pollfd fds[3] = {{running.wait_connection.get(), POLLIN, 0},
+    pollfd fds[3] = {{running.init_wait->fd(), POLLIN, 0},
                      {running.sandbox_fd(), POLLIN, 0},
                      {signal_fd, POLLIN, 0}};
     if (::poll(fds, 3, -1) < 0) {
@@ -240,7 +235,9 @@ int supervise(Running& running, const std::string& id, int signal_fd) {
     }
     if (fds[0].revents != 0) {
       try {
-        return exit_status_from(running.wait_connection.get(), id);
+        // Checked for its id and kind (replies.h) and, once its first byte is there, whole
+        // within the call timeout: a guest cannot hold the monitor inside a half frame.
+        return running.init_wait->exit_status();
       } catch (const Error& e) {
         // The VM dying closes the connection too: report it as a kill.
         spdlog::warn("container {}: {}", "init", e.what());
@@ -310,7 +307,7 @@ void run_monitor(MonitorConfig config) {
             oci::hook_state(state::load_state(config.state_dir), state::Status::kCreating));
       } catch (const Error& e) {
         if (config.member && running) remove_member(config, *running);
-        report_failure(config.ready_fd, e.what());
+        report_failure(config.ready_fd, e.what(), code_of(e));
         throw;
       }
       update_state(config.state_dir,

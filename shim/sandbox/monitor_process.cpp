@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "common/error_code.h"
 #include "common/unique_fd.h"
 #include "shim/host_cgroup/host_cgroup.h"
 
@@ -22,7 +23,7 @@ void report(int& fd, const std::string& line) {
   fd = -1;
 }
 
-// "ok", or throws with the child's reason.
+// "ok", or throws CodedError with the child's reason and code.
 void read_report(int fd) {
   std::string text;
   char buffer[512];
@@ -35,16 +36,22 @@ void read_report(int fd) {
   }
   text = text.substr(0, text.find('\n'));
   if (text == "ok") return;
-  if (text.rfind("error ", 0) == 0) throw Error(text.substr(6));
-  throw Error("the monitor exited before reporting");
+  if (text.rfind("error ", 0) == 0) {
+    std::string rest = text.substr(6);
+    std::size_t space = rest.find(' ');
+    auto code = error_code_named(rest.substr(0, space));
+    if (code && space != std::string::npos) throw CodedError(*code, rest.substr(space + 1));
+    throw CodedError(ErrorCode::kInternal, rest);
+  }
+  throw CodedError(ErrorCode::kInternal, "the monitor exited before reporting");
 }
 
 }  // namespace
 
 void report_ready(int& ready_fd) { report(ready_fd, "ok"); }
 
-void report_failure(int& ready_fd, std::string_view reason) {
-  report(ready_fd, "error " + std::string(reason));
+void report_failure(int& ready_fd, std::string_view reason, ErrorCode code) {
+  report(ready_fd, "error " + std::string(to_string(code)) + " " + std::string(reason));
 }
 
 void join_host_cgroup(const host_cgroup::HostCgroup& cgroup, int& ready_fd) {

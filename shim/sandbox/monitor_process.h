@@ -9,6 +9,8 @@
 #include <functional>
 #include <string_view>
 
+#include "common/error_code.h"
+
 namespace kvrun::host_cgroup {
 class HostCgroup;
 }
@@ -17,16 +19,18 @@ namespace kvrun::sandbox {
 
 // Forks. The child runs body(ready_fd); body must end the process (it never returns) and
 // report exactly once on ready_fd, with report_ready() or report_failure(). The parent waits for
-// that report: returns the child's PID on success; on failure reaps the child and throws Error
-// with the child's reason (or a generic one if it died without reporting).
+// that report: returns the child's PID on success; on failure reaps the child and throws
+// CodedError with the child's reason and code (or a generic internal one if it died without
+// reporting).
 pid_t fork_monitor(const std::function<void(int ready_fd)>& body);
 
 // In the child, first: moves the monitor into the container's host cgroup, so the sandbox and
 // every helper it starts run (and are limited) there. On failure reports it and exits.
 void join_host_cgroup(const host_cgroup::HostCgroup& cgroup, int& ready_fd);
 
-// In the child: the report, then the fd is closed. fd -1 is ignored.
+// In the child: the report ("ok", or "error <code> <reason>"), then the fd is closed. fd -1 is
+// ignored.
 void report_ready(int& ready_fd);
-void report_failure(int& ready_fd, std::string_view reason);
+void report_failure(int& ready_fd, std::string_view reason, ErrorCode code = ErrorCode::kInternal);
 
 }  // namespace kvrun::sandbox

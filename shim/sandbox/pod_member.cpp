@@ -17,14 +17,14 @@ void create_in_pod(protocol::Client& agent, protocol::CreateContainer request, c
     // The sandbox's own rootfs is the VM's one --disk; the slots follow it.
     request.rootfs = vmm::control::guest_disk_name(1, *slot);
   }
-  agent.call_ok(request);
+  agent.call(request);
 }
 
 void remove_from_pod(const PodMember& pod, const std::string& id, std::optional<unsigned> slot,
                      const MemberTimeouts& timeouts) {
   try {
     protocol::Client client(connect_agent(pod.agent_address, timeouts.connect), timeouts.agent);
-    client.call_ok(protocol::RemoveContainer{id, true});
+    client.call(protocol::RemoveContainer{id, true});
   } catch (const Error& e) {
     spdlog::warn("pod member {}: RemoveContainer: {}", id, e.what());
   }

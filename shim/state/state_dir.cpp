@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "common/error.h"
+#include "common/error_code.h"
 #include "common/full_io.h"
 #include "protocol/messages.h"
 #include "shim/state/process_identity.h"
@@ -44,7 +45,8 @@ bool StateDir::exists(const std::string& id) const {
 std::filesystem::path StateDir::create(const std::string& id) const {
   auto dir = container_dir(id);
   if (::mkdir(dir.c_str(), 0700) != 0) {
-    if (errno == EEXIST) throw Error("container with id " + id + " already exists");
+    if (errno == EEXIST)
+      throw CodedError(ErrorCode::kAlreadyExists, "container with id " + id + " already exists");
     throw_errno("mkdir " + dir.string());
   }
   return dir;
@@ -52,7 +54,8 @@ std::filesystem::path StateDir::create(const std::string& id) const {
 
 std::filesystem::path StateDir::open(const std::string& id) const {
   auto dir = container_dir(id);
-  if (!std::filesystem::is_directory(dir)) throw Error("container does not exist");
+  if (!std::filesystem::is_directory(dir))
+    throw CodedError(ErrorCode::kNotFound, "container does not exist");
   return dir;
 }
 

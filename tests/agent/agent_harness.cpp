@@ -13,6 +13,7 @@
 #include <cstring>
 #include <fstream>
 #include <future>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -143,12 +144,13 @@ UniqueFd connect_unix(const std::filesystem::path& path) {
 
 AgentClient::AgentClient(const std::filesystem::path& socket) : fd_(connect_unix(socket)) {}
 
-protocol::Reply AgentClient::call(const std::string& type, const nlohmann::json& body) {
-  nlohmann::json request = {{"version", 1}, {"id", next_id_++}, {"type", type}, {"body", body}};
+protocol::ReplyEnvelope AgentClient::call(const std::string& type, const nlohmann::json& body) {
+  nlohmann::json request = {
+      {"version", protocol::kProtocolVersion}, {"id", next_id_++}, {"type", type}, {"body", body}};
   return call_raw(request.dump());
 }
 
-protocol::Reply AgentClient::call_raw(const std::string& frame_body) {
+protocol::ReplyEnvelope AgentClient::call_raw(const std::string& frame_body) {
   protocol::write_frame(fd_.get(), frame_body);
   return read_reply();
 }
@@ -160,7 +162,7 @@ void AgentClient::send_bytes(const std::string& bytes) {
   }
 }
 
-protocol::Reply AgentClient::read_reply() {
+protocol::ReplyEnvelope AgentClient::read_reply() {
   auto frame = protocol::read_frame(fd_.get());
   if (!frame) throw Error("agent closed the connection");
   return protocol::decode_reply(*frame);
@@ -235,18 +237,23 @@ RunResult run_container(const std::filesystem::path& socket, const std::string& 
   create.container_id = id;
   create.config = config;
   create.rootfs = rootfs.string();
-  client.call_ok(create);
+  client.call(create);
   UniqueFd out = attach(socket, id, "", "stdout");
   UniqueFd err = attach(socket, id, "", "stderr");
   // Read stderr concurrently so neither pipe can fill up and stall the container.
   auto err_text = std::async(std::launch::async, [&] { return read_all(err.get()); });
   RunResult result;
-  auto started = client.call(protocol::StartContainer{id});
+  std::optional<protocol::AgentError> start_error;
+  try {
+    client.call(protocol::StartContainer{id});
+  } catch (const protocol::AgentError& e) {
+    start_error = e;  // thrown once the output is read
+  }
   result.out = read_all(out.get());
   result.err = err_text.get();
-  if (!started.ok) throw Error("StartContainer: " + started.error);
-  result.exit_status = client.call_ok(protocol::WaitProcess{id, ""}).at("exit_status").get<int>();
-  client.call_ok(protocol::RemoveContainer{id, false});
+  if (start_error) throw *start_error;
+  result.exit_status = client.call(protocol::WaitProcess{id, ""}).exit_status;
+  client.call(protocol::RemoveContainer{id, false});
   return result;
 }
 

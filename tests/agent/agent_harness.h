@@ -57,12 +57,12 @@ UniqueFd connect_unix(const std::filesystem::path& path);
 class AgentClient {
  public:
   explicit AgentClient(const std::filesystem::path& socket);
-  protocol::Reply call(const std::string& type,
-                       const nlohmann::json& body = nlohmann::json::object());
+  protocol::ReplyEnvelope call(const std::string& type,
+                               const nlohmann::json& body = nlohmann::json::object());
   // Sends a raw frame body (possibly invalid) and reads the reply.
-  protocol::Reply call_raw(const std::string& frame_body);
+  protocol::ReplyEnvelope call_raw(const std::string& frame_body);
   void send_bytes(const std::string& bytes);
-  protocol::Reply read_reply();
+  protocol::ReplyEnvelope read_reply();
   int fd() const { return fd_.get(); }
 
  private:

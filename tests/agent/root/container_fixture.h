@@ -40,8 +40,8 @@ class ContainerAsRoot : public ::testing::Test {
   RunResult run_args(const std::string& id, const std::vector<std::string>& args) {
     return run(id, base_config(args));
   }
-  protocol::Reply create(AgentClient& client, const std::string& id, const nlohmann::json& config,
-                         bool stdin = false) {
+  protocol::ReplyEnvelope create(AgentClient& client, const std::string& id,
+                                 const nlohmann::json& config, bool stdin = false) {
     return client.call(
         "CreateContainer",
         {{"container_id", id}, {"config", config}, {"rootfs", rootfs_.string()}, {"stdin", stdin}});

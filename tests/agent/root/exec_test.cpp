@@ -18,7 +18,7 @@ class ExecAsRoot : public ContainerAsRoot {
     ASSERT_TRUE(client_->call("StartContainer", {{"container_id", "box"}}).ok);
   }
 
-  protocol::Reply exec(const std::string& exec_id, const std::vector<std::string>& args) {
+  protocol::ReplyEnvelope exec(const std::string& exec_id, const std::vector<std::string>& args) {
     return client_->call("ExecProcess", {{"container_id", "box"},
                                          {"exec_id", exec_id},
                                          {"process", {{"args", args}, {"env", {"PATH=/bin"}}}}});

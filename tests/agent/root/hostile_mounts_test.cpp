@@ -68,21 +68,21 @@ class HostileMountTargetsAsRoot : public ::testing::Test {
   }
 
   struct Timed {
-    protocol::Reply reply;
+    protocol::ReplyEnvelope reply;
     Clock::duration create, ping;
   };
   // CreateContainer on one connection while another one pings the agent.
   Timed create_while_pinging(const std::string& id, const nlohmann::json& config,
                              std::vector<protocol::FileCopy> files = {}) {
     auto created = std::async(std::launch::async, [&] {
-      protocol::Client client(connect_unix(agent_->socket_path()));
+      AgentClient client(agent_->socket_path());  // the reply as it came: ok, or its error
       protocol::CreateContainer create;
       create.container_id = id;
       create.config = config;
       create.rootfs = rootfs_.string();
       create.files = std::move(files);
       auto start = Clock::now();
-      auto reply = client.call(create);
+      auto reply = client.call_raw(protocol::encode_request({1, create}));
       return std::pair{reply, Clock::now() - start};
     });
     std::this_thread::sleep_for(100ms);  // the create is under way (or, fixed, already done)
@@ -90,7 +90,7 @@ class HostileMountTargetsAsRoot : public ::testing::Test {
     protocol::Client pinger(connect_unix(agent_->socket_path()), 3 * kFast);
     auto start = Clock::now();
     try {
-      EXPECT_TRUE(pinger.call(protocol::Ping{}).ok);
+      pinger.call(protocol::Ping{});
     } catch (const Error& e) {
       ADD_FAILURE() << "Ping during CreateContainer: " << e.what();
     }
@@ -106,10 +106,10 @@ class HostileMountTargetsAsRoot : public ::testing::Test {
   std::string finish(const std::string& id) {
     protocol::Client client(connect_unix(agent_->socket_path()));
     UniqueFd out = attach(agent_->socket_path(), id, "", "stdout");
-    client.call_ok(protocol::StartContainer{id});
+    client.call(protocol::StartContainer{id});
     std::string text = read_all(out.get());
-    client.call_ok(protocol::WaitProcess{id, ""});
-    client.call_ok(protocol::RemoveContainer{id, false});
+    client.call(protocol::WaitProcess{id, ""});
+    client.call(protocol::RemoveContainer{id, false});
     return text;
   }
 
@@ -291,9 +291,15 @@ TEST_F(HostileMountTargetsAsRoot, FifosInTheImagesProcNeverBlock) {
   ASSERT_TRUE(timed.reply.ok) << timed.reply.error;
   protocol::Client client(connect_unix(agent_->socket_path()));
   auto start = Clock::now();
-  auto started = client.call(protocol::StartContainer{"oom-fifo"});
+  std::string start_error;
+  try {
+    client.call(protocol::StartContainer{"oom-fifo"});
+  } catch (const protocol::AgentError& e) {
+    start_error = e.what();
+  }
   EXPECT_LT(ms(Clock::now() - start), ms(kFast)) << "StartContainer";
-  EXPECT_EQ(started.error, "open /proc/self/oom_score_adj: No such device or address");
+  EXPECT_EQ(start_error,
+            "StartContainer: open /proc/self/oom_score_adj: No such device or address");
 }
 
 // proc and sysfs are never mounted through a symlink (as runc): there masked and readonly

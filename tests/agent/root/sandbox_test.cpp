@@ -24,8 +24,8 @@ class SandboxAsRoot : public ContainerAsRoot {
                                      {{"type", "uts"}, {"path", "/proc/1/ns/uts"}}};
     return config;
   }
-  protocol::Reply create_in_pod(AgentClient& client, const std::string& id,
-                                const nlohmann::json& config) {
+  protocol::ReplyEnvelope create_in_pod(AgentClient& client, const std::string& id,
+                                        const nlohmann::json& config) {
     return client.call("CreateContainer", {{"container_id", id},
                                            {"config", config},
                                            {"rootfs", rootfs_.string()},

@@ -33,20 +33,22 @@ TEST(Client, CallMatchesRepliesById) {
     return encode_ok(id, {{"version", 1}});
   });
   Client client(std::move(mine));
-  EXPECT_EQ(client.call_ok(Ping{})["version"], 1);
+  EXPECT_EQ(client.call(Ping{}).version, 1);
   thread.join();
 }
 
 TEST(Client, ErrorRepliesAndWrongIdsThrow) {
   auto [mine, agent] = socket_pair();
-  auto thread = fake_agent(agent.get(),
-                           [](std::uint64_t id) { return encode_error(id, "no such container"); });
+  auto thread = fake_agent(agent.get(), [](std::uint64_t id) {
+    return encode_error(id, ErrorCode::kNotFound, "no such container");
+  });
   Client client(std::move(mine));
   try {
-    client.call_ok(StartContainer{"c"});
+    client.call(StartContainer{"c"});
     FAIL();
-  } catch (const Error& e) {
+  } catch (const AgentError& e) {
     EXPECT_STREQ(e.what(), "StartContainer: no such container");
+    EXPECT_EQ(e.code(), ErrorCode::kNotFound);
   }
   thread.join();
   auto other = fake_agent(agent.get(), [](std::uint64_t id) { return encode_ok(id + 5); });

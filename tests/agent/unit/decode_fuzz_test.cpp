@@ -42,17 +42,17 @@ TEST(DecodeFuzz, RequestsFailOnlyWithRequestErrors) {
   std::mt19937 rng(1234);
   auto config = test::base_config({"/bin/sh", "-c", "true"});
   std::vector<std::string> seeds = {
-      nlohmann::json{{"version", 1},
+      nlohmann::json{{"version", protocol::kProtocolVersion},
                      {"id", 1},
                      {"type", "CreateContainer"},
                      {"body", {{"container_id", "c"}, {"config", config}, {"rootfs", "/r"}}}}
           .dump(),
-      nlohmann::json{{"version", 1},
+      nlohmann::json{{"version", protocol::kProtocolVersion},
                      {"id", 2},
                      {"type", "SignalProcess"},
                      {"body", {{"container_id", "c"}, {"exec_id", "e"}, {"signal", 9}}}}
           .dump(),
-      nlohmann::json{{"version", 1},
+      nlohmann::json{{"version", protocol::kProtocolVersion},
                      {"id", 3},
                      {"type", "AttachStdio"},
                      {"body", {{"container_id", "c"}, {"stream", "stdout"}}}}

@@ -6,7 +6,8 @@ namespace kvrun::protocol {
 namespace {
 
 std::string request(const std::string& type, const nlohmann::json& body, std::uint64_t id = 7) {
-  return nlohmann::json{{"version", 1}, {"id", id}, {"type", type}, {"body", body}}.dump();
+  return nlohmann::json{{"version", kProtocolVersion}, {"id", id}, {"type", type}, {"body", body}}
+      .dump();
 }
 
 // The error a request decodes to, or "" if it decodes.
@@ -78,7 +79,7 @@ TEST(Messages, ErrorsKeepTheRequestId) {
 TEST(Messages, MissingFieldIsNamed) {
   EXPECT_EQ(decode_error(request("StartContainer", nlohmann::json::object())),
             "body.container_id: required field is missing");
-  EXPECT_EQ(decode_error(nlohmann::json{{"version", 1}, {"type", "Ping"}}.dump()),
+  EXPECT_EQ(decode_error(nlohmann::json{{"version", kProtocolVersion}, {"type", "Ping"}}.dump()),
             "id: required field is missing");
 }
 
@@ -92,7 +93,8 @@ TEST(Messages, WrongTypesAreNamed) {
   EXPECT_EQ(decode_error(request("ExecProcess",
                                  {{"container_id", "c"}, {"exec_id", "e"}, {"process", {1, 2}}})),
             "body.process: expected an object");
-  EXPECT_EQ(decode_error(nlohmann::json{{"version", 1}, {"id", -1}, {"type", "Ping"}}.dump()),
+  EXPECT_EQ(decode_error(
+                nlohmann::json{{"version", kProtocolVersion}, {"id", -1}, {"type", "Ping"}}.dump()),
             "id: expected an integer in [0, 18446744073709551615]");
   EXPECT_EQ(decode_error("[1,2]"), ": expected an object");
 }
@@ -100,8 +102,8 @@ TEST(Messages, WrongTypesAreNamed) {
 TEST(Messages, UnknownFieldsAndVersionsAreRejected) {
   EXPECT_EQ(decode_error(request("StartContainer", {{"container_id", "c"}, {"extra", 1}})),
             "body.extra: unknown field");
-  EXPECT_EQ(decode_error(nlohmann::json{{"version", 2}, {"id", 1}, {"type", "Ping"}}.dump()),
-            "version: unsupported protocol version 2 (this agent speaks 1)");
+  EXPECT_EQ(decode_error(nlohmann::json{{"version", 1}, {"id", 1}, {"type", "Ping"}}.dump()),
+            "version: unsupported protocol version 1 (this agent speaks 2)");
   EXPECT_EQ(decode_error(request("AttachStdio", {{"container_id", "c"}, {"stream", "stdlog"}})),
             "body.stream: expected one of \"stdin\", \"stdout\", \"stderr\", got \"stdlog\"");
 }
@@ -151,10 +153,34 @@ TEST(Messages, RepliesRoundTripOnOneLine) {
   auto ok = decode_reply(encode_ok(3, {{"pid", 12}}));
   EXPECT_TRUE(ok.ok);
   EXPECT_EQ(ok.body["pid"], 12);
-  auto error = decode_reply(encode_error(4, "first\nsecond"));
+  auto error = decode_reply(encode_error(4, ErrorCode::kNotFound, "first\nsecond"));
   EXPECT_FALSE(error.ok);
   EXPECT_EQ(error.id, 4u);
+  EXPECT_EQ(error.code, ErrorCode::kNotFound);
   EXPECT_EQ(error.error, "first second");
+}
+
+TEST(Messages, EveryErrorCodeRoundTrips) {
+  for (ErrorCode code :
+       {ErrorCode::kNotFound, ErrorCode::kAlreadyExists, ErrorCode::kInvalidArgument,
+        ErrorCode::kFailedPrecondition, ErrorCode::kInternal}) {
+    EXPECT_EQ(decode_reply(encode_error(1, code, "e")).code, code) << to_string(code);
+  }
+}
+
+// The code is the guest's too: one this build does not know is internal, none (a version 1
+// agent's) as well, and one that is not a string is refused like any field of the wrong kind.
+TEST(Messages, ErrorCodesFromTheGuestAreChecked) {
+  auto reply = [](const nlohmann::json& j) { return decode_reply(j.dump()); };
+  EXPECT_EQ(reply({{"id", 1}, {"ok", false}, {"code", "gone"}, {"error", "e"}}).code,
+            ErrorCode::kInternal);
+  EXPECT_EQ(reply({{"id", 1}, {"ok", false}, {"code", "NOT_FOUND"}, {"error", "e"}}).code,
+            ErrorCode::kInternal);
+  EXPECT_EQ(reply({{"id", 1}, {"ok", false}, {"error", "e"}}).code, ErrorCode::kInternal);
+  EXPECT_THROW(reply({{"id", 1}, {"ok", false}, {"code", 5}, {"error", "e"}}), Error);
+  EXPECT_THROW(reply({{"id", 1}, {"ok", false}, {"code", {"not_found"}}, {"error", "e"}}), Error);
+  EXPECT_THROW(reply({{"id", 1}, {"ok", false}, {"code", "not_found"}, {"error", "e"}, {"x", 1}}),
+               Error);
 }
 
 }  // namespace

@@ -94,7 +94,7 @@ TEST_F(HostileAgentPeersServer, RefusedPeerIsClosedUnreadAndTheServerGoesOn) {
   Server server(loop_, engine_, std::move(tcp_));
   for (int round = 0; round < 3; ++round) {
     UniqueFd client = connect_tcp();
-    protocol::write_frame(client.get(), R"({"version":1,"id":1,"type":"Ping","body":{}})");
+    protocol::write_frame(client.get(), R"({"version":2,"id":1,"type":"Ping","body":{}})");
     char byte;
     ssize_t n = -1;
     for (int i = 0; i < 50; ++i) {

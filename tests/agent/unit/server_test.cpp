@@ -18,7 +18,7 @@ class AgentServer : public ::testing::Test {
     AgentClient client(agent_.socket_path());
     auto reply = client.call("Ping");
     ASSERT_TRUE(reply.ok) << reply.error;
-    EXPECT_EQ(reply.body["version"], 1);
+    EXPECT_EQ(reply.body["version"], protocol::kProtocolVersion);
   }
 };
 

@@ -347,6 +347,15 @@ TEST_F(CliHostTest, JsonLogLinesForEngines) {
   EXPECT_EQ(json["level"], "error");
   EXPECT_EQ(json["msg"], "container does not exist");
   EXPECT_TRUE(json["time"].is_string());
+  // The failure's code, which the containerd shim maps to a ttrpc status (docs/cli.md "Errors"):
+  // an error without one is internal, with runc's exit status all the same.
+  EXPECT_EQ(json["code"], "not_found");
+  Result usage = kvrun({"--log", log.string(), "--log-format", "json", "update", "nope"});
+  EXPECT_EQ(usage.status, 1);
+  std::ifstream again(log);
+  ASSERT_TRUE(std::getline(again, line) && std::getline(again, line));
+  json = nlohmann::json::parse(line);
+  EXPECT_EQ(json["code"], "internal") << line;
 }
 
 TEST_F(CliHostTest, VersionAndUsageErrors) {

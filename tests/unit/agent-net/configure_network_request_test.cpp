@@ -18,7 +18,8 @@ nlohmann::json valid_body() {
 }
 
 std::string request(const nlohmann::json& body) {
-  return nlohmann::json{{"version", 1}, {"id", 3}, {"type", "ConfigureNetwork"}, {"body", body}}
+  return nlohmann::json{
+      {"version", kProtocolVersion}, {"id", 3}, {"type", "ConfigureNetwork"}, {"body", body}}
       .dump();
 }
 
@@ -69,7 +70,8 @@ TEST(ConfigureNetworkRequest, CreateContainerNetworkFlag) {
   nlohmann::json body = {{"container_id", "c1"}, {"config", nlohmann::json::object()}};
   auto plain = std::get<CreateContainer>(
       decode_request(
-          nlohmann::json{{"version", 1}, {"id", 1}, {"type", "CreateContainer"}, {"body", body}}
+          nlohmann::json{
+              {"version", kProtocolVersion}, {"id", 1}, {"type", "CreateContainer"}, {"body", body}}
               .dump())
           .body);
   EXPECT_FALSE(plain.network);
@@ -78,8 +80,12 @@ TEST(ConfigureNetworkRequest, CreateContainerNetworkFlag) {
   auto back = std::get<CreateContainer>(decode_request(encode_request({1, plain})).body);
   EXPECT_TRUE(back.network);
   body["network"] = "yes";
-  auto text =
-      nlohmann::json{{"version", 1}, {"id", 1}, {"type", "CreateContainer"}, {"body", body}}.dump();
+  auto text = nlohmann::json{
+      {"version", kProtocolVersion},
+      {"id", 1},
+      {"type", "CreateContainer"},
+      {"body",
+       body}}.dump();
   EXPECT_THROW(
       {
         try {

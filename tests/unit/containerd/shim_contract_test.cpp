@@ -8,7 +8,10 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/error_code.h"
+#include "protocol/agent_error.h"
 #include "shim/containerd/flags.h"
+#include "shim/containerd/rpc_errors.h"
 #include "shim/containerd/rootfs_mounts.h"
 #include "shim/containerd/shim_socket.h"
 #include "shim/containerd/stats.h"
@@ -82,8 +85,15 @@ TEST(RootfsMounts, OptionsSplitIntoFlagsAndData) {
   EXPECT_THROW(parse_mount_options({""}), Error);
 }
 
+// The agent's reply as the host's decoder reads it (Client::call).
+protocol::ContainerStats decoded_stats(const char* json) {
+  protocol::ContainerStats stats;
+  protocol::decode_reply_body("StatsContainer", nlohmann::json::parse(json), stats);
+  return stats;
+}
+
 TEST(Metrics, AgentStatsBecomeCgroupsV2Metrics) {
-  auto stats = nlohmann::json::parse(R"({
+  auto stats = decoded_stats(R"({
     "memory": {"current": 1048576, "max": null, "oom": 2, "oom_kill": 1},
     "cpu": {"usage_usec": 500, "user_usec": 300, "system_usec": 200},
     "pids": {"current": 3, "max": 100}})");
@@ -101,11 +111,44 @@ TEST(Metrics, AgentStatsBecomeCgroupsV2Metrics) {
 }
 
 TEST(Metrics, GuestFiguresAreChecked) {
-  EXPECT_THROW(metrics_from_agent(nlohmann::json::parse(R"({"cpu": {"usage_usec": -1}})")), Error);
-  EXPECT_THROW(metrics_from_agent(nlohmann::json::parse(R"({"pids": {"current": "3"}})")), Error);
-  EXPECT_THROW(metrics_from_agent(nlohmann::json::parse(R"({"memory": {"current": 1.5}})")), Error);
+  using protocol::ReplyError;
+  EXPECT_THROW(decoded_stats(R"({"cpu": {"usage_usec": -1}})"), ReplyError);
+  EXPECT_THROW(decoded_stats(R"({"pids": {"current": "3"}})"), ReplyError);
+  EXPECT_THROW(decoded_stats(R"({"memory": {"current": 1.5}})"), ReplyError);
+  EXPECT_THROW(decoded_stats(R"({"memory": {"rss": 1}})"), ReplyError);
   // Missing groups are zeros, not errors: a guest without that controller.
-  EXPECT_EQ(metrics_from_agent(nlohmann::json::object()).pids().current(), 0u);
+  EXPECT_EQ(metrics_from_agent(decoded_stats("{}")).pids().current(), 0u);
+}
+
+// kvrun's and the agent's codes reach containerd as its error kinds, never by their words.
+TEST(RpcErrors, EachCodeHasItsStatus) {
+  using ttrpc::Code;
+  EXPECT_EQ(rpc_code(ErrorCode::kNotFound), Code::kNotFound);
+  EXPECT_EQ(rpc_code(ErrorCode::kAlreadyExists), Code::kAlreadyExists);
+  EXPECT_EQ(rpc_code(ErrorCode::kInvalidArgument), Code::kInvalidArgument);
+  EXPECT_EQ(rpc_code(ErrorCode::kFailedPrecondition), Code::kFailedPrecondition);
+  EXPECT_EQ(rpc_code(ErrorCode::kInternal), Code::kUnknown);
+}
+
+ttrpc::RpcError rpc_error_of(const std::exception& e) {
+  try {
+    throw_rpc_error(e);
+  } catch (const ttrpc::RpcError& rpc) {
+    return rpc;
+  }
+}
+
+TEST(RpcErrors, ErrorsKeepTheirCodeAndMessage) {
+  auto agent = rpc_error_of(
+      protocol::AgentError(ErrorCode::kNotFound, "SignalProcess: process c/e: has already exited"));
+  EXPECT_EQ(agent.code(), ttrpc::Code::kNotFound);
+  EXPECT_STREQ(agent.what(), "SignalProcess: process c/e: has already exited");
+  // The words alone mean nothing: a plain Error that says "not running" is still Unknown.
+  EXPECT_EQ(rpc_error_of(Error("kvrun kill: container not running")).code(), ttrpc::Code::kUnknown);
+  EXPECT_EQ(rpc_error_of(CodedError(ErrorCode::kFailedPrecondition, "x")).code(),
+            ttrpc::Code::kFailedPrecondition);
+  EXPECT_EQ(rpc_error_of(ttrpc::RpcError(ttrpc::Code::kUnimplemented, "x")).code(),
+            ttrpc::Code::kUnimplemented);
 }
 
 }  // namespace

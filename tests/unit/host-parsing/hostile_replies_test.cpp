@@ -125,7 +125,7 @@ TEST(HostileReplies, InvalidUtf8IsOneTypedError) {
     return "{\"id\":" + std::to_string(id) + ",\"ok\":false,\"error\":\"bad \xc0\xaf path\"}";
   }));
   Client client(std::move(agent.client), 2s);
-  auto e = error_of<JsonError>([&] { client.call_ok(Ping{}); });
+  auto e = error_of<JsonError>([&] { client.call(Ping{}); });
   EXPECT_EQ(e.kind(), JsonError::Kind::kInvalidUtf8);
   EXPECT_STREQ(e.what(), "Ping: reply: invalid UTF-8 at byte 32");
 }
@@ -173,7 +173,8 @@ TEST(HostileReplies, TheWrongKindOfReplyIsAnError) {
   for (const auto& c : cases) {
     FakePeer agent(answer_with([body = c.body](std::uint64_t id) { return encode_ok(id, body); }));
     Client client(std::move(agent.client), 2s);
-    auto e = error_of<ReplyError>([&] { client.call(c.request); });
+    auto e = error_of<ReplyError>(
+        [&] { std::visit([&](const auto& request) { client.call(request); }, c.request); });
     EXPECT_EQ(e.kind(), ReplyError::Kind::kWrongKind);
     EXPECT_EQ(std::string(e.what()), c.error);
   }
@@ -195,10 +196,58 @@ TEST(HostileReplies, RightKindsPass) {
     }
   });
   Client client(std::move(agent.client), 2s);
-  EXPECT_EQ(client.call_ok(ListProcesses{"c"})["processes"].size(), 2u);
-  EXPECT_EQ(client.call_ok(StatsContainer{"c"})["memory"]["current"], 5);
-  EXPECT_EQ(exit_status_of(client.call(WaitProcess{"c", ""})), 137);
-  EXPECT_NO_THROW(client.call_ok(SignalProcess{"c", "", 9}));
+  ProcessList list = client.call(ListProcesses{"c"});
+  ASSERT_EQ(list.processes.size(), 2u);
+  EXPECT_EQ(list.processes[0].exec_id, "");
+  EXPECT_EQ(list.processes[1].exec_id, std::nullopt);
+  EXPECT_EQ(list.processes[1].pid, 9);
+  ContainerStats stats = client.call(StatsContainer{"c"});
+  ASSERT_TRUE(stats.memory);
+  EXPECT_EQ(stats.memory->current, 5u);
+  EXPECT_EQ(stats.memory->max, std::nullopt);  // null: the cgroup cannot tell
+  EXPECT_FALSE(stats.cpu);
+  EXPECT_EQ(client.call(WaitProcess{"c", ""}).exit_status, 137);
+  EXPECT_NO_THROW(client.call(SignalProcess{"c", "", 9}));
+}
+
+TEST(HostileReplies, AnErrorReplyIsAnAgentErrorWithItsCode) {
+  FakePeer agent(answer_with([](std::uint64_t id) {
+    return encode_error(id, ErrorCode::kNotFound, "container c: no such container");
+  }));
+  Client client(std::move(agent.client), 2s);
+  auto e = error_of<AgentError>([&] { client.call(StartContainer{"c"}); });
+  EXPECT_EQ(e.code(), ErrorCode::kNotFound);
+  EXPECT_STREQ(e.what(), "StartContainer: container c: no such container");
+}
+
+TEST(HostileReplies, AGuestsUnknownErrorCodeIsInternal) {
+  FakePeer agent(answer_with([](std::uint64_t id) {
+    return "{\"id\":" + std::to_string(id) + R"(,"ok":false,"code":"gone_fishing","error":"e"})";
+  }));
+  Client client(std::move(agent.client), 2s);
+  EXPECT_EQ(error_of<AgentError>([&] { client.call(Ping{}); }).code(), ErrorCode::kInternal);
+}
+
+TEST(HostileReplies, AnErrorCodeOfTheWrongKindIsRefused) {
+  FakePeer agent(answer_with([](std::uint64_t id) {
+    return "{\"id\":" + std::to_string(id) + R"(,"ok":false,"code":["not_found"],"error":"e"})";
+  }));
+  Client client(std::move(agent.client), 2s);
+  try {
+    client.call(Ping{});
+    ADD_FAILURE() << "no error";
+  } catch (const AgentError& e) {
+    ADD_FAILURE() << "taken for the agent's refusal: " << e.what();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "Ping: reply.code: expected a string");
+  }
+}
+
+TEST(HostileReplies, AnErrorReplyForAnotherIdIsAWrongId) {
+  FakePeer agent(answer_with(
+      [](std::uint64_t id) { return encode_error(id + 3, ErrorCode::kNotFound, "no"); }));
+  Client client(std::move(agent.client), 2s);
+  EXPECT_EQ(error_of<ReplyError>([&] { client.call(Ping{}); }).kind(), ReplyError::Kind::kWrongId);
 }
 
 TEST(HostileReplies, ErrorTextIsOneBoundedLine) {
@@ -207,7 +256,7 @@ TEST(HostileReplies, ErrorTextIsOneBoundedLine) {
            std::string(10000, 'x') + "\"}";
   }));
   Client client(std::move(agent.client), 2s);
-  std::string error = error_of<Error>([&] { client.call_ok(Ping{}); }).what();
+  std::string error = error_of<AgentError>([&] { client.call(Ping{}); }).what();
   EXPECT_EQ(error.substr(0, 19), "Ping: evil [2J line");
   EXPECT_EQ(error.size(), std::string("Ping: ").size() + 4096 + 3);
   EXPECT_EQ(error.find('\x1b'), std::string::npos);
@@ -262,7 +311,7 @@ TEST(HostileReplies, WaitingRequestsWaitButTheirFrameMayNotStall) {
     return encode_ok(id, {{"exit_status", 3}});
   }));
   Client waiting(std::move(late.client), 200ms);
-  EXPECT_EQ(exit_status_of(waiting.call(WaitProcess{"c", ""})), 3);
+  EXPECT_EQ(waiting.call(WaitProcess{"c", ""}).exit_status, 3);
   // ...but once it began, the rest must follow within the timeout.
   FakePeer half([](Peer& peer) {
     (void)read_frame(peer.fd);

@@ -28,11 +28,12 @@ int call(const std::string& address, const std::string& type, const std::string&
   nlohmann::json body = nlohmann::json::parse(body_text, nullptr, false);
   if (body.is_discarded()) throw Error("BODY-JSON: malformed JSON");
   UniqueFd fd = protocol::connect_agent(address, std::chrono::hours(1));
-  nlohmann::json request = {{"version", 1}, {"id", 1}, {"type", type}, {"body", body}};
+  nlohmann::json request = {
+      {"version", protocol::kProtocolVersion}, {"id", 1}, {"type", type}, {"body", body}};
   protocol::write_frame(fd.get(), request.dump());
   auto frame = protocol::read_frame(fd.get());
   if (!frame) throw Error(type + ": the agent closed the connection");
-  protocol::Reply reply = protocol::decode_reply(*frame);
+  protocol::ReplyEnvelope reply = protocol::decode_reply(*frame);
   if (!reply.ok) {
     std::fprintf(stderr, "agent-ctl: %s: %s\n", type.c_str(), reply.error.c_str());
     return 1;

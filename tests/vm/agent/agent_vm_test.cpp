@@ -90,13 +90,13 @@ TEST_F(AgentInVm, HostTalksToTheAgentOverVsockAndMalformedMessagesGetErrors) {
   ASSERT_TRUE(vm.wait_for_stdout("kvrun-init: ready", 200s)) << transcript(vm);
 
   protocol::Client client(protocol::connect_agent("vsock-uds:" + uds));
-  EXPECT_EQ(client.call_ok(protocol::Ping{}).value("version", 0), 1);
+  EXPECT_EQ(client.call(protocol::Ping{}).version, protocol::kProtocolVersion);
   // Malformed JSON and an unknown type get error replies; the connection keeps serving.
   protocol::write_frame(client.fd(), "{not json");
   auto reply = protocol::decode_reply(protocol::read_frame(client.fd()).value());
   EXPECT_FALSE(reply.ok);
   EXPECT_EQ(reply.id, 0u);
-  protocol::write_frame(client.fd(), R"({"version":1,"id":9,"type":"Explode","body":{}})");
+  protocol::write_frame(client.fd(), R"({"version":2,"id":9,"type":"Explode","body":{}})");
   reply = protocol::decode_reply(protocol::read_frame(client.fd()).value());
   EXPECT_EQ(reply.error, "type: unknown request type \"Explode\"");
   EXPECT_EQ(reply.id, 9u);
@@ -109,9 +109,14 @@ TEST_F(AgentInVm, HostTalksToTheAgentOverVsockAndMalformedMessagesGetErrors) {
     EXPECT_FALSE(reply.ok);
     EXPECT_FALSE(protocol::read_frame(other.get()).has_value());
   }
-  EXPECT_EQ(client.call_ok(protocol::Ping{}).value("version", 0), 1);
-  auto missing = client.call(protocol::StartContainer{"nope"});
-  EXPECT_EQ(missing.error, "container nope: no such container");
+  EXPECT_EQ(client.call(protocol::Ping{}).version, protocol::kProtocolVersion);
+  try {
+    client.call(protocol::StartContainer{"nope"});
+    ADD_FAILURE() << "StartContainer of no container succeeded";
+  } catch (const protocol::AgentError& e) {
+    EXPECT_STREQ(e.what(), "StartContainer: container nope: no such container");
+    EXPECT_EQ(e.code(), ErrorCode::kNotFound);
+  }
 
   vm.send_signal(SIGKILL);
   vm.wait(10s);
@@ -138,16 +143,22 @@ TEST_F(AgentInVm, HostListsProcessesThenDestroysTheSandboxAndTheVmExitsZero) {
   ASSERT_TRUE(vm.wait_for_stdout("kvrun-test: containers up", 150s)) << transcript(vm);
   {
     protocol::Client client(protocol::connect_agent("vsock-uds:" + uds));
-    auto processes = client.call_ok(protocol::ListProcesses{"box"}).at("processes");
-    ASSERT_EQ(processes.size(), 3u) << processes.dump();
-    std::map<std::string, nlohmann::json> by_argv;
-    for (const auto& p : processes) by_argv[p.at("args").dump()] = p;
-    EXPECT_EQ(by_argv[R"(["sleep","1002"])"].value("exec_id", "?"), "");
-    EXPECT_EQ(by_argv[R"(["sleep","1004"])"].value("exec_id", "?"), "e");
-    EXPECT_FALSE(by_argv[R"(["sleep","1001"])"].contains("exec_id")) << processes.dump();
+    auto processes = client.call(protocol::ListProcesses{"box"}).processes;
+    std::map<std::string, protocol::ProcessInfo> by_argv;
+    std::string listed;
+    for (const auto& p : processes) {
+      std::string argv = nlohmann::json(p.args).dump();
+      listed += argv + " ";
+      by_argv[argv] = p;
+    }
+    ASSERT_EQ(processes.size(), 3u) << listed;
+    ASSERT_TRUE(by_argv.contains(R"(["sleep","1001"])")) << listed;
+    EXPECT_EQ(by_argv[R"(["sleep","1002"])"].exec_id, "");
+    EXPECT_EQ(by_argv[R"(["sleep","1004"])"].exec_id, "e");
+    EXPECT_EQ(by_argv[R"(["sleep","1001"])"].exec_id, std::nullopt) << listed;
     // Guest pids: small numbers in the guest's PID namespace, not this host's.
-    EXPECT_LT(by_argv[R"(["sleep","1001"])"].value("pid", 1 << 30), 10000);
-    EXPECT_EQ(client.call_ok(protocol::DestroySandbox{}), nlohmann::json::object());
+    EXPECT_LT(by_argv[R"(["sleep","1001"])"].pid, 10000);
+    EXPECT_NO_THROW(client.call(protocol::DestroySandbox{}));
   }
   vm.wait(60s);
   EXPECT_TRUE(exited_with(vm, 0));

@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   // A Ping in the agent's framing (docs/agent-protocol.md): 4-byte big-endian length, JSON.
-  const std::string body = R"({"version":1,"id":1,"type":"Ping","body":{}})";
+  const std::string body = R"({"version":2,"id":1,"type":"Ping","body":{}})";
   std::string frame(4, '\0');
   for (int i = 0; i < 4; ++i) frame[i] = static_cast<char>((body.size() >> (24 - 8 * i)) & 0xff);
   frame += body;
