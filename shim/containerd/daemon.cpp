@@ -19,8 +19,8 @@
 #include "shim/containerd/reaper.h"
 #include "shim/containerd/rootfs_mounts.h"
 #include "shim/containerd/shim_socket.h"
-#include "shim/containerd/task_set.h"
 #include "shim/containerd/task_service.h"
+#include "shim/containerd/task_set.h"
 
 namespace kvrun::containerd {
 namespace {

@@ -11,8 +11,8 @@
 #include "common/error_code.h"
 #include "protocol/agent_error.h"
 #include "shim/containerd/flags.h"
-#include "shim/containerd/rpc_errors.h"
 #include "shim/containerd/rootfs_mounts.h"
+#include "shim/containerd/rpc_errors.h"
 #include "shim/containerd/shim_socket.h"
 #include "shim/containerd/stats.h"
 
