@@ -171,7 +171,7 @@ nlohmann::json Engine::create(const protocol::CreateContainer& request) {
       request.bundle_path ? read_bundle_config(*request.bundle_path) : *request.config;
   if (!request.files.empty())
     container->files.emplace(CopiedFiles::write(config_.state_dir, id, request.files, config));
-  container->spec = parse_request([&] { return parse_container_spec(config); });
+  container->spec = parse_request([&] { return spec::parse_container_spec(config); });
 
   if (request.sandbox) {
     if (!sandbox_) {
@@ -186,8 +186,8 @@ nlohmann::json Engine::create(const protocol::CreateContainer& request) {
                        "body.network: the network is not configured (ConfigureNetwork first)");
     }
     // A network namespace path is the host's (CNI's): its interface is now the guest's.
-    if (container->spec.linux_spec.namespace_paths.contains(NamespaceType::kNetwork)) {
-      container->sandbox_namespaces[NamespaceType::kNetwork] = network_netns_.get();
+    if (container->spec.linux_spec.namespace_paths.contains(spec::NamespaceType::kNetwork)) {
+      container->sandbox_namespaces[spec::NamespaceType::kNetwork] = network_netns_.get();
     }
   }
 
@@ -258,8 +258,8 @@ nlohmann::json Engine::exec(const protocol::ExecProcess& request) {
     }
     container.execs.erase(used);
   }
-  ProcessSpec spec =
-      parse_request([&] { return parse_process_spec(request.process, "body.process"); });
+  spec::ProcessSpec spec =
+      parse_request([&] { return spec::parse_process_spec(request.process, "body.process"); });
   auto process = std::make_unique<Process>();
   process->exec_id = request.exec_id;
   ChildStdio stdio = make_stdio(*process, request.stdin, spec.terminal);
@@ -430,8 +430,8 @@ nlohmann::json Engine::resize(const protocol::ResizePty& request) {
 
 nlohmann::json Engine::update(const protocol::UpdateContainer& request) {
   Container& container = find(request.container_id);
-  ResourcesSpec resources =
-      parse_request([&] { return parse_resources(request.resources, "body.resources"); });
+  spec::ResourcesSpec resources =
+      parse_request([&] { return spec::parse_resources(request.resources, "body.resources"); });
   cgroup_of(container).update(resources);
   spdlog::info("container {}: resources updated", container.id);
   return nlohmann::json::object();
@@ -444,10 +444,10 @@ nlohmann::json Engine::stats(const protocol::StatsContainer& request) {
 
 std::vector<pid_t> Engine::live_processes(const Container& container) const {
   if (container.cgroup) return container.cgroup->processes();
-  const LinuxSpec& linux_spec = container.spec.linux_spec;
+  const spec::LinuxSpec& linux_spec = container.spec.linux_spec;
   // Only a PID namespace of its own: a joined one holds other containers' processes too.
-  if (linux_spec.has(NamespaceType::kPid) &&
-      !linux_spec.namespace_paths.contains(NamespaceType::kPid) && !container.init->exit_status) {
+  if (linux_spec.has(spec::NamespaceType::kPid) &&
+      !linux_spec.namespace_paths.contains(spec::NamespaceType::kPid) && !container.init->exit_status) {
     return pid_namespace_processes(container.init->pid);
   }
   std::vector<pid_t> pids;
@@ -477,14 +477,14 @@ nlohmann::json Engine::list_processes(const protocol::ListProcesses& request) {
 nlohmann::json Engine::create_sandbox(const protocol::CreateSandbox& request) {
   check_not_destroyed();
   if (sandbox_) throw AgentError(C::kAlreadyExists, "sandbox " + sandbox_id_ + ": already exists");
-  std::vector<NamespaceType> types;
+  std::vector<spec::NamespaceType> types;
   for (const std::string& name : request.shared) {
-    if (name == "network") types.push_back(NamespaceType::kNetwork);
-    if (name == "ipc") types.push_back(NamespaceType::kIpc);
-    if (name == "uts") types.push_back(NamespaceType::kUts);
+    if (name == "network") types.push_back(spec::NamespaceType::kNetwork);
+    if (name == "ipc") types.push_back(spec::NamespaceType::kIpc);
+    if (name == "uts") types.push_back(spec::NamespaceType::kUts);
   }
   bool shares_network =
-      std::find(types.begin(), types.end(), NamespaceType::kNetwork) != types.end();
+      std::find(types.begin(), types.end(), spec::NamespaceType::kNetwork) != types.end();
   if (shares_network && network_netns_) {
     throw AgentError(C::kFailedPrecondition,
                      "body.shared: the network is already configured in the VM's namespace "
@@ -499,7 +499,7 @@ nlohmann::json Engine::create_sandbox(const protocol::CreateSandbox& request) {
 nlohmann::json Engine::configure_network(const protocol::ConfigureNetwork& request) {
   check_not_destroyed();
   if (network_netns_) throw AgentError(C::kFailedPrecondition, "network: already configured");
-  int pod = sandbox_ ? sandbox_->fd_of(NamespaceType::kNetwork) : -1;
+  int pod = sandbox_ ? sandbox_->fd_of(spec::NamespaceType::kNetwork) : -1;
   UniqueFd target(pod >= 0 ? ::fcntl(pod, F_DUPFD_CLOEXEC, 3)
                            : ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
   if (!target) throw_errno("open the network namespace to configure");

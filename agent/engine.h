@@ -21,12 +21,12 @@
 #include "agent/container/overlay_rootfs.h"
 #include "agent/container/sandbox_namespaces.h"
 #include "agent/container/seccomp.h"
-#include "agent/container/spec.h"
 #include "agent/event_loop.h"
 #include "agent/oom_watcher.h"
 #include "agent/stdio_relay.h"
 #include "common/unique_fd.h"
 #include "protocol/messages.h"
+#include "spec/spec.h"
 
 namespace kvrun::agent {
 
@@ -93,7 +93,7 @@ class Engine {
   struct Container {
     std::string id;
     std::string bundle;  // the host's bundle directory, for the hooks' state
-    ContainerSpec spec;
+    spec::ContainerSpec spec;
     // Destroyed in reverse: the overlay (which may sit on the block rootfs) goes first.
     std::optional<BlockRootfs> block;
     std::optional<OverlayRootfs> overlay;  // before rootfs: its path may point into it
@@ -101,7 +101,7 @@ class Engine {
     std::string rootfs;
     std::optional<Cgroup> cgroup;
     std::optional<SeccompFilter> seccomp;
-    std::map<NamespaceType, int> sandbox_namespaces;  // joined instead of spec paths
+    std::map<spec::NamespaceType, int> sandbox_namespaces;  // joined instead of spec paths
     std::optional<LaunchedInit> pending_start;
     State state = State::kCreated;
     std::unique_ptr<Process> init;

@@ -1,7 +1,7 @@
 // One OCI runtime-spec hook (config.json "hooks", runtime-spec config.md "POSIX-platform
 // Hooks") and running it as the spec and runc do: the container's state JSON on its stdin, its
 // stdout and stderr captured (bounded) for the error message, SIGKILL at its timeout. The host
-// (shim/oci/hooks.h) and the guest's container init (agent/container/hooks_spec.h) each parse
+// (shim/oci/hooks.h) and the guest's container init (startContainer, spec/hooks.h) each parse
 // hooks with their own JSON reader, against the limits below, and run them here.
 #pragma once
 

@@ -87,7 +87,7 @@ void write_unified(const std::filesystem::path& cgroup,
 
 // runc's checkBeforeUpdate: a new memory limit below what the cgroup uses now is refused
 // rather than left to the OOM killer. Best effort, as there: no usage to read, no check.
-void check_memory_usage(const std::filesystem::path& cgroup, const ResourcesSpec& r) {
+void check_memory_usage(const std::filesystem::path& cgroup, const spec::ResourcesSpec& r) {
   if (!r.memory_check_before_update || !r.memory_limit || *r.memory_limit <= 0) return;
   std::ifstream in(cgroup / "memory.current");
   std::uint64_t usage = 0;
@@ -129,7 +129,7 @@ std::string join(const std::vector<std::string>& names, const std::string& prefi
 
 }  // namespace
 
-std::vector<std::string> required_controllers(const ResourcesSpec& r) {
+std::vector<std::string> required_controllers(const spec::ResourcesSpec& r) {
   std::vector<std::string> out;
   auto add = [&out](const std::string& c) {
     if (std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
@@ -149,7 +149,7 @@ std::vector<std::string> required_controllers(const ResourcesSpec& r) {
   return out;
 }
 
-std::vector<std::pair<std::string, std::string>> cgroup_settings(const ResourcesSpec& r) {
+std::vector<std::pair<std::string, std::string>> cgroup_settings(const spec::ResourcesSpec& r) {
   std::vector<std::pair<std::string, std::string>> out;
   // An idle cgroup has no weight (the kernel refuses one), so idle goes first and a weight
   // only where the cgroup is not idle.
@@ -211,7 +211,7 @@ std::vector<std::pair<std::string, std::string>> cgroup_settings(const Resources
 }
 
 std::optional<Cgroup> Cgroup::create(const CgroupConfig& config, std::string_view container_id,
-                                     const ResourcesSpec& resources) {
+                                     const spec::ResourcesSpec& resources) {
   auto settings = cgroup_settings(resources);  // validate before touching anything
   if (config.device_filter) (void)device_filter_program(effective_device_rules(resources));
   std::vector<std::string> wanted = kBaseControllers;
@@ -256,7 +256,7 @@ std::optional<Cgroup> Cgroup::create(const CgroupConfig& config, std::string_vie
 }
 
 void Cgroup::attach_device_filter(const CgroupConfig& config, std::string_view container_id,
-                                  const ResourcesSpec& resources) {
+                                  const spec::ResourcesSpec& resources) {
   if (!config.device_filter) return;
   try {
     devices_.emplace(DeviceFilter::attach(path_, effective_device_rules(resources)));
@@ -267,7 +267,7 @@ void Cgroup::attach_device_filter(const CgroupConfig& config, std::string_view c
   }
 }
 
-void Cgroup::update(const ResourcesSpec& resources) const {
+void Cgroup::update(const spec::ResourcesSpec& resources) const {
   auto settings = cgroup_settings(resources);
   auto wanted = required_controllers(resources);
   std::filesystem::path parent = path_.parent_path();  // <root>/kvrun

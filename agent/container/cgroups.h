@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "agent/container/device_filter.h"
-#include "agent/container/spec.h"
+#include "spec/spec.h"
 
 namespace kvrun::agent {
 
@@ -33,17 +33,18 @@ struct CgroupConfig {
 };
 
 // Controllers whose files cgroup_settings() writes.
-std::vector<std::string> required_controllers(const ResourcesSpec& resources);
+std::vector<std::string> required_controllers(const spec::ResourcesSpec& resources);
 // (file name, value) pairs in the order they are written, e.g. {"memory.max", "104857600"};
 // linux.resources.unified is not among them: it is written after them, to existing files only.
-std::vector<std::pair<std::string, std::string>> cgroup_settings(const ResourcesSpec& resources);
+std::vector<std::pair<std::string, std::string>> cgroup_settings(
+    const spec::ResourcesSpec& resources);
 
 // Owns the container's cgroup directory: removed on destruction (once its processes are gone).
 class Cgroup {
  public:
   // nullopt when skipped in kBestEffort mode (a warning is logged).
   static std::optional<Cgroup> create(const CgroupConfig& config, std::string_view container_id,
-                                      const ResourcesSpec& resources);
+                                      const spec::ResourcesSpec& resources);
 
   Cgroup(Cgroup&& other) noexcept
       : path_(std::exchange(other.path_, {})), devices_(std::exchange(other.devices_, {})) {}
@@ -65,7 +66,7 @@ class Cgroup {
   // container did not need before; new device rules replace the filter in one step.
   // Validates everything before writing any limit (the controllers it needs are enabled
   // first: a unified file of a newly enabled controller exists only then).
-  void update(const ResourcesSpec& resources) const;
+  void update(const spec::ResourcesSpec& resources) const;
   // The attached device filter; null when there is none (kBestEffort on a host without
   // BPF_CGROUP_DEVICE, or a config without filters).
   const DeviceFilter* device_filter() const { return devices_ ? &*devices_ : nullptr; }
@@ -73,7 +74,7 @@ class Cgroup {
  private:
   explicit Cgroup(std::filesystem::path path) : path_(std::move(path)) {}
   void attach_device_filter(const CgroupConfig& config, std::string_view container_id,
-                            const ResourcesSpec& resources);
+                            const spec::ResourcesSpec& resources);
   void remove();
 
   std::filesystem::path path_;

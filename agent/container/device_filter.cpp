@@ -16,24 +16,26 @@
 namespace kvrun::agent {
 namespace {
 
-static_assert(kDeviceMknod == BPF_DEVCG_ACC_MKNOD && kDeviceRead == BPF_DEVCG_ACC_READ &&
-              kDeviceWrite == BPF_DEVCG_ACC_WRITE);
+static_assert(spec::kDeviceMknod == BPF_DEVCG_ACC_MKNOD &&
+              spec::kDeviceRead == BPF_DEVCG_ACC_READ && spec::kDeviceWrite == BPF_DEVCG_ACC_WRITE);
 
 // Privileged loaders may go far beyond this, but a rule list that needs more is not a real one.
 constexpr std::size_t kMaxInstructions = BPF_MAXINSNS;
 
-constexpr DeviceRuleSpec allow_char(std::optional<std::uint32_t> major,
-                                    std::optional<std::uint32_t> minor,
-                                    std::uint8_t access = kDeviceAllAccess) {
-  return DeviceRuleSpec{true, DeviceType::kChar, major, minor, access};
+constexpr spec::DeviceRuleSpec allow_char(std::optional<std::uint32_t> major,
+                                          std::optional<std::uint32_t> minor,
+                                          std::uint8_t access = spec::kDeviceAllAccess) {
+  return spec::DeviceRuleSpec{true, spec::DeviceType::kChar, major, minor, access};
 }
 
 // runc's AllowedDevices (libcontainer/specconv), appended after the spec's rules so a spec
 // cannot take them away. mknod of any node is allowed because images' init scripts make their
 // own /dev entries; opening what they make is what the rules decide.
-const std::array<DeviceRuleSpec, 11> kDefaultRules = {
-    DeviceRuleSpec{true, DeviceType::kChar, std::nullopt, std::nullopt, kDeviceMknod},
-    DeviceRuleSpec{true, DeviceType::kBlock, std::nullopt, std::nullopt, kDeviceMknod},
+const std::array<spec::DeviceRuleSpec, 11> kDefaultRules = {
+    spec::DeviceRuleSpec{true, spec::DeviceType::kChar, std::nullopt, std::nullopt,
+                         spec::kDeviceMknod},
+    spec::DeviceRuleSpec{true, spec::DeviceType::kBlock, std::nullopt, std::nullopt,
+                         spec::kDeviceMknod},
     allow_char(1, 3),               // /dev/null
     allow_char(1, 8),               // /dev/random
     allow_char(1, 7),               // /dev/full
@@ -73,23 +75,23 @@ bpf_insn jump32_imm(std::uint8_t op, Reg dst, std::uint32_t imm) {
 }
 bpf_insn exit_insn() { return insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0); }
 
-std::uint32_t bpf_device_type(DeviceType type) {
-  return type == DeviceType::kChar ? BPF_DEVCG_DEV_CHAR : BPF_DEVCG_DEV_BLOCK;
+std::uint32_t bpf_device_type(spec::DeviceType type) {
+  return type == spec::DeviceType::kChar ? BPF_DEVCG_DEV_CHAR : BPF_DEVCG_DEV_BLOCK;
 }
 
 // One rule: conditional jumps to the end of the block when it does not match, then the
 // verdict. Returns false if the rule matches every request (nothing after it can run).
-bool append_rule(const DeviceRuleSpec& rule, std::vector<bpf_insn>& program) {
+bool append_rule(const spec::DeviceRuleSpec& rule, std::vector<bpf_insn>& program) {
   std::vector<bpf_insn> block;
-  if (rule.type != DeviceType::kAll)
+  if (rule.type != spec::DeviceType::kAll)
     block.push_back(jump32_imm(BPF_JNE, kR2, bpf_device_type(rule.type)));
   if (rule.major) block.push_back(jump32_imm(BPF_JNE, kR4, *rule.major));
   if (rule.minor) block.push_back(jump32_imm(BPF_JNE, kR5, *rule.minor));
-  if ((rule.access & kDeviceAllAccess) != kDeviceAllAccess) {
+  if ((rule.access & spec::kDeviceAllAccess) != spec::kDeviceAllAccess) {
     block.push_back(mov32_reg(kR1, kR3));
     if (rule.allow) {
       // Matches only if the request asks for nothing the rule does not grant.
-      block.push_back(alu32_imm(BPF_AND, kR1, ~rule.access & kDeviceAllAccess));
+      block.push_back(alu32_imm(BPF_AND, kR1, ~rule.access & spec::kDeviceAllAccess));
       block.push_back(jump32_imm(BPF_JNE, kR1, 0));
     } else {
       // Matches if the request asks for anything the rule refuses.
@@ -111,7 +113,7 @@ bool append_rule(const DeviceRuleSpec& rule, std::vector<bpf_insn>& program) {
 
 long bpf(int command, bpf_attr& attr) { return ::syscall(SYS_bpf, command, &attr, sizeof attr); }
 
-UniqueFd load_program(std::span<const DeviceRuleSpec> rules) {
+UniqueFd load_program(std::span<const spec::DeviceRuleSpec> rules) {
   std::vector<bpf_insn> program = device_filter_program(rules);
   // No helper calls: the license string only labels the program.
   static const char kLicense[] = "Apache-2.0";
@@ -142,16 +144,16 @@ UniqueFd load_program(std::span<const DeviceRuleSpec> rules) {
 
 }  // namespace
 
-std::span<const DeviceRuleSpec> default_device_rules() { return kDefaultRules; }
+std::span<const spec::DeviceRuleSpec> default_device_rules() { return kDefaultRules; }
 
-std::vector<DeviceRuleSpec> effective_device_rules(const ResourcesSpec& resources) {
-  std::vector<DeviceRuleSpec> rules;
+std::vector<spec::DeviceRuleSpec> effective_device_rules(const spec::ResourcesSpec& resources) {
+  std::vector<spec::DeviceRuleSpec> rules;
   if (resources.devices) rules = *resources.devices;
   rules.insert(rules.end(), kDefaultRules.begin(), kDefaultRules.end());
   return rules;
 }
 
-std::vector<bpf_insn> device_filter_program(std::span<const DeviceRuleSpec> rules) {
+std::vector<bpf_insn> device_filter_program(std::span<const spec::DeviceRuleSpec> rules) {
   // r2 = device type, r3 = requested access, r4 = major, r5 = minor (struct bpf_cgroup_dev_ctx).
   std::vector<bpf_insn> program = {
       load_u32(kR2, kR1, offsetof(bpf_cgroup_dev_ctx, access_type)),
@@ -179,7 +181,7 @@ std::vector<bpf_insn> device_filter_program(std::span<const DeviceRuleSpec> rule
 }
 
 DeviceFilter DeviceFilter::attach(const std::filesystem::path& cgroup,
-                                  std::span<const DeviceRuleSpec> rules) {
+                                  std::span<const spec::DeviceRuleSpec> rules) {
   UniqueFd program = load_program(rules);
   UniqueFd dir(::open(cgroup.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
   if (!dir) throw_errno("open cgroup " + cgroup.string());
@@ -197,7 +199,7 @@ DeviceFilter DeviceFilter::attach(const std::filesystem::path& cgroup,
   return DeviceFilter(std::move(dir), std::move(program));
 }
 
-void DeviceFilter::replace(std::span<const DeviceRuleSpec> rules) {
+void DeviceFilter::replace(std::span<const spec::DeviceRuleSpec> rules) {
   UniqueFd program = load_program(rules);
   bpf_attr attr{};
   attr.target_fd = static_cast<std::uint32_t>(cgroup_.get());

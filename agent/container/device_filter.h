@@ -18,19 +18,19 @@
 #include <utility>
 #include <vector>
 
-#include "agent/container/spec.h"
 #include "common/unique_fd.h"
+#include "spec/spec.h"
 
 namespace kvrun::agent {
 
 // The rules every container gets after its own (runc's AllowedDevices).
-std::span<const DeviceRuleSpec> default_device_rules();
+std::span<const spec::DeviceRuleSpec> default_device_rules();
 // The spec's rules (none if it has none), then the defaults.
-std::vector<DeviceRuleSpec> effective_device_rules(const ResourcesSpec& resources);
+std::vector<spec::DeviceRuleSpec> effective_device_rules(const spec::ResourcesSpec& resources);
 
 // The program for rules: it returns 1 (allow) or 0 (deny) for a struct bpf_cgroup_dev_ctx.
 // Pure; throws Error if the program would exceed the kernel's limit.
-std::vector<bpf_insn> device_filter_program(std::span<const DeviceRuleSpec> rules);
+std::vector<bpf_insn> device_filter_program(std::span<const spec::DeviceRuleSpec> rules);
 
 // A loaded program attached to one cgroup; detached and closed on destruction.
 class DeviceFilter {
@@ -38,7 +38,7 @@ class DeviceFilter {
   // Loads the program for rules and attaches it to the cgroup directory. Throws Error naming
   // the step (with the verifier's log when it refuses the program).
   static DeviceFilter attach(const std::filesystem::path& cgroup,
-                             std::span<const DeviceRuleSpec> rules);
+                             std::span<const spec::DeviceRuleSpec> rules);
 
   DeviceFilter(DeviceFilter&& other) noexcept = default;
   DeviceFilter& operator=(DeviceFilter&& other) noexcept;
@@ -48,7 +48,7 @@ class DeviceFilter {
 
   // Swaps in a program for new rules in one step (BPF_F_REPLACE): no moment without a filter.
   // On error the old program stays attached.
-  void replace(std::span<const DeviceRuleSpec> rules);
+  void replace(std::span<const spec::DeviceRuleSpec> rules);
 
   int program_fd() const { return program_.get(); }
 

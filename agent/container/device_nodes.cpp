@@ -15,13 +15,13 @@
 namespace kvrun::agent {
 namespace {
 
-mode_t type_bits(DeviceNodeType type) {
+mode_t type_bits(spec::DeviceNodeType type) {
   switch (type) {
-    case DeviceNodeType::kChar:
+    case spec::DeviceNodeType::kChar:
       return S_IFCHR;
-    case DeviceNodeType::kBlock:
+    case spec::DeviceNodeType::kBlock:
       return S_IFBLK;
-    case DeviceNodeType::kFifo:
+    case spec::DeviceNodeType::kFifo:
       return S_IFIFO;
   }
   return 0;
@@ -50,7 +50,7 @@ void clear_target(const std::string& target) {
   if (::unlink(target.c_str()) != 0) throw_errno("unlink " + target);
 }
 
-void make_node(const DeviceNodeSpec& node, const std::string& target) {
+void make_node(const spec::DeviceNodeSpec& node, const std::string& target) {
   mode_t mode = type_bits(node.type) | static_cast<mode_t>(node.file_mode);
   if (::mknod(target.c_str(), mode, makedev(node.major, node.minor)) != 0) {
     throw_errno("mknod");
@@ -60,7 +60,7 @@ void make_node(const DeviceNodeSpec& node, const std::string& target) {
   if (::fchownat(AT_FDCWD, target.c_str(), node.uid, node.gid, AT_SYMLINK_NOFOLLOW) != 0) {
     throw_errno("chown " + std::to_string(node.uid) + ":" + std::to_string(node.gid));
   }
-  if (node.type == DeviceNodeType::kFifo) return;
+  if (node.type == spec::DeviceNodeType::kFifo) return;
   // A mount of its own, without nodev: sealing /dev later changes only /dev's mount.
   if (::mount(target.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0) {
     throw_errno("bind the node onto itself");
@@ -71,7 +71,7 @@ void make_node(const DeviceNodeSpec& node, const std::string& target) {
   }
 }
 
-void bind_node(const DeviceNodeSpec& node, const std::string& target) {
+void bind_node(const spec::DeviceNodeSpec& node, const std::string& target) {
   // lstat: the agent's /dev has symlinks into /proc (stdin, fd) that must not be followed.
   struct stat st;
   if (::lstat(node.path.c_str(), &st) != 0) throw_errno("lstat the agent's " + node.path);
@@ -90,7 +90,7 @@ void bind_node(const DeviceNodeSpec& node, const std::string& target) {
 
 }  // namespace
 
-bool lists_device(const std::vector<DeviceNodeSpec>& nodes, const std::string& path) {
+bool lists_device(const std::vector<spec::DeviceNodeSpec>& nodes, const std::string& path) {
   for (const auto& node : nodes) {
     if (node.path == path) return true;
   }
@@ -98,7 +98,7 @@ bool lists_device(const std::vector<DeviceNodeSpec>& nodes, const std::string& p
 }
 
 void make_device_nodes(const std::string& rootfs, const std::string& dev,
-                       const std::vector<DeviceNodeSpec>& nodes, bool user_namespace) {
+                       const std::vector<spec::DeviceNodeSpec>& nodes, bool user_namespace) {
   for (const auto& node : nodes) {
     try {
       // A symlink in the spec's /dev must not carry the node onto the image's filesystem.
@@ -106,7 +106,7 @@ void make_device_nodes(const std::string& rootfs, const std::string& dev,
       if (target.rfind(dev + "/", 0) != 0) throw Error("resolves outside the container's /dev");
       make_parents(dev, target);
       clear_target(target);
-      if (user_namespace && node.type != DeviceNodeType::kFifo) {
+      if (user_namespace && node.type != spec::DeviceNodeType::kFifo) {
         bind_node(node, target);
       } else {
         make_node(node, target);

@@ -12,16 +12,16 @@
 #include <string>
 #include <vector>
 
-#include "agent/container/spec.h"
+#include "spec/spec.h"
 
 namespace kvrun::agent {
 
 // rootfs: the container's root (host path); dev: its /dev as resolve_in_root found it.
 // Throws Error naming the node's path and the failing step.
 void make_device_nodes(const std::string& rootfs, const std::string& dev,
-                       const std::vector<DeviceNodeSpec>& nodes, bool user_namespace);
+                       const std::vector<spec::DeviceNodeSpec>& nodes, bool user_namespace);
 
 // Whether nodes lists path ("/dev/null"): the spec's node replaces the agent's default one.
-bool lists_device(const std::vector<DeviceNodeSpec>& nodes, const std::string& path);
+bool lists_device(const std::vector<spec::DeviceNodeSpec>& nodes, const std::string& path);
 
 }  // namespace kvrun::agent

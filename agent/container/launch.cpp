@@ -99,7 +99,7 @@ void reset_child(const ChildStdio& stdio, std::vector<int> keep) {
 // The container's init: every stage in order. Never returns.
 [[noreturn]] void run_init_child(const LaunchContext& context, const NamespaceSet& joined,
                                  const ChildStdio& stdio, const SyncChannel& channel) {
-  const ContainerSpec& spec = context.spec;
+  const spec::ContainerSpec& spec = context.spec;
   try {
     std::vector<int> keep = joined.fds();
     keep.push_back(channel.fd());
@@ -108,20 +108,20 @@ void reset_child(const ChildStdio& stdio, std::vector<int> keep) {
     // Wait until the agent has written our id maps and moved us into our cgroup.
     auto go = channel.receive(kChildTimeout);
     if (!go || *go != kMsgSetupDone) ::_exit(kExitSetupFailed);
-    if (spec.linux_spec.has(NamespaceType::kCgroup) &&
-        !spec.linux_spec.namespace_paths.contains(NamespaceType::kCgroup) &&
+    if (spec.linux_spec.has(spec::NamespaceType::kCgroup) &&
+        !spec.linux_spec.namespace_paths.contains(spec::NamespaceType::kCgroup) &&
         ::unshare(CLONE_NEWCGROUP) != 0) {
       // Unshared only now so the namespace is rooted at the container's own cgroup.
       throw_errno("unshare the cgroup namespace");
     }
-    if (spec.linux_spec.has(NamespaceType::kUser)) {
+    if (spec.linux_spec.has(spec::NamespaceType::kUser)) {
       if (::setresgid(0, 0, 0) != 0) throw_errno("setgid 0 in the user namespace");
       if (::setresuid(0, 0, 0) != 0) throw_errno("setuid 0 in the user namespace");
     }
     // Unshared here rather than by clone3, which would put us inside before the offsets are
     // written; after the user namespace, which must own it. /proc is still the agent's.
-    if (spec.linux_spec.has(NamespaceType::kTime) &&
-        !spec.linux_spec.namespace_paths.contains(NamespaceType::kTime)) {
+    if (spec.linux_spec.has(spec::NamespaceType::kTime) &&
+        !spec.linux_spec.namespace_paths.contains(spec::NamespaceType::kTime)) {
       enter_new_time_namespace(spec.linux_spec.time_offsets);
     }
     enter_root_filesystem(spec, context.rootfs);
@@ -153,7 +153,7 @@ void reset_child(const ChildStdio& stdio, std::vector<int> keep) {
 // forks the real process with CLONE_PARENT so the agent, not the helper, is its parent (a
 // process cannot move itself into a PID namespace; only its children start there).
 [[noreturn]] void run_exec_helper(const LaunchContext& context, const NamespaceSet& namespaces,
-                                  std::vector<int> keep, const ProcessSpec& process,
+                                  std::vector<int> keep, const spec::ProcessSpec& process,
                                   const ChildStdio& stdio, const SyncChannel& channel) {
   try {
     keep.push_back(channel.fd());
@@ -226,7 +226,7 @@ LaunchedInit launch_init(const LaunchContext& context, ChildStdio stdio) {
   unsigned long flags = clone_flags(context.spec.linux_spec) & ~(CLONE_NEWCGROUP | CLONE_NEWTIME);
   pid_t pid;
   {
-    PidNamespaceForChildren pid_namespace(joined.fd_of(NamespaceType::kPid));
+    PidNamespaceForChildren pid_namespace(joined.fd_of(spec::NamespaceType::kPid));
     pid = clone_child(flags);
   }
   if (pid == 0) {
@@ -236,7 +236,7 @@ LaunchedInit launch_init(const LaunchContext& context, ChildStdio stdio) {
   ChildGuard guard(pid);
   child_end.close();
   stdio = {};  // the child has its copies; ours would hold the pipes open
-  if (context.spec.linux_spec.has(NamespaceType::kUser)) {
+  if (context.spec.linux_spec.has(spec::NamespaceType::kUser)) {
     write_id_mappings(pid, context.spec.linux_spec);
   }
   if (context.cgroup != nullptr) context.cgroup->add_process(pid);
@@ -260,8 +260,8 @@ void start_init(LaunchedInit& init) {
   }
 }
 
-LaunchedExec launch_exec(const LaunchContext& context, pid_t init_pid, const ProcessSpec& process,
-                         ChildStdio stdio) {
+LaunchedExec launch_exec(const LaunchContext& context, pid_t init_pid,
+                         const spec::ProcessSpec& process, ChildStdio stdio) {
   check_lsm_labels(process, "", kernel_has_process_labels());
   NamespaceSet namespaces = NamespaceSet::open(init_pid, context.spec.linux_spec);
   std::vector<int> keep = namespaces.fds();

@@ -13,9 +13,9 @@
 #include "agent/container/cgroups.h"
 #include "agent/container/namespaces.h"
 #include "agent/container/seccomp.h"
-#include "agent/container/spec.h"
 #include "agent/container/sync_channel.h"
 #include "common/unique_fd.h"
+#include "spec/spec.h"
 
 namespace kvrun::agent {
 
@@ -41,12 +41,12 @@ struct LaunchedExec {
 };
 
 struct LaunchContext {
-  const ContainerSpec& spec;
+  const spec::ContainerSpec& spec;
   const std::string& rootfs;
   const Cgroup* cgroup;          // null: no cgroup (host mode)
   const SeccompFilter* seccomp;  // null: no profile
   // Namespaces joined through these descriptors instead of their spec paths (pods).
-  const std::map<NamespaceType, int>* namespace_fds = nullptr;
+  const std::map<spec::NamespaceType, int>* namespace_fds = nullptr;
   // For the state startContainer hooks read (start_hooks.h).
   std::string_view container_id;
   std::string_view bundle;
@@ -63,8 +63,8 @@ void start_init(LaunchedInit& init);
 // A new process inside the running container whose init is init_pid: joins its namespaces and
 // cgroup, applies process's security context and execs. The returned pid is a child of the
 // agent (so the supervisor reaps it). Throws Error on any failure, exec included.
-LaunchedExec launch_exec(const LaunchContext& context, pid_t init_pid, const ProcessSpec& process,
-                         ChildStdio stdio);
+LaunchedExec launch_exec(const LaunchContext& context, pid_t init_pid,
+                         const spec::ProcessSpec& process, ChildStdio stdio);
 
 // Exit status the way a shell reports it: code, or 128 + signal.
 int exit_status_of(int wait_status);

@@ -20,7 +20,7 @@ bool kernel_has_process_labels() {
   return ::read(fd.get(), buffer, sizeof buffer) >= 0;
 }
 
-void check_lsm_labels(const ProcessSpec& process, const std::string& mount_label,
+void check_lsm_labels(const spec::ProcessSpec& process, const std::string& mount_label,
                       bool kernel_has_labels) {
   const std::array<std::pair<const char*, const std::string*>, 3> labels = {{
       {"process.apparmorProfile", &process.apparmor_profile},

@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "agent/container/spec.h"
+#include "spec/spec.h"
 
 namespace kvrun::agent {
 
@@ -16,7 +16,7 @@ namespace kvrun::agent {
 bool kernel_has_process_labels();
 
 // Throws Error naming the first label the kernel would enforce; logs the accepted ones.
-void check_lsm_labels(const ProcessSpec& process, const std::string& mount_label,
+void check_lsm_labels(const spec::ProcessSpec& process, const std::string& mount_label,
                       bool kernel_has_labels);
 
 }  // namespace kvrun::agent

@@ -13,10 +13,10 @@
 
 #include "agent/container/copy_up.h"
 #include "agent/container/device_nodes.h"
-#include "agent/container/mount_options.h"
 #include "agent/container/mount_target.h"
 #include "common/error.h"
 #include "common/unique_fd.h"
+#include "spec/mount_options.h"
 
 namespace kvrun::agent {
 namespace {
@@ -77,8 +77,8 @@ void remount_bind(const std::string& path, unsigned long flags) {
 // The destination is the image's to shape (a FIFO at /etc/hosts, a symlink to /proc/1/root):
 // MountTarget opens it without following a symlink out of the rootfs and without opening the
 // file itself, and the mount goes onto that descriptor.
-void mount_one(const std::string& rootfs, const MountSpec& m) {
-  MountOptions options = parse_mount_options(m.options);
+void mount_one(const std::string& rootfs, const spec::MountSpec& m) {
+  spec::MountOptions options = spec::parse_mount_options(m.options);
   auto type = MountTarget::Type::kDirectory;
   auto symlinks = MountTarget::Symlinks::kResolveInRoot;
   if (options.bind) {
@@ -139,7 +139,7 @@ void seal_dev(const std::string& dev) {
 
 // dev: the container's /dev as resolve_in_root found it (the image's /dev may be a symlink).
 // A node the spec lists itself (linux.devices) replaces the agent's.
-void setup_dev(const std::string& dev, const std::vector<DeviceNodeSpec>& spec_nodes) {
+void setup_dev(const std::string& dev, const std::vector<spec::DeviceNodeSpec>& spec_nodes) {
   static constexpr std::array<const char*, 6> kDevices = {"null",   "zero",    "full",
                                                           "random", "urandom", "tty"};
   for (const char* name : kDevices) {
@@ -217,11 +217,11 @@ std::string resolve_in_root(const std::string& root, const std::string& path) {
   return out;
 }
 
-void enter_root_filesystem(const ContainerSpec& spec, const std::string& rootfs) {
+void enter_root_filesystem(const spec::ContainerSpec& spec, const std::string& rootfs) {
   const auto& linux_spec = spec.linux_spec;
   unsigned long propagation = MS_SLAVE | MS_REC;
   if (!linux_spec.rootfs_propagation.empty()) {
-    propagation = propagation_flags(linux_spec.rootfs_propagation);
+    propagation = spec::propagation_flags(linux_spec.rootfs_propagation);
   }
   do_mount(nullptr, "/", nullptr, propagation, "");
   do_mount(rootfs.c_str(), rootfs, nullptr, MS_BIND | MS_REC, "");
@@ -237,12 +237,12 @@ void enter_root_filesystem(const ContainerSpec& spec, const std::string& rootfs)
              "mode=755,size=65536k");
   }
   for (const auto& m : spec.mounts) mount_one(rootfs, m);
-  make_device_nodes(rootfs, dev, linux_spec.devices, linux_spec.has(NamespaceType::kUser));
+  make_device_nodes(rootfs, dev, linux_spec.devices, linux_spec.has(spec::NamespaceType::kUser));
   setup_dev(dev, linux_spec.devices);
   pivot_root_to(rootfs);
 }
 
-void restrict_root_filesystem(const ContainerSpec& spec) {
+void restrict_root_filesystem(const spec::ContainerSpec& spec) {
   for (const auto& path : spec.linux_spec.masked_paths) {
     struct stat st;
     if (::stat(path.c_str(), &st) != 0) {

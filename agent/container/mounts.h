@@ -12,14 +12,14 @@
 
 #include <string>
 
-#include "agent/container/spec.h"
+#include "spec/spec.h"
 
 namespace kvrun::agent {
 
 // Steps 1-5. rootfs is an absolute host path.
-void enter_root_filesystem(const ContainerSpec& spec, const std::string& rootfs);
+void enter_root_filesystem(const spec::ContainerSpec& spec, const std::string& rootfs);
 // Step 6, after sysctls have been written through the still-writable /proc.
-void restrict_root_filesystem(const ContainerSpec& spec);
+void restrict_root_filesystem(const spec::ContainerSpec& spec);
 
 // Resolves path as if root were "/": symlinks (absolute or relative) and ".." never leave root.
 // Missing trailing components are appended unresolved. Returns a path under root.

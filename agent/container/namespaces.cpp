@@ -26,7 +26,7 @@ void write_file(const std::string& path, const std::string& content) {
   if (static_cast<std::size_t>(n) != content.size()) throw Error("short write to " + path);
 }
 
-std::string format_mappings(const std::vector<IdMapping>& mappings) {
+std::string format_mappings(const std::vector<spec::IdMapping>& mappings) {
   std::string out;
   for (const auto& m : mappings) {
     out += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " +
@@ -37,41 +37,41 @@ std::string format_mappings(const std::vector<IdMapping>& mappings) {
 
 }  // namespace
 
-unsigned long clone_flag(NamespaceType type) {
+unsigned long clone_flag(spec::NamespaceType type) {
   switch (type) {
-    case NamespaceType::kPid:
+    case spec::NamespaceType::kPid:
       return CLONE_NEWPID;
-    case NamespaceType::kNetwork:
+    case spec::NamespaceType::kNetwork:
       return CLONE_NEWNET;
-    case NamespaceType::kMount:
+    case spec::NamespaceType::kMount:
       return CLONE_NEWNS;
-    case NamespaceType::kIpc:
+    case spec::NamespaceType::kIpc:
       return CLONE_NEWIPC;
-    case NamespaceType::kUts:
+    case spec::NamespaceType::kUts:
       return CLONE_NEWUTS;
-    case NamespaceType::kUser:
+    case spec::NamespaceType::kUser:
       return CLONE_NEWUSER;
-    case NamespaceType::kCgroup:
+    case spec::NamespaceType::kCgroup:
       return CLONE_NEWCGROUP;
-    case NamespaceType::kTime:
+    case spec::NamespaceType::kTime:
       return CLONE_NEWTIME;
   }
   return 0;
 }
 
 // /proc/<pid>/ns names differ from the OCI ones for two types.
-std::string proc_ns_name(NamespaceType type) {
+std::string proc_ns_name(spec::NamespaceType type) {
   switch (type) {
-    case NamespaceType::kNetwork:
+    case spec::NamespaceType::kNetwork:
       return "net";
-    case NamespaceType::kMount:
+    case spec::NamespaceType::kMount:
       return "mnt";
     default:
-      return std::string(namespace_name(type));
+      return std::string(spec::namespace_name(type));
   }
 }
 
-unsigned long clone_flags(const LinuxSpec& spec) {
+unsigned long clone_flags(const spec::LinuxSpec& spec) {
   unsigned long flags = 0;
   for (auto type : spec.namespaces) {
     if (!spec.namespace_paths.contains(type)) flags |= clone_flag(type);
@@ -91,13 +91,13 @@ pid_t clone_child(unsigned long flags) {
   return static_cast<pid_t>(pid);
 }
 
-void write_id_mappings(pid_t pid, const LinuxSpec& spec) {
+void write_id_mappings(pid_t pid, const spec::LinuxSpec& spec) {
   std::string proc = "/proc/" + std::to_string(pid);
   write_file(proc + "/uid_map", format_mappings(spec.uid_mappings));
   write_file(proc + "/gid_map", format_mappings(spec.gid_mappings));
 }
 
-void enter_new_time_namespace(const std::vector<TimeOffsetSpec>& offsets) {
+void enter_new_time_namespace(const std::vector<spec::TimeOffsetSpec>& offsets) {
   if (::unshare(CLONE_NEWTIME) != 0) throw_errno("unshare the time namespace");
   std::string text;
   for (const auto& o : offsets) {
@@ -109,7 +109,7 @@ void enter_new_time_namespace(const std::vector<TimeOffsetSpec>& offsets) {
   if (::setns(fd.get(), CLONE_NEWTIME) != 0) throw_errno("setns into the new time namespace");
 }
 
-void configure_namespaces(const ContainerSpec& spec) {
+void configure_namespaces(const spec::ContainerSpec& spec) {
   if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) != 0) {
     throw_errno("sethostname " + spec.hostname);
   }
@@ -130,13 +130,13 @@ void configure_namespaces(const ContainerSpec& spec) {
   }
 }
 
-NamespaceSet NamespaceSet::open(pid_t pid, const LinuxSpec& spec) {
+NamespaceSet NamespaceSet::open(pid_t pid, const spec::LinuxSpec& spec) {
   NamespaceSet set;
   // User namespace first: joining it grants the capabilities needed to join the others.
-  std::vector<NamespaceType> order;
-  if (spec.has(NamespaceType::kUser)) order.push_back(NamespaceType::kUser);
+  std::vector<spec::NamespaceType> order;
+  if (spec.has(spec::NamespaceType::kUser)) order.push_back(spec::NamespaceType::kUser);
   for (auto type : spec.namespaces) {
-    if (type != NamespaceType::kUser) order.push_back(type);
+    if (type != spec::NamespaceType::kUser) order.push_back(type);
   }
   for (auto type : order) {
     std::string path = "/proc/" + std::to_string(pid) + "/ns/" + proc_ns_name(type);
@@ -153,24 +153,25 @@ std::vector<int> NamespaceSet::fds() const {
   return out;
 }
 
-NamespaceSet NamespaceSet::open_paths(const LinuxSpec& spec,
-                                      const std::map<NamespaceType, int>& instead) {
+NamespaceSet NamespaceSet::open_paths(const spec::LinuxSpec& spec,
+                                      const std::map<spec::NamespaceType, int>& instead) {
   NamespaceSet set;
   for (const auto& [type, path] : spec.namespace_paths) {
     if (auto it = instead.find(type); it != instead.end()) {
       UniqueFd fd(::fcntl(it->second, F_DUPFD_CLOEXEC, 3));
-      if (!fd) throw_errno("dup the sandbox's " + std::string(namespace_name(type)) + " namespace");
+      if (!fd)
+        throw_errno("dup the sandbox's " + std::string(spec::namespace_name(type)) + " namespace");
       set.entries_.push_back({type, std::move(fd)});
       continue;
     }
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) throw_errno("open " + std::string(namespace_name(type)) + " namespace " + path);
+    if (!fd) throw_errno("open " + std::string(spec::namespace_name(type)) + " namespace " + path);
     set.entries_.push_back({type, std::move(fd)});
   }
   return set;
 }
 
-int NamespaceSet::fd_of(NamespaceType type) const {
+int NamespaceSet::fd_of(spec::NamespaceType type) const {
   for (const auto& entry : entries_) {
     if (entry.type == type) return entry.fd.get();
   }
@@ -179,9 +180,9 @@ int NamespaceSet::fd_of(NamespaceType type) const {
 
 void NamespaceSet::enter_except_pid() const {
   for (const auto& entry : entries_) {
-    if (entry.type == NamespaceType::kPid) continue;
+    if (entry.type == spec::NamespaceType::kPid) continue;
     if (::setns(entry.fd.get(), static_cast<int>(clone_flag(entry.type))) != 0) {
-      throw_errno("setns into the " + std::string(namespace_name(entry.type)) + " namespace");
+      throw_errno("setns into the " + std::string(spec::namespace_name(entry.type)) + " namespace");
     }
   }
 }
@@ -202,7 +203,7 @@ PidNamespaceForChildren::~PidNamespaceForChildren() {
 void NamespaceSet::enter() const {
   for (const auto& entry : entries_) {
     if (::setns(entry.fd.get(), static_cast<int>(clone_flag(entry.type))) != 0) {
-      throw_errno("setns into the " + std::string(namespace_name(entry.type)) + " namespace");
+      throw_errno("setns into the " + std::string(spec::namespace_name(entry.type)) + " namespace");
     }
   }
 }

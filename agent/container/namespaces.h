@@ -8,44 +8,44 @@
 #include <string>
 #include <vector>
 
-#include "agent/container/spec.h"
 #include "common/unique_fd.h"
+#include "spec/spec.h"
 
 namespace kvrun::agent {
 
 // The CLONE_NEW* flag of one namespace type (also setns's nstype).
-unsigned long clone_flag(NamespaceType type);
+unsigned long clone_flag(spec::NamespaceType type);
 
 // The namespace's file name under /proc/<pid>/ns ("net" and "mnt" differ from the OCI names).
-std::string proc_ns_name(NamespaceType type);
+std::string proc_ns_name(spec::NamespaceType type);
 
 // CLONE_NEW* flags for the namespaces the spec creates (not those it joins by path).
-unsigned long clone_flags(const LinuxSpec& spec);
+unsigned long clone_flags(const spec::LinuxSpec& spec);
 
 // fork()-like clone3 with extra flags; exit signal SIGCHLD. Returns 0 in the child. The agent is
 // single-threaded, so the child may keep using the C++ runtime.
 pid_t clone_child(unsigned long flags);
 
 // Agent side, while the child waits on its sync channel: /proc/<pid>/{uid_map,gid_map}.
-void write_id_mappings(pid_t pid, const LinuxSpec& spec);
+void write_id_mappings(pid_t pid, const spec::LinuxSpec& spec);
 
 // Child side, before any process is in it: unshares a time namespace, writes its clock offsets
 // (possible only while the namespace is empty) and enters it; the container's processes are
 // then all inside.
-void enter_new_time_namespace(const std::vector<TimeOffsetSpec>& offsets);
+void enter_new_time_namespace(const std::vector<spec::TimeOffsetSpec>& offsets);
 
 // Child side, after the mount stage has mounted /proc: hostname, domainname and sysctls.
-void configure_namespaces(const ContainerSpec& spec);
+void configure_namespaces(const spec::ContainerSpec& spec);
 
 // The namespaces of a running container, opened from /proc/<pid>/ns so an exec can join them.
 class NamespaceSet {
  public:
-  static NamespaceSet open(pid_t pid, const LinuxSpec& spec);
+  static NamespaceSet open(pid_t pid, const spec::LinuxSpec& spec);
   // The namespaces the spec joins by path (linux.namespaces[].path), opened in the agent so a
   // bad path is reported before any process exists. A type in `instead` is joined through that
   // descriptor (duplicated) rather than its path: a pod's namespaces held by the agent.
-  static NamespaceSet open_paths(const LinuxSpec& spec,
-                                 const std::map<NamespaceType, int>& instead = {});
+  static NamespaceSet open_paths(const spec::LinuxSpec& spec,
+                                 const std::map<spec::NamespaceType, int>& instead = {});
   // setns() into each, user namespace first so the others are joined with its privileges.
   // Must run in a single-threaded process; CLONE_NEWPID applies to the caller's next child.
   void enter() const;
@@ -53,11 +53,11 @@ class NamespaceSet {
   // PidNamespaceForChildren.
   void enter_except_pid() const;
   std::vector<int> fds() const;
-  int fd_of(NamespaceType type) const;  // -1 if not in the set
+  int fd_of(spec::NamespaceType type) const;  // -1 if not in the set
 
  private:
   struct Entry {
-    NamespaceType type;
+    spec::NamespaceType type;
     UniqueFd fd;
   };
   std::vector<Entry> entries_;

@@ -18,7 +18,7 @@ namespace {
 
 constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-std::string search_path(const ProcessSpec& process) {
+std::string search_path(const spec::ProcessSpec& process) {
   std::string path = kDefaultPath;
   for (const auto& entry : process.env) {
     if (entry.rfind("PATH=", 0) == 0) path = entry.substr(5);
@@ -66,7 +66,7 @@ std::string default_home() {
 
 }  // namespace
 
-void exec_process(const ProcessSpec& process) {
+void exec_process(const spec::ProcessSpec& process) {
   if (::chdir(process.cwd.c_str()) != 0) throw_errno("chdir " + process.cwd);
   auto argv = c_strings(process.args);
   std::vector<std::string> env = process.env;

@@ -30,7 +30,7 @@ constexpr int kIoprioClassShift = 13;
 
 }  // namespace
 
-void apply_scheduler(const SchedulerSpec& s) {
+void apply_scheduler(const spec::SchedulerSpec& s) {
   SchedAttr attr{};
   attr.size = sizeof attr;
   attr.sched_policy = s.policy;
@@ -46,7 +46,7 @@ void apply_scheduler(const SchedulerSpec& s) {
   }
 }
 
-void apply_io_priority(const IoPrioritySpec& io) {
+void apply_io_priority(const spec::IoPrioritySpec& io) {
   int value = (static_cast<int>(io.io_class) << kIoprioClassShift) | io.priority;
   if (::syscall(SYS_ioprio_set, kIoprioWhoProcess, 0, value) != 0) {
     throw_errno("ioprio_set class " + std::to_string(static_cast<int>(io.io_class)) + " priority " +

@@ -20,7 +20,7 @@ constexpr unsigned kPtmxMajor = 5, kPtmxMinor = 2;
 
 }  // namespace
 
-Pty open_pty(const ProcessSpec& process) {
+Pty open_pty(const spec::ProcessSpec& process) {
   Pty pty;
   // The container owns its /dev: make sure it did not swap ptmx for something else.
   pty.master = UniqueFd(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));

@@ -4,8 +4,8 @@
 // stdout stream (and its stdin stream, written to the same master).
 #pragma once
 
-#include "agent/container/spec.h"
 #include "common/unique_fd.h"
+#include "spec/spec.h"
 
 namespace kvrun::agent {
 
@@ -15,7 +15,7 @@ struct Pty {
 
 // Opens /dev/ptmx of the current root (refusing anything but the ptmx device) and its slave,
 // sized as the spec asks.
-Pty open_pty(const ProcessSpec& process);
+Pty open_pty(const spec::ProcessSpec& process);
 
 // Child side, just before exec: a new session whose controlling terminal is slave, on 0-2.
 void make_controlling_terminal(int slave);

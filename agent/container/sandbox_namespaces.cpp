@@ -35,23 +35,24 @@ void bring_loopback_up() {
 }
 
 // A pod shares only these: they carry no per-container state (the pid and mount namespaces do).
-void check_shareable(NamespaceType type) {
-  if (type != NamespaceType::kNetwork && type != NamespaceType::kIpc &&
-      type != NamespaceType::kUts) {
-    throw Error("a sandbox cannot share the " + std::string(namespace_name(type)) + " namespace");
+void check_shareable(spec::NamespaceType type) {
+  if (type != spec::NamespaceType::kNetwork && type != spec::NamespaceType::kIpc &&
+      type != spec::NamespaceType::kUts) {
+    throw Error("a sandbox cannot share the " + std::string(spec::namespace_name(type)) +
+                " namespace");
   }
 }
 
 // The child that creates the namespaces: sets them up, says so, and lives until the agent has
 // opened them.
-[[noreturn]] void run_child(const std::vector<NamespaceType>& types, const std::string& hostname,
-                            const SyncChannel& channel) {
+[[noreturn]] void run_child(const std::vector<spec::NamespaceType>& types,
+                            const std::string& hostname, const SyncChannel& channel) {
   try {
     if (!hostname.empty() && ::sethostname(hostname.data(), hostname.size()) != 0) {
       throw_errno("sethostname " + hostname);
     }
     for (auto type : types) {
-      if (type == NamespaceType::kNetwork) bring_loopback_up();
+      if (type == spec::NamespaceType::kNetwork) bring_loopback_up();
     }
     channel.send(kMsgReady);
     channel.receive(kForever);  // end-of-file: the agent holds the namespaces now
@@ -67,7 +68,7 @@ void check_shareable(NamespaceType type) {
 
 }  // namespace
 
-SandboxNamespaces SandboxNamespaces::create(const std::vector<NamespaceType>& types,
+SandboxNamespaces SandboxNamespaces::create(const std::vector<spec::NamespaceType>& types,
                                             const std::string& hostname) {
   unsigned long flags = 0;
   for (auto type : types) {
@@ -107,13 +108,14 @@ SandboxNamespaces SandboxNamespaces::create(const std::vector<NamespaceType>& ty
   return held;
 }
 
-int SandboxNamespaces::fd_of(NamespaceType type) const {
+int SandboxNamespaces::fd_of(spec::NamespaceType type) const {
   auto it = fds_.find(type);
   return it == fds_.end() ? -1 : it->second.get();
 }
 
-std::map<NamespaceType, int> SandboxNamespaces::replacements_for(const LinuxSpec& spec) const {
-  std::map<NamespaceType, int> out;
+std::map<spec::NamespaceType, int> SandboxNamespaces::replacements_for(
+    const spec::LinuxSpec& spec) const {
+  std::map<spec::NamespaceType, int> out;
   for (const auto& [type, path] : spec.namespace_paths) {
     if (int fd = fd_of(type); fd >= 0) out.emplace(type, fd);
   }

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "agent/container/spec.h"
 #include "common/unique_fd.h"
+#include "spec/spec.h"
 
 namespace kvrun::agent {
 
@@ -17,17 +17,17 @@ class SandboxNamespaces {
  public:
   // types: kNetwork, kIpc, kUts. A new network namespace gets its loopback up; hostname (if not
   // empty) is set in the new UTS namespace. Throws Error; nothing is left behind then.
-  static SandboxNamespaces create(const std::vector<NamespaceType>& types,
+  static SandboxNamespaces create(const std::vector<spec::NamespaceType>& types,
                                   const std::string& hostname);
 
   // The held namespace of that type, or -1.
-  int fd_of(NamespaceType type) const;
+  int fd_of(spec::NamespaceType type) const;
   // type -> fd for the namespaces of spec that name a path and are held here: these are joined
   // instead of the paths.
-  std::map<NamespaceType, int> replacements_for(const LinuxSpec& spec) const;
+  std::map<spec::NamespaceType, int> replacements_for(const spec::LinuxSpec& spec) const;
 
  private:
-  std::map<NamespaceType, UniqueFd> fds_;
+  std::map<spec::NamespaceType, UniqueFd> fds_;
 };
 
 }  // namespace kvrun::agent

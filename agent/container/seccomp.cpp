@@ -78,7 +78,7 @@ void set_flags(scmp_filter_ctx ctx, const std::optional<std::vector<std::string>
 // runc's rule: conditions on distinct arguments form one rule (all must hold); as soon as one
 // argument is named twice (personality: arg0 is 0, 8 or 0xffffffff) each condition becomes a
 // rule of its own (any may hold), since libseccomp refuses two comparisons of one argument.
-std::vector<std::vector<scmp_arg_cmp>> rule_conditions(const SeccompRuleSpec& rule) {
+std::vector<std::vector<scmp_arg_cmp>> rule_conditions(const spec::SeccompRuleSpec& rule) {
   std::vector<scmp_arg_cmp> all;
   std::array<unsigned, 6> per_index{};
   bool repeated = false;
@@ -134,7 +134,7 @@ SeccompFilter::SeccompFilter(SeccompFilter&&) noexcept = default;
 SeccompFilter& SeccompFilter::operator=(SeccompFilter&&) noexcept = default;
 SeccompFilter::~SeccompFilter() = default;
 
-SeccompFilter SeccompFilter::compile(const SeccompSpec& spec) {
+SeccompFilter SeccompFilter::compile(const spec::SeccompSpec& spec) {
   auto context = std::make_unique<Context>();
   std::uint32_t default_action = action_of(spec.default_action, spec.default_errno_ret);
   context->ctx = seccomp_init(default_action);

@@ -5,14 +5,14 @@
 
 #include <memory>
 
-#include "agent/container/spec.h"
+#include "spec/spec.h"
 
 namespace kvrun::agent {
 
 class SeccompFilter {
  public:
   // Throws Error naming the field of an unknown syscall, architecture or a rejected rule.
-  static SeccompFilter compile(const SeccompSpec& spec);
+  static SeccompFilter compile(const spec::SeccompSpec& spec);
 
   SeccompFilter(SeccompFilter&&) noexcept;
   SeccompFilter& operator=(SeccompFilter&&) noexcept;

@@ -57,7 +57,7 @@ std::uint32_t audit_arch(std::uint32_t token) {
 
 }  // namespace
 
-std::vector<sock_filter> enosys_stub(const SeccompSpec& spec,
+std::vector<sock_filter> enosys_stub(const spec::SeccompSpec& spec,
                                      const std::vector<std::uint32_t>& arches) {
   const auto& action = spec.default_action;
   if (action == "SCMP_ACT_ALLOW" || action == "SCMP_ACT_LOG" || action == "SCMP_ACT_TRACE") {

@@ -11,13 +11,13 @@
 #include <cstdint>
 #include <vector>
 
-#include "agent/container/spec.h"
+#include "spec/spec.h"
 
 namespace kvrun::agent {
 
 // The instructions to run before the filter's own, ending in a jump to its first; empty when
 // the profile needs none. `arches` are the SCMP_ARCH_* tokens of spec.architectures.
-std::vector<sock_filter> enosys_stub(const SeccompSpec& spec,
+std::vector<sock_filter> enosys_stub(const spec::SeccompSpec& spec,
                                      const std::vector<std::uint32_t>& arches);
 
 }  // namespace kvrun::agent

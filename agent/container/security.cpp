@@ -26,7 +26,7 @@ void set_oom_score_adj(int value) {
   if (::write(fd.get(), text.data(), text.size()) < 0) throw_errno("write oom_score_adj " + text);
 }
 
-void switch_user(const UserSpec& user) {
+void switch_user(const spec::UserSpec& user) {
   if (::setgroups(user.additional_gids.size(), user.additional_gids.data()) != 0) {
     throw_errno("setgroups");
   }
@@ -41,7 +41,7 @@ void switch_user(const UserSpec& user) {
 
 }  // namespace
 
-void apply_rlimits(const std::vector<RlimitSpec>& rlimits) {
+void apply_rlimits(const std::vector<spec::RlimitSpec>& rlimits) {
   for (const auto& limit : rlimits) {
     rlimit value{limit.soft, limit.hard};
     if (::setrlimit(limit.resource, &value) != 0) {
@@ -51,7 +51,7 @@ void apply_rlimits(const std::vector<RlimitSpec>& rlimits) {
   }
 }
 
-void enter_security_context(const ProcessSpec& process, const SeccompFilter* filter) {
+void enter_security_context(const spec::ProcessSpec& process, const SeccompFilter* filter) {
   apply_rlimits(process.rlimits);
   if (process.oom_score_adj) set_oom_score_adj(*process.oom_score_adj);
   // While privileged: a realtime policy or I/O class needs CAP_SYS_NICE or CAP_SYS_ADMIN.

@@ -5,13 +5,13 @@
 #pragma once
 
 #include "agent/container/seccomp.h"
-#include "agent/container/spec.h"
+#include "spec/spec.h"
 
 namespace kvrun::agent {
 
 // filter may be null (no seccomp in the spec).
-void enter_security_context(const ProcessSpec& process, const SeccompFilter* filter);
+void enter_security_context(const spec::ProcessSpec& process, const SeccompFilter* filter);
 
-void apply_rlimits(const std::vector<RlimitSpec>& rlimits);
+void apply_rlimits(const std::vector<spec::RlimitSpec>& rlimits);
 
 }  // namespace kvrun::agent

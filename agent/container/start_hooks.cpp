@@ -8,7 +8,7 @@
 
 namespace kvrun::agent {
 
-void run_start_container_hooks(const ContainerSpec& spec, std::string_view container_id,
+void run_start_container_hooks(const spec::ContainerSpec& spec, std::string_view container_id,
                                std::string_view bundle) {
   if (spec.start_container_hooks.empty()) return;
   nlohmann::ordered_json state = {

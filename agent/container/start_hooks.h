@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "agent/container/spec.h"
+#include "spec/spec.h"
 
 namespace kvrun::agent {
 
@@ -16,7 +16,7 @@ namespace kvrun::agent {
 // A hook without env gets the container process's environment (runc's init runs hooks with
 // it); one without a timeout kDefaultStartContainerHookTimeout. Throws the first failure's
 // Error; the rest do not run.
-void run_start_container_hooks(const ContainerSpec& spec, std::string_view container_id,
+void run_start_container_hooks(const spec::ContainerSpec& spec, std::string_view container_id,
                                std::string_view bundle);
 
 }  // namespace kvrun::agent

@@ -3,7 +3,7 @@
 //   create  the monitor, once the container exists and waits for start (state "creating"):
 //           prestart, createRuntime, createContainer (on the host, also the last one)
 //   start   the agent, inside the container right before its process execs: startContainer
-//           (agent/container/hooks_spec.h); then the CLI: poststart (state "running")
+//           (spec/hooks.h); then the CLI: poststart (state "running")
 //   delete  the CLI, once the container and its sandbox are gone: poststop (state "stopped");
 //           also when create failed after the state directory was made, as runc does
 // prestart, createRuntime, createContainer and startContainer failures fail their command;

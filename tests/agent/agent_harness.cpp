@@ -18,10 +18,10 @@
 #include <stdexcept>
 #include <thread>
 
-#include "agent/container/spec.h"
 #include "common/error.h"
 #include "protocol/client.h"
 #include "protocol/framing.h"
+#include "spec/spec.h"
 
 namespace kvrun::agent::test {
 
@@ -259,7 +259,7 @@ RunResult run_container(const std::filesystem::path& socket, const std::string& 
 
 std::string spec_error(const nlohmann::json& config) {
   try {
-    agent::parse_container_spec(config);
+    spec::parse_container_spec(config);
     return "";
   } catch (const Error& e) {
     return e.what();

@@ -79,7 +79,7 @@ std::string read_all(int fd);
 // A config that runs args in pid/net/ipc/uts/mount namespaces with proc, /dev, devpts, sysfs
 // and a /tmp tmpfs.
 nlohmann::json base_config(const std::vector<std::string>& args);
-// The one-line error parse_container_spec() gives for config, or "" when it parses.
+// The one-line error spec::parse_container_spec() gives for config, or "" when it parses.
 std::string spec_error(const nlohmann::json& config);
 
 // Runs a container to completion: create, attach stdout/stderr, start, wait, remove.

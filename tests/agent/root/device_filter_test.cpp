@@ -80,14 +80,14 @@ class DeviceFilterAsRoot : public ::testing::Test {
   std::filesystem::path cgroup_;
 };
 
-std::vector<DeviceRuleSpec> container_rules(std::vector<DeviceRuleSpec> spec_rules) {
-  ResourcesSpec resources;
+std::vector<spec::DeviceRuleSpec> container_rules(std::vector<spec::DeviceRuleSpec> spec_rules) {
+  spec::ResourcesSpec resources;
   resources.devices = std::move(spec_rules);
   return effective_device_rules(resources);
 }
 
-const DeviceRuleSpec kDenyAll{false, DeviceType::kAll, {}, {}, kDeviceAllAccess};
-const DeviceRuleSpec kKmsgRead{true, DeviceType::kChar, 1, 11, kDeviceRead};
+const spec::DeviceRuleSpec kDenyAll{false, spec::DeviceType::kAll, {}, {}, spec::kDeviceAllAccess};
+const spec::DeviceRuleSpec kKmsgRead{true, spec::DeviceType::kChar, 1, 11, spec::kDeviceRead};
 
 TEST_F(DeviceFilterAsRoot, AttachReplaceAndDetachOnACgroup) {
   {
@@ -110,10 +110,10 @@ TEST_F(DeviceFilterAsRoot, AttachReplaceAndDetachOnACgroup) {
 }
 
 TEST_F(DeviceFilterAsRoot, TheLargestRuleListTheSpecMayHaveLoads) {
-  std::vector<DeviceRuleSpec> rules;
+  std::vector<spec::DeviceRuleSpec> rules;
   for (std::uint32_t i = 0; i < 256; ++i) {
-    rules.push_back({i % 2 == 0, i % 3 == 0 ? DeviceType::kBlock : DeviceType::kChar, 100 + i, i,
-                     static_cast<std::uint8_t>(1 + i % 6)});
+    rules.push_back({i % 2 == 0, i % 3 == 0 ? spec::DeviceType::kBlock : spec::DeviceType::kChar,
+                     100 + i, i, static_cast<std::uint8_t>(1 + i % 6)});
   }
   DeviceFilter filter = DeviceFilter::attach(cgroup_, container_rules(rules));
   EXPECT_EQ(open_in_cgroup(cgroup_, "/dev/null", O_RDWR), 0);

@@ -1,13 +1,12 @@
-// Decoding of the runtime-spec 1.1 attributes (attributes_spec.h) and the fields around them in
-// parse_container_spec: each value kvrun applies, and each bad one named by its path.
-#include "agent/container/attributes_spec.h"
-
+// Decoding of the runtime-spec 1.1 attributes (spec/attributes.h) and the fields around them in
+// spec::parse_container_spec: each value kvrun applies, and each bad one named by its path.
 #include <gtest/gtest.h>
 #include <sys/personality.h>
 
 #include "agent/container/lsm_labels.h"
 #include "agent_harness.h"
 #include "common/error.h"
+#include "spec/attributes.h"
 
 namespace kvrun::agent {
 namespace {
@@ -19,7 +18,7 @@ nlohmann::json config() { return test::base_config({"/bin/true"}); }
 TEST(AttributesSpec, DomainnameNeedsAUtsNamespaceAndFitsUtsname) {
   auto c = config();
   c["domainname"] = "example.org";
-  EXPECT_EQ(parse_container_spec(c).domainname, "example.org");
+  EXPECT_EQ(spec::parse_container_spec(c).domainname, "example.org");
   c["domainname"] = std::string(65, 'x');
   EXPECT_EQ(spec_error(c), "config.domainname: longer than 64 bytes");
   c["domainname"] = 7;
@@ -34,10 +33,10 @@ TEST(AttributesSpec, DomainnameNeedsAUtsNamespaceAndFitsUtsname) {
 TEST(AttributesSpec, PersonalityDomains) {
   auto c = config();
   c["linux"]["personality"] = {{"domain", "LINUX32"}};
-  EXPECT_EQ(parse_container_spec(c).linux_spec.personality, PER_LINUX32);
+  EXPECT_EQ(spec::parse_container_spec(c).linux_spec.personality, PER_LINUX32);
   c["linux"]["personality"] = {{"domain", "LINUX"}, {"flags", {"WHATEVER"}}};  // logged, ignored
-  EXPECT_EQ(parse_container_spec(c).linux_spec.personality, PER_LINUX);
-  EXPECT_FALSE(parse_container_spec(config()).linux_spec.personality);
+  EXPECT_EQ(spec::parse_container_spec(c).linux_spec.personality, PER_LINUX);
+  EXPECT_FALSE(spec::parse_container_spec(config()).linux_spec.personality);
   c["linux"]["personality"] = {{"domain", "LINUX64"}};
   EXPECT_EQ(spec_error(c),
             "config.linux.personality.domain: unknown domain \"LINUX64\" (LINUX or LINUX32)");
@@ -52,9 +51,9 @@ TEST(AttributesSpec, PersonalityDomains) {
 TEST(AttributesSpec, IoPriority) {
   auto c = config();
   c["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_IDLE"}, {"priority", 7}};
-  auto io = parse_container_spec(c).process.io_priority;
+  auto io = spec::parse_container_spec(c).process.io_priority;
   ASSERT_TRUE(io);
-  EXPECT_EQ(io->io_class, IoPriorityClass::kIdle);
+  EXPECT_EQ(io->io_class, spec::IoPriorityClass::kIdle);
   EXPECT_EQ(io->priority, 7);
   c["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_RT"}, {"priority", 8}};
   EXPECT_EQ(spec_error(c), "config.process.ioPriority.priority: expected an integer in [0, 7]");
@@ -63,29 +62,29 @@ TEST(AttributesSpec, IoPriority) {
   c["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_BE"}};
   EXPECT_EQ(spec_error(c), "config.process.ioPriority.priority: required field is missing");
   // ExecProcess reads the same field.
-  auto p = parse_process_spec(
+  auto p = spec::parse_process_spec(
       {{"args", {"/bin/true"}}, {"ioPriority", {{"class", "IOPRIO_CLASS_BE"}, {"priority", 3}}}},
       "body.process");
   ASSERT_TRUE(p.io_priority);
-  EXPECT_EQ(p.io_priority->io_class, IoPriorityClass::kBestEffort);
+  EXPECT_EQ(p.io_priority->io_class, spec::IoPriorityClass::kBestEffort);
 }
 
 TEST(AttributesSpec, SchedulerFollowsSchedSetattrRules) {
   auto c = config();
   c["process"]["scheduler"] = {
       {"policy", "SCHED_FIFO"}, {"priority", 10}, {"flags", {"SCHED_FLAG_RESET_ON_FORK"}}};
-  auto s = parse_container_spec(c).process.scheduler;
+  auto s = spec::parse_container_spec(c).process.scheduler;
   ASSERT_TRUE(s);
   EXPECT_EQ(s->policy, 1u);
   EXPECT_EQ(s->priority, 10u);
   EXPECT_EQ(s->flags, 1u);
   c["process"]["scheduler"] = {{"policy", "SCHED_BATCH"}, {"nice", -5}};
-  s = parse_container_spec(c).process.scheduler;
+  s = spec::parse_container_spec(c).process.scheduler;
   EXPECT_EQ(s->policy, 3u);
   EXPECT_EQ(s->nice, -5);
   c["process"]["scheduler"] = {
       {"policy", "SCHED_DEADLINE"}, {"runtime", 10000}, {"deadline", 20000}, {"period", 30000}};
-  s = parse_container_spec(c).process.scheduler;
+  s = spec::parse_container_spec(c).process.scheduler;
   EXPECT_EQ(s->policy, 6u);
   EXPECT_EQ(s->deadline, 20000u);
 
@@ -117,8 +116,8 @@ TEST(AttributesSpec, TimeOffsetsNeedANewTimeNamespace) {
   c["linux"]["namespaces"].push_back({{"type", "time"}});
   c["linux"]["timeOffsets"] = {{"monotonic", {{"secs", -3600}}},
                                {"boottime", {{"secs", 86400}, {"nanosecs", 5}}}};
-  auto spec = parse_container_spec(c);
-  EXPECT_TRUE(spec.linux_spec.has(NamespaceType::kTime));
+  auto spec = spec::parse_container_spec(c);
+  EXPECT_TRUE(spec.linux_spec.has(spec::NamespaceType::kTime));
   ASSERT_EQ(spec.linux_spec.time_offsets.size(), 2u);
   EXPECT_EQ(spec.linux_spec.time_offsets[0].clock, "monotonic");
   EXPECT_EQ(spec.linux_spec.time_offsets[0].seconds, -3600);
@@ -152,20 +151,20 @@ TEST(AttributesSpec, DeviceNodes) {
       {{"path", "/dev//sub/./fifo"}, {"type", "p"}},
       {{"path", "/dev/ttyX"}, {"type", "u"}, {"major", 4}, {"minor", 64}, {"fileMode", 020620}},
       {{"path", "/dev/vdz"}, {"type", "b"}, {"major", 254}, {"minor", 9}}};
-  auto devices = parse_container_spec(c).linux_spec.devices;
+  auto devices = spec::parse_container_spec(c).linux_spec.devices;
   ASSERT_EQ(devices.size(), 4u);
   EXPECT_EQ(devices[0].path, "/dev/fuse");
-  EXPECT_EQ(devices[0].type, DeviceNodeType::kChar);
+  EXPECT_EQ(devices[0].type, spec::DeviceNodeType::kChar);
   EXPECT_EQ(devices[0].major, 10u);
   EXPECT_EQ(devices[0].minor, 229u);
   EXPECT_EQ(devices[0].file_mode, 0666u);
   EXPECT_EQ(devices[0].uid, 1u);
   EXPECT_EQ(devices[0].gid, 2u);
   EXPECT_EQ(devices[1].path, "/dev/sub/fifo");
-  EXPECT_EQ(devices[1].type, DeviceNodeType::kFifo);
-  EXPECT_EQ(devices[2].type, DeviceNodeType::kChar);
+  EXPECT_EQ(devices[1].type, spec::DeviceNodeType::kFifo);
+  EXPECT_EQ(devices[2].type, spec::DeviceNodeType::kChar);
   EXPECT_EQ(devices[2].file_mode, 0620u);  // the type bits are dropped
-  EXPECT_EQ(devices[3].type, DeviceNodeType::kBlock);
+  EXPECT_EQ(devices[3].type, spec::DeviceNodeType::kBlock);
 }
 
 TEST(AttributesSpec, HostileDeviceNodesAreRefused) {
@@ -222,7 +221,7 @@ TEST(AttributesSpec, IntelRdtIsRefusedAndUsernameIgnored) {
   EXPECT_EQ(spec_error(c), "config.linux.intelRdt: expected an object");
   c = config();
   c["process"]["user"]["username"] = "ContainerUser";  // Windows only, as runc: ignored
-  EXPECT_EQ(parse_container_spec(c).process.user.uid, 0u);
+  EXPECT_EQ(spec::parse_container_spec(c).process.user.uid, 0u);
   c["process"]["user"]["username"] = 5;
   EXPECT_EQ(spec_error(c), "config.process.user.username: expected a string");
 }
@@ -232,7 +231,7 @@ TEST(AttributesSpec, LsmLabelsAreAcceptedOnlyWithoutAnLsm) {
   c["process"]["apparmorProfile"] = "cri-containerd.apparmor.d";
   c["process"]["selinuxLabel"] = "system_u:system_r:container_t:s0:c1,c2";
   c["linux"]["mountLabel"] = "system_u:object_r:container_file_t:s0:c1,c2";
-  auto spec = parse_container_spec(c);
+  auto spec = spec::parse_container_spec(c);
   EXPECT_EQ(spec.process.apparmor_profile, "cri-containerd.apparmor.d");
   EXPECT_EQ(spec.process.selinux_label, "system_u:system_r:container_t:s0:c1,c2");
   EXPECT_EQ(spec.linux_spec.mount_label, "system_u:object_r:container_file_t:s0:c1,c2");
@@ -245,7 +244,7 @@ TEST(AttributesSpec, LsmLabelsAreAcceptedOnlyWithoutAnLsm) {
               "process.apparmorProfile: LSM labels are not applied by kvrun, and this kernel has "
               "an LSM that would expect them");
   }
-  ProcessSpec none;
+  spec::ProcessSpec none;
   EXPECT_NO_THROW(check_lsm_labels(none, "", true));
   c["linux"]["mountLabel"] = 1;
   EXPECT_EQ(spec_error(c), "config.linux.mountLabel: expected a string");

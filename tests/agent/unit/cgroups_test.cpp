@@ -27,7 +27,7 @@ void fake_root(const std::filesystem::path& root, const std::string& controllers
 }
 
 TEST(Cgroups, SettingsTranslateOciResources) {
-  ResourcesSpec r;
+  spec::ResourcesSpec r;
   r.memory_limit = 100 << 20;
   r.memory_swap = 150 << 20;
   r.pids_limit = 64;
@@ -55,7 +55,7 @@ TEST(Cgroups, SettingsTranslateOciResources) {
 TEST(Cgroups, CreateEnablesControllersAndWritesLimits) {
   test::TempDir dir;
   fake_root(dir.path(), "cpuset cpu io memory pids");
-  ResourcesSpec r;
+  spec::ResourcesSpec r;
   r.memory_limit = 1 << 20;
   r.pids_limit = 10;
   auto cgroup = Cgroup::create({dir.path(), CgroupMode::kRequired, false}, "c1", r);
@@ -74,12 +74,12 @@ TEST(Cgroups, CreateEnablesControllersAndWritesLimits) {
 TEST(Cgroups, UpdateWritesNewLimitsOnly) {
   test::TempDir dir;
   fake_root(dir.path(), "cpuset cpu io memory pids");
-  ResourcesSpec created;
+  spec::ResourcesSpec created;
   created.memory_limit = 1 << 20;
   created.pids_limit = 10;
   auto cgroup = Cgroup::create({dir.path(), CgroupMode::kRequired, false}, "c1", created);
   ASSERT_TRUE(cgroup);
-  ResourcesSpec update;
+  spec::ResourcesSpec update;
   update.memory_limit = 2 << 20;
   update.cpuset_cpus = "0";
   cgroup->update(update);
@@ -88,7 +88,7 @@ TEST(Cgroups, UpdateWritesNewLimitsOnly) {
   EXPECT_EQ(read(dir.path() / "kvrun/c1/cpuset.cpus"), "0");
   EXPECT_EQ(read(dir.path() / "kvrun/cgroup.subtree_control"), "+cpuset +memory");
 
-  ResourcesSpec refused;
+  spec::ResourcesSpec refused;
   refused.pids_limit = 20;
   refused.memory_swap = 1;  // smaller than the limit: invalid
   refused.memory_limit = 3 << 20;
@@ -97,7 +97,7 @@ TEST(Cgroups, UpdateWritesNewLimitsOnly) {
   EXPECT_EQ(read(dir.path() / "kvrun/c1/memory.max"), "2097152");
 
   fake_root(dir.path(), "cpu memory pids");
-  ResourcesSpec weight;
+  spec::ResourcesSpec weight;
   weight.blkio_weight = 100;
   try {
     cgroup->update(weight);
@@ -109,7 +109,7 @@ TEST(Cgroups, UpdateWritesNewLimitsOnly) {
 }
 
 TEST(Cgroups, BlockIoWeightBecomesIoWeight) {
-  ResourcesSpec r;
+  spec::ResourcesSpec r;
   for (auto [oci, v2] : {std::pair{10, "default 1"}, std::pair{500, "default 4950"},
                          std::pair{1000, "default 10000"}}) {
     r.blkio_weight = oci;
@@ -126,7 +126,7 @@ TEST(Cgroups, BlockIoWeightBecomesIoWeight) {
 TEST(Cgroups, IoWeightAndSwapNeedTheirKernelFiles) {
   test::TempDir dir;
   fake_root(dir.path(), "cpuset cpu io memory pids");
-  ResourcesSpec r;
+  spec::ResourcesSpec r;
   r.blkio_weight = 500;
   try {
     Cgroup::create({dir.path(), CgroupMode::kRequired, false}, "c1", r);
@@ -166,7 +166,7 @@ TEST(Cgroups, MissingControllersAreAnErrorWhenRequired) {
 TEST(Cgroups, MissingControllersGiveACgroupWithoutLimitsInBestEffortMode) {
   test::TempDir dir;
   fake_root(dir.path(), "");
-  ResourcesSpec r;
+  spec::ResourcesSpec r;
   r.pids_limit = 10;
   auto cgroup = Cgroup::create({dir.path(), CgroupMode::kBestEffort, false}, "c1", r);
   ASSERT_TRUE(cgroup);

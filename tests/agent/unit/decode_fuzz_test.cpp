@@ -5,11 +5,11 @@
 
 #include <random>
 
-#include "agent/container/spec.h"
 #include "agent_harness.h"
 #include "common/error.h"
 #include "protocol/framing.h"
 #include "protocol/messages.h"
+#include "spec/spec.h"
 
 namespace kvrun::agent {
 namespace {
@@ -81,7 +81,7 @@ TEST(DecodeFuzz, SpecsFailOnlyWithErrors) {
          {"action", "SCMP_ACT_ERRNO"},
          {"args", {{{"index", 0}, {"value", 1}, {"op", "SCMP_CMP_EQ"}}}}}}}};
   config["linux"]["resources"] = {{"memory", {{"limit", 1000}}}, {"cpu", {{"shares", 2}}}};
-  // The runtime-spec 1.1 attributes (attributes_spec.h).
+  // The runtime-spec 1.1 attributes (spec/attributes.h).
   config["domainname"] = "example.org";
   config["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_BE"}, {"priority", 4}};
   config["process"]["scheduler"] = {
@@ -91,13 +91,13 @@ TEST(DecodeFuzz, SpecsFailOnlyWithErrors) {
   config["linux"]["timeOffsets"] = {{"boottime", {{"secs", 100}, {"nanosecs", 7}}}};
   config["linux"]["devices"] = {
       {{"path", "/dev/fuse"}, {"type", "c"}, {"major", 10}, {"minor", 229}, {"fileMode", 438}}};
-  ASSERT_NO_THROW(parse_container_spec(config));  // mutations start from a valid spec
+  ASSERT_NO_THROW(spec::parse_container_spec(config));  // mutations start from a valid spec
   std::string seed = config.dump();
   for (int i = 0; i < 5000; ++i) {
     auto json = nlohmann::json::parse(mutate(seed, rng), nullptr, false);
     if (json.is_discarded()) continue;
     try {
-      parse_container_spec(json);
+      spec::parse_container_spec(json);
     } catch (const Error&) {
     }
   }

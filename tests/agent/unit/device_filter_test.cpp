@@ -124,13 +124,13 @@ void expect_all_reachable(const std::vector<bpf_insn>& program) {
   }
 }
 
-DeviceRuleSpec rule(bool allow, DeviceType type, std::optional<std::uint32_t> major,
-                    std::optional<std::uint32_t> minor, std::uint8_t access) {
-  return DeviceRuleSpec{allow, type, major, minor, access};
+spec::DeviceRuleSpec rule(bool allow, spec::DeviceType type, std::optional<std::uint32_t> major,
+                          std::optional<std::uint32_t> minor, std::uint8_t access) {
+  return spec::DeviceRuleSpec{allow, type, major, minor, access};
 }
 
 // The decision for request under rules alone (no defaults): true = allowed.
-bool allowed(const std::vector<DeviceRuleSpec>& rules, const Request& request) {
+bool allowed(const std::vector<spec::DeviceRuleSpec>& rules, const Request& request) {
   auto program = device_filter_program(rules);
   expect_all_reachable(program);
   auto verdict = run(program, request);
@@ -139,14 +139,17 @@ bool allowed(const std::vector<DeviceRuleSpec>& rules, const Request& request) {
 }
 
 // With the spec's rules followed by the runtime's defaults, as a container gets them.
-bool allowed_in_container(const std::vector<DeviceRuleSpec>& spec_rules, const Request& request) {
-  ResourcesSpec resources;
+bool allowed_in_container(const std::vector<spec::DeviceRuleSpec>& spec_rules,
+                          const Request& request) {
+  spec::ResourcesSpec resources;
   resources.devices = spec_rules;
   return allowed(effective_device_rules(resources), request);
 }
 
-const DeviceRuleSpec kDenyAll = rule(false, DeviceType::kAll, {}, {}, kDeviceAllAccess);
-const DeviceRuleSpec kAllowAll = rule(true, DeviceType::kAll, {}, {}, kDeviceAllAccess);
+const spec::DeviceRuleSpec kDenyAll =
+    rule(false, spec::DeviceType::kAll, {}, {}, spec::kDeviceAllAccess);
+const spec::DeviceRuleSpec kAllowAll =
+    rule(true, spec::DeviceType::kAll, {}, {}, spec::kDeviceAllAccess);
 
 TEST(DeviceFilter, NoRulesDenyEverything) {
   EXPECT_FALSE(allowed({}, {kChar, kR, 1, 3}));
@@ -155,7 +158,7 @@ TEST(DeviceFilter, NoRulesDenyEverything) {
 
 TEST(DeviceFilter, ContainerdsDenyAllKeepsTheDefaultDevicesOnly) {
   // containerd's default spec: one rule, deny everything; runc's defaults follow it.
-  std::vector<DeviceRuleSpec> spec = {kDenyAll};
+  std::vector<spec::DeviceRuleSpec> spec = {kDenyAll};
   for (auto [major, minor] : {std::pair{1u, 3u},
                               {1u, 5u},
                               {1u, 7u},
@@ -184,16 +187,16 @@ TEST(DeviceFilter, ContainerdsDenyAllKeepsTheDefaultDevicesOnly) {
   EXPECT_TRUE(allowed_in_container(spec, {kBlock, kM, 254u, 0u}));
   EXPECT_TRUE(allowed_in_container(spec, {kChar, kM, 1u, 11u}));
   // A spec without any device rules gets the same.
-  EXPECT_FALSE(allowed(effective_device_rules(ResourcesSpec{}), {kChar, kR, 1, 11}));
-  EXPECT_TRUE(allowed(effective_device_rules(ResourcesSpec{}), {kChar, kR | kW, 1, 3}));
+  EXPECT_FALSE(allowed(effective_device_rules(spec::ResourcesSpec{}), {kChar, kR, 1, 11}));
+  EXPECT_TRUE(allowed(effective_device_rules(spec::ResourcesSpec{}), {kChar, kR | kW, 1, 3}));
 }
 
 TEST(DeviceFilter, TheLastMatchingRuleDecides) {
-  auto kmsg = rule(true, DeviceType::kChar, 1, 11, kDeviceRead);
+  auto kmsg = rule(true, spec::DeviceType::kChar, 1, 11, spec::kDeviceRead);
   EXPECT_TRUE(allowed({kDenyAll, kmsg}, {kChar, kR, 1, 11}));
   EXPECT_FALSE(allowed({kmsg, kDenyAll}, {kChar, kR, 1, 11}));
   // A deny after an allow-all takes just that device away.
-  auto no_null = rule(false, DeviceType::kChar, 1, 3, kDeviceAllAccess);
+  auto no_null = rule(false, spec::DeviceType::kChar, 1, 3, spec::kDeviceAllAccess);
   EXPECT_FALSE(allowed({kAllowAll, no_null}, {kChar, kR, 1, 3}));
   EXPECT_TRUE(allowed({kAllowAll, no_null}, {kChar, kR, 1, 5}));
   EXPECT_TRUE(allowed({kAllowAll, no_null}, {kBlock, kR, 1, 3}));
@@ -202,17 +205,18 @@ TEST(DeviceFilter, TheLastMatchingRuleDecides) {
 }
 
 TEST(DeviceFilter, AnAllowRuleMustGrantEveryAccessRequested) {
-  auto read_only = rule(true, DeviceType::kChar, 1, 11, kDeviceRead);
+  auto read_only = rule(true, spec::DeviceType::kChar, 1, 11, spec::kDeviceRead);
   EXPECT_TRUE(allowed({read_only}, {kChar, kR, 1, 11}));
   EXPECT_FALSE(allowed({read_only}, {kChar, kW, 1, 11}));
   EXPECT_FALSE(allowed({read_only}, {kChar, kR | kW, 1, 11}));
   EXPECT_FALSE(allowed({read_only}, {kChar, kM, 1, 11}));
-  auto read_write = rule(true, DeviceType::kChar, 1, 11, kDeviceRead | kDeviceWrite);
+  auto read_write =
+      rule(true, spec::DeviceType::kChar, 1, 11, spec::kDeviceRead | spec::kDeviceWrite);
   EXPECT_TRUE(allowed({read_write}, {kChar, kR | kW, 1, 11}));
 }
 
 TEST(DeviceFilter, ADenyRuleRefusesAnyAccessItNames) {
-  auto no_write = rule(false, DeviceType::kChar, 1, 3, kDeviceWrite);
+  auto no_write = rule(false, spec::DeviceType::kChar, 1, 3, spec::kDeviceWrite);
   EXPECT_TRUE(allowed({kAllowAll, no_write}, {kChar, kR, 1, 3}));
   EXPECT_FALSE(allowed({kAllowAll, no_write}, {kChar, kW, 1, 3}));
   // Read and write at once: the write part is refused, so the open is.
@@ -220,20 +224,20 @@ TEST(DeviceFilter, ADenyRuleRefusesAnyAccessItNames) {
 }
 
 TEST(DeviceFilter, TypesAndWildcardNumbers) {
-  auto any_char_major_1 = rule(true, DeviceType::kChar, 1, {}, kDeviceAllAccess);
+  auto any_char_major_1 = rule(true, spec::DeviceType::kChar, 1, {}, spec::kDeviceAllAccess);
   EXPECT_TRUE(allowed({any_char_major_1}, {kChar, kR, 1, 255}));
   EXPECT_FALSE(allowed({any_char_major_1}, {kBlock, kR, 1, 255}));
   EXPECT_FALSE(allowed({any_char_major_1}, {kChar, kR, 2, 255}));
-  auto minor_only = rule(true, DeviceType::kBlock, {}, 7, kDeviceAllAccess);
+  auto minor_only = rule(true, spec::DeviceType::kBlock, {}, 7, spec::kDeviceAllAccess);
   EXPECT_TRUE(allowed({minor_only}, {kBlock, kW, 99, 7}));
   EXPECT_FALSE(allowed({minor_only}, {kBlock, kW, 99, 8}));
   // Type 'a' covers both kinds, with the numbers it names.
-  auto all_1_3 = rule(false, DeviceType::kAll, 1, 3, kDeviceAllAccess);
+  auto all_1_3 = rule(false, spec::DeviceType::kAll, 1, 3, spec::kDeviceAllAccess);
   EXPECT_FALSE(allowed({kAllowAll, all_1_3}, {kChar, kR, 1, 3}));
   EXPECT_FALSE(allowed({kAllowAll, all_1_3}, {kBlock, kR, 1, 3}));
   EXPECT_TRUE(allowed({kAllowAll, all_1_3}, {kBlock, kR, 1, 4}));
   // Numbers above 2^31 compare as unsigned 32-bit values.
-  auto big = rule(true, DeviceType::kChar, 0xfffffff0u, 0x80000000u, kDeviceAllAccess);
+  auto big = rule(true, spec::DeviceType::kChar, 0xfffffff0u, 0x80000000u, spec::kDeviceAllAccess);
   EXPECT_TRUE(allowed({big}, {kChar, kR, 0xfffffff0u, 0x80000000u}));
   EXPECT_FALSE(allowed({big}, {kChar, kR, 0xfffffff0u, 0}));
 }
@@ -241,7 +245,7 @@ TEST(DeviceFilter, TypesAndWildcardNumbers) {
 TEST(DeviceFilter, ARuleMatchingEverythingEndsTheProgram) {
   // Rules before an unconditional one can never decide: no code for them (the verifier refuses
   // unreachable instructions), and no default-deny tail after it.
-  auto kmsg = rule(true, DeviceType::kChar, 1, 11, kDeviceAllAccess);
+  auto kmsg = rule(true, spec::DeviceType::kChar, 1, 11, spec::kDeviceAllAccess);
   auto program = device_filter_program(std::vector{kmsg, kmsg, kAllowAll});
   EXPECT_EQ(program.size(), 6u + 2u);  // prologue, then r0 = 1; exit
   EXPECT_TRUE(allowed({kmsg, kDenyAll}, {kChar, kM, 1, 1}) == false);
@@ -249,7 +253,8 @@ TEST(DeviceFilter, ARuleMatchingEverythingEndsTheProgram) {
 }
 
 TEST(DeviceFilter, TooManyRulesAreRefusedBeforeTheKernelSeesThem) {
-  std::vector<DeviceRuleSpec> rules(1000, rule(true, DeviceType::kChar, 1, 2, kDeviceRead));
+  std::vector<spec::DeviceRuleSpec> rules(
+      1000, rule(true, spec::DeviceType::kChar, 1, 2, spec::kDeviceRead));
   try {
     device_filter_program(rules);
     FAIL() << "no error";

@@ -9,8 +9,8 @@
 #include <string>
 
 #include "agent/container/seccomp.h"
-#include "agent/container/spec.h"
 #include "agent_harness.h"
+#include "spec/spec.h"
 
 namespace kvrun::agent {
 namespace {
@@ -45,10 +45,10 @@ class GeneratedSpec : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(GeneratedSpec, IsAccepted) {
   auto config = generated(GetParam());
-  ContainerSpec spec;
-  ASSERT_NO_THROW(spec = parse_container_spec(config)) << config.dump(2);
+  spec::ContainerSpec spec;
+  ASSERT_NO_THROW(spec = spec::parse_container_spec(config)) << config.dump(2);
   EXPECT_FALSE(spec.process.args.empty());
-  EXPECT_TRUE(spec.linux_spec.has(NamespaceType::kMount));
+  EXPECT_TRUE(spec.linux_spec.has(spec::NamespaceType::kMount));
   EXPECT_FALSE(spec.linux_spec.masked_paths.empty());
 }
 
@@ -61,8 +61,8 @@ TEST(GeneratedSpec, PodmansDefaultSeccompProfileCompiles) {
   ASSERT_TRUE(in) << "containers-common's seccomp.json (installed with podman)";
   auto config = generated("runc");
   config["linux"]["seccomp"] = nlohmann::json::parse(in);
-  ContainerSpec spec;
-  ASSERT_NO_THROW(spec = parse_container_spec(config));
+  spec::ContainerSpec spec;
+  ASSERT_NO_THROW(spec = spec::parse_container_spec(config));
   ASSERT_TRUE(spec.linux_spec.seccomp);
   EXPECT_NO_THROW(SeccompFilter::compile(*spec.linux_spec.seccomp));
 }

@@ -1,13 +1,12 @@
 // The agent's part of the spec's hooks: startContainer only (the host runs the other kinds),
 // checked as strictly as the host checks them, hostile sizes included.
-#include "agent/container/hooks_spec.h"
-
 #include <gtest/gtest.h>
 
-#include "agent/container/spec.h"
 #include "agent_harness.h"
 #include "common/error.h"
 #include "protocol/messages.h"
+#include "spec/hooks.h"
+#include "spec/spec.h"
 
 namespace kvrun::agent {
 namespace {
@@ -18,7 +17,7 @@ std::string parse_error(const json& hooks) {
   auto c = test::base_config({"/bin/true"});
   c["hooks"] = hooks;
   try {
-    parse_container_spec(c);
+    spec::parse_container_spec(c);
     return "";
   } catch (const Error& e) {
     return e.what();
@@ -33,13 +32,14 @@ TEST(HooksSpec, StartContainerHooksAndTheAnnotationsForTheirState) {
                          {"path": "/y"}],
       "createRuntime": [{"path": "the host's business, not checked here"}],
       "poststop": "neither"})");
-  auto spec = parse_container_spec(c);
+  auto spec = spec::parse_container_spec(c);
   ASSERT_EQ(spec.start_container_hooks.size(), 2u);
   EXPECT_EQ(spec.start_container_hooks[0],
             (Hook{"/x", {"x", "1"}, std::vector<std::string>{"A=1"}, std::chrono::seconds(3)}));
   EXPECT_EQ(spec.start_container_hooks[1], (Hook{"/y", {}, std::nullopt, std::nullopt}));
   EXPECT_EQ(spec.annotations, (std::map<std::string, std::string>{{"a", "b"}}));
-  EXPECT_TRUE(parse_container_spec(test::base_config({"/bin/true"})).start_container_hooks.empty());
+  EXPECT_TRUE(
+      spec::parse_container_spec(test::base_config({"/bin/true"})).start_container_hooks.empty());
 }
 
 TEST(HooksSpec, MalformedHooksAreNamed) {

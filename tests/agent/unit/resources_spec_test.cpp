@@ -7,9 +7,9 @@
 #include <sstream>
 
 #include "agent/container/cgroups.h"
-#include "agent/container/spec.h"
 #include "agent_harness.h"
 #include "common/error.h"
+#include "spec/spec.h"
 
 namespace kvrun::agent {
 namespace {
@@ -18,7 +18,7 @@ const std::string kPath = "config.linux.resources";
 
 std::string parse_error(const nlohmann::json& json) {
   try {
-    parse_resources(json, kPath);
+    spec::parse_resources(json, kPath);
     return "";
   } catch (const Error& e) {
     return e.what();
@@ -26,7 +26,7 @@ std::string parse_error(const nlohmann::json& json) {
 }
 
 std::map<std::string, std::string> files_of(const nlohmann::json& json) {
-  auto settings = cgroup_settings(parse_resources(json, kPath));
+  auto settings = cgroup_settings(spec::parse_resources(json, kPath));
   std::map<std::string, std::string> out;
   for (const auto& [file, value] : settings) {
     auto& slot = out[file];
@@ -73,7 +73,7 @@ TEST(ResourcesSpec, DecodesEveryField) {
         {"mlx4_0", nlohmann::json::object()}}},
       {"unified", {{"memory.high", "1073741824"}, {"cgroup.max.depth", "3"}}},
       {"devices", {{{"allow", false}, {"access", "rwm"}}}}};
-  auto r = parse_resources(json, kPath);
+  auto r = spec::parse_resources(json, kPath);
   EXPECT_EQ(r.memory_limit, 1 << 30);
   EXPECT_EQ(r.memory_reservation, 1 << 29);
   EXPECT_EQ(r.memory_swap, -1);
@@ -142,7 +142,7 @@ TEST(ResourcesSpec, FieldsWithoutAV2FileAreAcceptedAndWriteNothing) {
         {"useHierarchy", false}}},
       {"cpu", {{"realtimeRuntime", 950000}, {"realtimePeriod", 1000000}}},
       {"network", {{"classID", 1}, {"priorities", {{{"name", "eth0"}, {"priority", 1}}}}}}};
-  auto r = parse_resources(json, kPath);
+  auto r = spec::parse_resources(json, kPath);
   EXPECT_TRUE(r.empty());
   EXPECT_TRUE(cgroup_settings(r).empty());
   EXPECT_TRUE(required_controllers(r).empty());
@@ -188,16 +188,17 @@ TEST(ResourcesSpec, UnifiedWritesExistingFilesOfTheCgroupOnly) {
   ASSERT_TRUE(cgroup);
   std::ofstream(cgroup->path() / "memory.high") << "max";
   std::ofstream(cgroup->path() / "memory.max") << "max";
-  auto update = parse_resources({{"memory", {{"limit", 1000}}},
-                                 {"unified", {{"memory.high", "900"}, {"memory.max", "2000"}}}},
-                                kPath);
+  auto update =
+      spec::parse_resources({{"memory", {{"limit", 1000}}},
+                             {"unified", {{"memory.high", "900"}, {"memory.max", "2000"}}}},
+                            kPath);
   cgroup->update(update);
   EXPECT_EQ(read(cgroup->path() / "memory.high"), "900");
   EXPECT_EQ(read(cgroup->path() / "memory.max"), "2000");  // unified wins
 
   // A missing file is refused before anything is written.
-  update =
-      parse_resources({{"memory", {{"limit", 3000}}}, {"unified", {{"memory.hihg", "1"}}}}, kPath);
+  update = spec::parse_resources(
+      {{"memory", {{"limit", 3000}}}, {"unified", {{"memory.hihg", "1"}}}}, kPath);
   try {
     cgroup->update(update);
     ADD_FAILURE() << "a unified file that does not exist was accepted";
@@ -211,7 +212,8 @@ TEST(ResourcesSpec, UnifiedWritesExistingFilesOfTheCgroupOnly) {
 
   // A symlink planted in place of a file is not followed.
   std::filesystem::create_symlink(dir.path() / "outside", cgroup->path() / "memory.low");
-  EXPECT_THROW(cgroup->update(parse_resources({{"unified", {{"memory.low", "1"}}}}, kPath)), Error);
+  EXPECT_THROW(cgroup->update(spec::parse_resources({{"unified", {{"memory.low", "1"}}}}, kPath)),
+               Error);
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "outside"));
 }
 
@@ -221,7 +223,7 @@ TEST(ResourcesSpec, UnifiedNeedsItsController) {
   std::ofstream(dir.path() / "cgroup.controllers") << "cpu memory pids\n";
   try {
     (void)Cgroup::create({dir.path(), CgroupMode::kRequired, false}, "c1",
-                         parse_resources({{"unified", {{"io.max", "8:0 rbps=1"}}}}, kPath));
+                         spec::parse_resources({{"unified", {{"io.max", "8:0 rbps=1"}}}}, kPath));
     ADD_FAILURE() << "io.max accepted without an io controller";
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()),
@@ -237,7 +239,8 @@ TEST(ResourcesSpec, CheckBeforeUpdateRefusesALimitBelowUsage) {
   ASSERT_TRUE(cgroup);
   std::ofstream(cgroup->path() / "memory.current") << "5000\n";
   std::ofstream(cgroup->path() / "memory.max") << "max";
-  auto below = parse_resources({{"memory", {{"limit", 4096}, {"checkBeforeUpdate", true}}}}, kPath);
+  auto below =
+      spec::parse_resources({{"memory", {{"limit", 4096}, {"checkBeforeUpdate", true}}}}, kPath);
   try {
     cgroup->update(below);
     ADD_FAILURE() << "a limit below the usage was accepted";
@@ -251,7 +254,7 @@ TEST(ResourcesSpec, CheckBeforeUpdateRefusesALimitBelowUsage) {
   cgroup->update(below);
   EXPECT_EQ(read(cgroup->path() / "memory.max"), "4096");
   cgroup->update(
-      parse_resources({{"memory", {{"limit", 8192}, {"checkBeforeUpdate", true}}}}, kPath));
+      spec::parse_resources({{"memory", {{"limit", 8192}, {"checkBeforeUpdate", true}}}}, kPath));
   EXPECT_EQ(read(cgroup->path() / "memory.max"), "8192");
 }
 

@@ -1,11 +1,10 @@
 // linux.seccomp decoding (every field of runtime-spec 1.1) and compilation with libseccomp;
 // the filters' effects on real processes are in tests/agent/root/seccomp_test.cpp.
-#include "agent/container/seccomp_spec.h"
-
 #include <gtest/gtest.h>
 
 #include "agent/container/seccomp.h"
 #include "common/error.h"
+#include "spec/seccomp.h"
 
 namespace kvrun::agent {
 namespace {
@@ -14,7 +13,7 @@ const std::string kPath = "config.linux.seccomp";
 
 std::string parse_error(const nlohmann::json& json) {
   try {
-    parse_seccomp(json, kPath);
+    spec::parse_seccomp(json, kPath);
     return "";
   } catch (const Error& e) {
     return e.what();
@@ -23,7 +22,7 @@ std::string parse_error(const nlohmann::json& json) {
 
 std::string compile_error(const nlohmann::json& json) {
   try {
-    (void)SeccompFilter::compile(parse_seccomp(json, kPath).value());
+    (void)SeccompFilter::compile(spec::parse_seccomp(json, kPath).value());
     return "";
   } catch (const Error& e) {
     return e.what();
@@ -53,7 +52,7 @@ TEST(SeccompSpec, DecodesEveryField) {
          {"args",
           {{{"index", 0}, {"value", 2114060288}, {"valueTwo", 0}, {"op", "SCMP_CMP_MASKED_EQ"}}}}},
         {{"names", {"mkdir", "rmdir"}}, {"action", "SCMP_ACT_TRACE"}, {"errnoRet", 5}}}}};
-  auto spec = parse_seccomp(json, kPath).value();
+  auto spec = spec::parse_seccomp(json, kPath).value();
   EXPECT_EQ(spec.default_action, "SCMP_ACT_ERRNO");
   EXPECT_EQ(spec.default_errno_ret, 38u);
   EXPECT_EQ(spec.architectures.size(), 3u);
@@ -79,8 +78,8 @@ TEST(SeccompSpec, DecodesEveryField) {
 
 // Absent flags and [] differ (runc sets SPEC_ALLOW for the first only).
 TEST(SeccompSpec, AbsentFlagsAreNotAnEmptyList) {
-  EXPECT_FALSE(parse_seccomp({{"defaultAction", "SCMP_ACT_ALLOW"}}, kPath)->flags);
-  auto spec = parse_seccomp(
+  EXPECT_FALSE(spec::parse_seccomp({{"defaultAction", "SCMP_ACT_ALLOW"}}, kPath)->flags);
+  auto spec = spec::parse_seccomp(
       {{"defaultAction", "SCMP_ACT_ALLOW"}, {"flags", nlohmann::json::array()}}, kPath);
   ASSERT_TRUE(spec && spec->flags);
   EXPECT_TRUE(spec->flags->empty());
@@ -89,9 +88,9 @@ TEST(SeccompSpec, AbsentFlagsAreNotAnEmptyList) {
 // runc's reading of what the runtime-spec calls invalid: neither defaultAction nor rules is
 // no filter, and a rule without names a rule for nothing. A rule without a default is not.
 TEST(SeccompSpec, WhatRuncAcceptsBeyondTheSpec) {
-  EXPECT_FALSE(parse_seccomp(nlohmann::json::object(), kPath));
+  EXPECT_FALSE(spec::parse_seccomp(nlohmann::json::object(), kPath));
   EXPECT_FALSE(
-      parse_seccomp({{"defaultAction", ""}, {"syscalls", nlohmann::json::array()}}, kPath));
+      spec::parse_seccomp({{"defaultAction", ""}, {"syscalls", nlohmann::json::array()}}, kPath));
   EXPECT_EQ(compile_error({{"defaultAction", "SCMP_ACT_ALLOW"},
                            {"syscalls",
                             {{{"names", nlohmann::json::array()}, {"action", "SCMP_ACT_ERRNO"}}}}}),

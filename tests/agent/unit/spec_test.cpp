@@ -1,4 +1,4 @@
-#include "agent/container/spec.h"
+#include "spec/spec.h"
 
 #include <gtest/gtest.h>
 #include <sys/resource.h>
@@ -19,12 +19,12 @@ TEST(Spec, ParsesTheTestConfig) {
   c["process"]["noNewPrivileges"] = true;
   c["linux"]["maskedPaths"] = {"/proc/kcore"};
   c["linux"]["resources"] = {{"memory", {{"limit", 1 << 20}}}, {"pids", {{"limit", 10}}}};
-  auto spec = parse_container_spec(c);
+  auto spec = spec::parse_container_spec(c);
   EXPECT_EQ(spec.process.args, std::vector<std::string>{"/bin/true"});
   EXPECT_EQ(spec.hostname, "kvrun-test");
   EXPECT_EQ(spec.mounts.size(), 5u);
-  EXPECT_TRUE(spec.linux_spec.has(NamespaceType::kPid));
-  EXPECT_FALSE(spec.linux_spec.has(NamespaceType::kUser));
+  EXPECT_TRUE(spec.linux_spec.has(spec::NamespaceType::kPid));
+  EXPECT_FALSE(spec.linux_spec.has(spec::NamespaceType::kUser));
   EXPECT_EQ(spec.process.capabilities.bounding.size(), 5u);
   ASSERT_EQ(spec.process.rlimits.size(), 1u);
   EXPECT_EQ(spec.process.rlimits[0].resource, RLIMIT_NOFILE);
@@ -37,7 +37,7 @@ TEST(Spec, ParsesTheTestConfig) {
 TEST(Spec, UmaskIsParsedAndBounded) {
   auto c = config();
   c["process"]["user"]["umask"] = 18;  // podman always sends it
-  EXPECT_EQ(parse_container_spec(c).process.user.umask, 022u);
+  EXPECT_EQ(spec::parse_container_spec(c).process.user.umask, 022u);
   c["process"]["user"]["umask"] = 01000;
   EXPECT_EQ(spec_error(c), "config.process.user.umask: expected an integer in [0, 511]");
 }
@@ -62,7 +62,7 @@ TEST(Spec, UnknownFieldsAreIgnored) {
   c["org.example.future"] = {{"anything", true}};
   c["linux"]["resources"] = {{"blockIO", {{"wieght", 500}, {"weight", 100}}}};
   c["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"}, {"newKnob", 1}};
-  auto spec = parse_container_spec(c);
+  auto spec = spec::parse_container_spec(c);
   EXPECT_EQ(spec.process.console_rows, 24);
   EXPECT_EQ(spec.linux_spec.resources.blkio_weight, 100u);
   ASSERT_TRUE(spec.linux_spec.seccomp);
@@ -82,7 +82,8 @@ TEST(Spec, MountOptionsAreCheckedWhenTheSpecIsRead) {
   c["mounts"][5]["uidMappings"] = nlohmann::json::array();
   EXPECT_EQ(spec_error(c), "config.mounts[5].uidMappings: idmapped mounts are not supported");
   c["mounts"][5].erase("uidMappings");
-  EXPECT_EQ(parse_container_spec(c).mounts[5].options, (std::vector<std::string>{"rbind", "rro"}));
+  EXPECT_EQ(spec::parse_container_spec(c).mounts[5].options,
+            (std::vector<std::string>{"rbind", "rro"}));
 }
 
 TEST(Spec, InvalidValuesAreNamed) {
@@ -134,9 +135,9 @@ TEST(Spec, NamespaceRules) {
   EXPECT_EQ(spec_error(c), "config.linux.namespaces[0].path: must be an absolute path");
   c = config();
   c["linux"]["namespaces"][1]["path"] = "/proc/1/ns/net";
-  auto spec = parse_container_spec(c);
-  EXPECT_EQ(spec.linux_spec.namespace_paths.at(NamespaceType::kNetwork), "/proc/1/ns/net");
-  EXPECT_TRUE(spec.linux_spec.has(NamespaceType::kNetwork));
+  auto spec = spec::parse_container_spec(c);
+  EXPECT_EQ(spec.linux_spec.namespace_paths.at(spec::NamespaceType::kNetwork), "/proc/1/ns/net");
+  EXPECT_TRUE(spec.linux_spec.has(spec::NamespaceType::kNetwork));
 }
 
 TEST(Spec, SeccompRules) {
@@ -144,7 +145,7 @@ TEST(Spec, SeccompRules) {
   c["linux"]["seccomp"] = {
       {"defaultAction", "SCMP_ACT_ALLOW"},
       {"syscalls", {{{"names", {"mkdir"}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", 1}}}}};
-  auto spec = parse_container_spec(c);
+  auto spec = spec::parse_container_spec(c);
   ASSERT_TRUE(spec.linux_spec.seccomp);
   EXPECT_EQ(spec.linux_spec.seccomp->syscalls[0].errno_ret, 1u);
   c["linux"]["seccomp"]["syscalls"][0]["action"] = "SCMP_ACT_EXPLODE";
@@ -162,14 +163,17 @@ TEST(Spec, DeviceRulesAreParsedInOrder) {
        {{{"allow", false}, {"access", "rwm"}},
         {{"allow", true}, {"type", "c"}, {"major", 1}, {"minor", 11}, {"access", "r"}},
         {{"allow", true}, {"type", "b"}, {"major", -1}, {"minor", -1}, {"access", "m"}}}}};
-  auto devices = parse_container_spec(c).linux_spec.resources.devices;
+  auto devices = spec::parse_container_spec(c).linux_spec.resources.devices;
   ASSERT_TRUE(devices);
   ASSERT_EQ(devices->size(), 3u);
-  EXPECT_EQ((*devices)[0], (DeviceRuleSpec{false, DeviceType::kAll, {}, {}, kDeviceAllAccess}));
-  EXPECT_EQ((*devices)[1], (DeviceRuleSpec{true, DeviceType::kChar, 1, 11, kDeviceRead}));
-  EXPECT_EQ((*devices)[2], (DeviceRuleSpec{true, DeviceType::kBlock, {}, {}, kDeviceMknod}));
+  EXPECT_EQ((*devices)[0],
+            (spec::DeviceRuleSpec{false, spec::DeviceType::kAll, {}, {}, spec::kDeviceAllAccess}));
+  EXPECT_EQ((*devices)[1],
+            (spec::DeviceRuleSpec{true, spec::DeviceType::kChar, 1, 11, spec::kDeviceRead}));
+  EXPECT_EQ((*devices)[2],
+            (spec::DeviceRuleSpec{true, spec::DeviceType::kBlock, {}, {}, spec::kDeviceMknod}));
   // No rules at all is not the same as an empty list, but both end in the defaults.
-  EXPECT_FALSE(parse_container_spec(config()).linux_spec.resources.devices);
+  EXPECT_FALSE(spec::parse_container_spec(config()).linux_spec.resources.devices);
 }
 
 TEST(Spec, MalformedDeviceRulesAreRefused) {
@@ -199,7 +203,7 @@ TEST(Spec, MalformedDeviceRulesAreRefused) {
 TEST(Spec, BlockIoWeightIsParsedAndPerDeviceRulesRefused) {
   auto c = config();
   c["linux"]["resources"] = {{"blockIO", {{"weight", 500}}}};
-  EXPECT_EQ(parse_container_spec(c).linux_spec.resources.blkio_weight, 500u);
+  EXPECT_EQ(spec::parse_container_spec(c).linux_spec.resources.blkio_weight, 500u);
   c["linux"]["resources"] = {{"blockIO", {{"weight", 5}}}};
   EXPECT_EQ(spec_error(c),
             "config.linux.resources.blockIO.weight: expected an integer in [10, 1000]");
@@ -220,7 +224,7 @@ TEST(Spec, BlockIoWeightIsParsedAndPerDeviceRulesRefused) {
 
 TEST(Spec, ExecProcessErrorsUseTheRequestPath) {
   try {
-    parse_process_spec({{"args", {"ls"}}, {"cwd", 3}}, "body.process");
+    spec::parse_process_spec({{"args", {"ls"}}, {"cwd", 3}}, "body.process");
     FAIL();
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(), "body.process.cwd: expected a string");

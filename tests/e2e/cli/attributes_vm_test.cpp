@@ -1,4 +1,4 @@
-// The runtime-spec 1.1 attributes the agent applies (agent/container/attributes_spec.h), seen
+// The runtime-spec 1.1 attributes the agent applies (spec/attributes.h), seen
 // from a container in a VM sandbox: one boot, every field observed from inside.
 #include "cli_fixture.h"
 

@@ -9,10 +9,10 @@
 
 #include "common/oci_hook.h"
 
-namespace kvrun::agent {
+namespace kvrun::spec {
 
 // hooks.startContainer of config.hooks (`hooks`, at `path`, "config.hooks"). Throws
 // Error("config.hooks.startContainer[0].path: must be an absolute path").
 std::vector<Hook> parse_start_container_hooks(const nlohmann::json& hooks, const std::string& path);
 
-}  // namespace kvrun::agent
+}  // namespace kvrun::spec

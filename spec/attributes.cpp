@@ -1,4 +1,4 @@
-#include "agent/container/attributes_spec.h"
+#include "spec/attributes.h"
 
 #include <spdlog/spdlog.h>
 #include <sys/personality.h>
@@ -9,11 +9,11 @@
 #include <string_view>
 #include <utility>
 
-#include "agent/container/spec_reader.h"
 #include "common/error.h"
 #include "protocol/json_reader.h"
+#include "spec/reader.h"
 
-namespace kvrun::agent {
+namespace kvrun::spec {
 namespace {
 
 using protocol::element_path;
@@ -261,4 +261,4 @@ std::vector<DeviceNodeSpec> parse_device_nodes(const nlohmann::json& json,
   return out;
 }
 
-}  // namespace kvrun::agent
+}  // namespace kvrun::spec

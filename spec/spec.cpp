@@ -1,20 +1,20 @@
-#include "agent/container/spec.h"
+#include "spec/spec.h"
 
 #include <sys/resource.h>
 
 #include <array>
 #include <utility>
 
-#include "agent/container/attributes_spec.h"
-#include "agent/container/capabilities.h"
-#include "agent/container/hooks_spec.h"
-#include "agent/container/mount_options.h"
-#include "agent/container/seccomp_spec.h"
-#include "agent/container/spec_reader.h"
 #include "common/error.h"
 #include "protocol/json_reader.h"
+#include "spec/attributes.h"
+#include "spec/capability_names.h"
+#include "spec/hooks.h"
+#include "spec/mount_options.h"
+#include "spec/reader.h"
+#include "spec/seccomp.h"
 
-namespace kvrun::agent {
+namespace kvrun::spec {
 namespace {
 
 using protocol::element_path;
@@ -369,4 +369,4 @@ ContainerSpec parse_container_spec(const nlohmann::json& config) {
   return spec;
 }
 
-}  // namespace kvrun::agent
+}  // namespace kvrun::spec

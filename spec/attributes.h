@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "agent/container/spec.h"
+#include "spec/spec.h"
 
-namespace kvrun::agent {
+namespace kvrun::spec {
 
 SchedulerSpec parse_scheduler(const nlohmann::json& json, const std::string& path);
 IoPrioritySpec parse_io_priority(const nlohmann::json& json, const std::string& path);
@@ -19,4 +19,4 @@ unsigned long parse_personality(const nlohmann::json& json, const std::string& p
 std::vector<TimeOffsetSpec> parse_time_offsets(const nlohmann::json& json, const std::string& path);
 std::vector<DeviceNodeSpec> parse_device_nodes(const nlohmann::json& json, const std::string& path);
 
-}  // namespace kvrun::agent
+}  // namespace kvrun::spec

@@ -5,12 +5,12 @@
 #include <optional>
 #include <string>
 
-#include "agent/container/spec.h"
+#include "spec/spec.h"
 
-namespace kvrun::agent {
+namespace kvrun::spec {
 
 // Throws Error("<field path>: <problem>"); `path` is "config.linux.seccomp". nullopt: no
 // filter, for an object with neither defaultAction nor rules (runc's reading).
 std::optional<SeccompSpec> parse_seccomp(const nlohmann::json& json, const std::string& path);
 
-}  // namespace kvrun::agent
+}  // namespace kvrun::spec

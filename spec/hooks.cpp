@@ -1,9 +1,9 @@
-#include "agent/container/hooks_spec.h"
+#include "spec/hooks.h"
 
 #include "common/error.h"
 #include "protocol/json_reader.h"
 
-namespace kvrun::agent {
+namespace kvrun::spec {
 
 using protocol::element_path;
 using protocol::JsonReader;
@@ -33,4 +33,4 @@ std::vector<Hook> parse_start_container_hooks(const nlohmann::json& hooks,
   return result;
 }
 
-}  // namespace kvrun::agent
+}  // namespace kvrun::spec

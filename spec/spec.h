@@ -11,7 +11,7 @@
 
 #include "common/oci_hook.h"
 
-namespace kvrun::agent {
+namespace kvrun::spec {
 
 struct UserSpec {
   std::uint32_t uid = 0;
@@ -144,7 +144,7 @@ struct RdmaLimitSpec {
   std::optional<std::uint32_t> hca_handles, hca_objects;  // nullopt: "max"
 };
 
-// linux.resources (parsed in resources_spec.cpp). Fields cgroup v2 has no file for
+// linux.resources (parsed in resources.cpp). Fields cgroup v2 has no file for
 // (swappiness, disableOOMKiller, realtime, network, kernel memory) are accepted and logged
 // there, not kept: runc's cgroup v2 driver ignores them as well.
 struct ResourcesSpec {
@@ -195,7 +195,7 @@ struct ContainerSpec {
   std::vector<MountSpec> mounts;
   LinuxSpec linux_spec;
   std::map<std::string, std::string> annotations;  // the hooks' state carries them
-  std::vector<Hook> start_container_hooks;          // hooks_spec.h; the host runs the rest
+  std::vector<Hook> start_container_hooks;          // hooks.h; the host runs the rest
 };
 
 // Throws Error("<field path>: <problem>").
@@ -208,4 +208,4 @@ ResourcesSpec parse_resources(const nlohmann::json& json, const std::string& pat
 
 std::string_view namespace_name(NamespaceType type);
 
-}  // namespace kvrun::agent
+}  // namespace kvrun::spec

@@ -1,15 +1,15 @@
-#include "agent/container/seccomp_spec.h"
+#include "spec/seccomp.h"
 
 #include <spdlog/spdlog.h>
 
 #include <array>
 #include <string_view>
 
-#include "agent/container/spec_reader.h"
 #include "common/error.h"
 #include "protocol/json_reader.h"
+#include "spec/reader.h"
 
-namespace kvrun::agent {
+namespace kvrun::spec {
 
 using protocol::element_path;
 using protocol::JsonReader;
@@ -118,4 +118,4 @@ std::optional<SeccompSpec> parse_seccomp(const nlohmann::json& json, const std::
   return seccomp;
 }
 
-}  // namespace kvrun::agent
+}  // namespace kvrun::spec

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-namespace kvrun::agent {
+namespace kvrun::spec {
 
 struct MountOptions {
   unsigned long flags = 0;        // MS_* applied by the mount (or the bind remount)
@@ -26,4 +26,4 @@ MountOptions parse_mount_options(const std::vector<std::string>& options);
 // "rslave" -> MS_SLAVE | MS_REC; throws Error for unknown names.
 unsigned long propagation_flags(const std::string& name);
 
-}  // namespace kvrun::agent
+}  // namespace kvrun::spec

@@ -7,12 +7,12 @@
 #include <array>
 #include <string_view>
 
-#include "agent/container/spec.h"
-#include "agent/container/spec_reader.h"
 #include "common/error.h"
 #include "protocol/json_reader.h"
+#include "spec/reader.h"
+#include "spec/spec.h"
 
-namespace kvrun::agent {
+namespace kvrun::spec {
 namespace {
 
 using protocol::element_path;
@@ -289,4 +289,4 @@ bool ResourcesSpec::empty() const {
          !blkio_weight && hugepage_limits.empty() && rdma.empty() && unified.empty() && !devices;
 }
 
-}  // namespace kvrun::agent
+}  // namespace kvrun::spec

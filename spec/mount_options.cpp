@@ -1,4 +1,4 @@
-#include "agent/container/mount_options.h"
+#include "spec/mount_options.h"
 
 #include <sys/mount.h>
 
@@ -7,7 +7,7 @@
 
 #include "common/error.h"
 
-namespace kvrun::agent {
+namespace kvrun::spec {
 namespace {
 
 struct FlagOption {
@@ -155,4 +155,4 @@ MountOptions parse_mount_options(const std::vector<std::string>& options) {
   return out;
 }
 
-}  // namespace kvrun::agent
+}  // namespace kvrun::spec
