@@ -36,13 +36,4 @@ protocol::ConfigureNetwork guest_network(const Uplink& uplink) {
   return request;
 }
 
-void drop_network_namespace_path(nlohmann::json& config) {
-  if (!config.is_object() || !config.contains("linux") || !config["linux"].is_object()) return;
-  auto& namespaces = config["linux"]["namespaces"];
-  if (!namespaces.is_array()) return;
-  for (auto& entry : namespaces)
-    if (entry.is_object() && entry.value("type", nlohmann::json()) == "network")
-      entry.erase("path");
-}
-
 }  // namespace kvrun::network

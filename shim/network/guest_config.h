@@ -12,8 +12,4 @@ inline constexpr const char* kGuestInterface = "eth0";
 
 protocol::ConfigureNetwork guest_network(const Uplink& uplink);
 
-// For a namespace without an uplink: drops the path of config's network namespace entry, so the
-// guest makes a new namespace with loopback only (the host path means nothing there).
-void drop_network_namespace_path(nlohmann::json& config);
-
 }  // namespace kvrun::network

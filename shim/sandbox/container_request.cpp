@@ -6,11 +6,11 @@
 namespace kvrun::sandbox {
 
 void check_mounts(const oci::Bundle& bundle, SandboxKind kind) {
-  if (kind == SandboxKind::kVm) (void)guest_mounts(bundle);
+  if (kind == SandboxKind::kVm) (void)guest_files(bundle);
 }
 
 protocol::CreateContainer container_request(const std::string& id, const oci::Bundle& bundle,
-                                            SandboxKind kind) {
+                                            SandboxKind kind, const GuestSpecContext& guest) {
   protocol::CreateContainer request;
   request.container_id = id;
   request.stdin = true;
@@ -20,9 +20,8 @@ protocol::CreateContainer container_request(const std::string& id, const oci::Bu
   } else {
     // The image is read-only and shared by every run of the bundle: writes go to an overlay
     // whose upper layer lives in guest memory.
-    GuestMounts mounts = guest_mounts(bundle);
-    request.config = std::move(mounts.config);
-    request.files = std::move(mounts.files);
+    request.files = guest_files(bundle);
+    request.config = constrain_for_guest(bundle, guest);
     request.rootfs = kGuestRootfsDevice;
     request.overlay = true;
     request.state_bundle = bundle.dir.string();  // for startContainer hooks in the guest

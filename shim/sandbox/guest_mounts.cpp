@@ -1,14 +1,15 @@
 #include "shim/sandbox/guest_mounts.h"
 
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "common/error.h"
+#include "shim/sandbox/guest_spec.h"
 
 namespace kvrun::sandbox {
 namespace {
@@ -16,23 +17,6 @@ namespace {
 [[noreturn]] void refuse(std::size_t index, const oci::Mount& mount, const std::string& why) {
   throw Error("config.json: mounts[" + std::to_string(index) + "] (" + mount.destination +
               "): " + why + " (source " + mount.source + ")");
-}
-
-// The guest's /dev/shm: a tmpfs with the bind's flags and, when the source is a tmpfs, its size.
-nlohmann::json shm_mount(const oci::Mount& bind) {
-  std::vector<std::string> options;
-  for (const auto& option : bind.options) {
-    if (option == "nosuid" || option == "noexec" || option == "nodev" || option == "ro")
-      options.push_back(option);
-  }
-  options.push_back("mode=1777");
-  struct statvfs fs {};
-  if (::statvfs(bind.source.c_str(), &fs) == 0 && fs.f_blocks > 0)
-    options.push_back("size=" + std::to_string(fs.f_blocks * fs.f_frsize));
-  return {{"destination", bind.destination},
-          {"type", "tmpfs"},
-          {"source", "shm"},
-          {"options", options}};
 }
 
 std::string read_small_text_file(std::size_t index, const oci::Mount& mount, std::size_t limit) {
@@ -64,22 +48,18 @@ std::string read_small_text_file(std::size_t index, const oci::Mount& mount, std
 
 }  // namespace
 
-GuestMounts guest_mounts(const oci::Bundle& bundle) {
-  GuestMounts result{bundle.config, {}};
+std::vector<protocol::FileCopy> guest_files(const oci::Bundle& bundle) {
+  std::vector<protocol::FileCopy> files;
   std::size_t total = 0;
   for (std::size_t i = 0; i < bundle.mounts.size(); ++i) {
     const auto& mount = bundle.mounts[i];
-    if (!mount.is_bind()) continue;
-    if (mount.destination == "/dev/shm") {
-      result.config["mounts"][i] = shm_mount(mount);
-      continue;
-    }
+    if (!mount.is_bind() || is_shm_bind(mount)) continue;
     std::size_t room = std::min(kMaxCopiedFile, kMaxCopiedTotal - total);
     std::string content = read_small_text_file(i, mount, room);
     total += content.size();
-    result.files.push_back({i, std::move(content)});
+    files.push_back({i, std::move(content)});
   }
-  return result;
+  return files;
 }
 
 }  // namespace kvrun::sandbox

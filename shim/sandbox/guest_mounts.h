@@ -5,12 +5,11 @@
 //     /run/.containerenv) is copied: its content travels in CreateContainer and the agent binds
 //     its own copy. A snapshot: later host-side edits do not reach the container.
 //   - /dev/shm (engines bind a tmpfs they made for the container's IPC) becomes a tmpfs of the
-//     guest with the same size and flags; it is private to the container either way.
+//     guest with the same size and flags (constrain_for_guest, guest_spec.h).
 //   - anything else (directories, devices, large or binary files) is refused.
 #pragma once
 
 #include <cstddef>
-#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "protocol/messages.h"
@@ -21,12 +20,8 @@ namespace kvrun::sandbox {
 inline constexpr std::size_t kMaxCopiedFile = 256 * 1024;
 inline constexpr std::size_t kMaxCopiedTotal = 1024 * 1024;
 
-struct GuestMounts {
-  nlohmann::json config;                  // bundle.config with /dev/shm binds turned into tmpfs
-  std::vector<protocol::FileCopy> files;  // the copied files, by mount index
-};
-
-// Throws Error("config.json: mounts[N] (<destination>): <why>") for a bind it cannot provide.
-GuestMounts guest_mounts(const oci::Bundle& bundle);
+// The copied files, by mount index. Throws Error("config.json: mounts[N] (<destination>): <why>")
+// for a bind it cannot provide.
+std::vector<protocol::FileCopy> guest_files(const oci::Bundle& bundle);
 
 }  // namespace kvrun::sandbox

@@ -178,7 +178,9 @@ void create_container(const MonitorConfig& config, StdioRelay& relay,
   });
   running.control.emplace(connect_while_alive(sandbox, config));
   spdlog::debug("phase: agent answered");
-  auto request = container_request(config.id, config.bundle, config.launch.kind);
+  GuestSpecContext guest;
+  guest.loopback_only_network = net && !net->uplink();
+  auto request = container_request(config.id, config.bundle, config.launch.kind, guest);
   if (config.pod_sandbox) {
     // Before the network: a pod's interface goes into the namespace the sandbox shares.
     running.control->call(pod_sandbox_request(config.id, config.bundle.config));
@@ -187,8 +189,6 @@ void create_container(const MonitorConfig& config, StdioRelay& relay,
   if (net && net->uplink()) {
     protocol::configure_network(*running.control, network::guest_network(*net->uplink()));
     request.network = true;
-  } else if (net && request.config) {
-    network::drop_network_namespace_path(*request.config);
   }
   running.control->call(request);
   spdlog::debug("phase: container created");

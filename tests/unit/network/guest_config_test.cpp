@@ -32,15 +32,5 @@ TEST(GuestNetwork, RoutesBeyondTheProtocolLimitAreDropped) {
   EXPECT_EQ(guest_network(uplink).routes.size(), protocol::kMaxNetworkRoutes);
 }
 
-TEST(DropNetworkNamespacePath, OnlyTheNetworkEntryLosesItsPath) {
-  nlohmann::json config = {{"linux",
-                            {{"namespaces",
-                              {{{"type", "network"}, {"path", "/run/netns/x"}},
-                               {{"type", "ipc"}, {"path", "/proc/1/ns/ipc"}}}}}}};
-  drop_network_namespace_path(config);
-  EXPECT_EQ(config["linux"]["namespaces"][0], (nlohmann::json{{"type", "network"}}));
-  EXPECT_EQ(config["linux"]["namespaces"][1]["path"], "/proc/1/ns/ipc");
-}
-
 }  // namespace
 }  // namespace kvrun::network

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
+#include "shim/sandbox/guest_spec.h"
 #include "temp_dir.h"
 
 namespace kvrun::sandbox {
@@ -24,7 +25,7 @@ oci::Bundle bundle_with(std::vector<oci::Mount> mounts) {
 
 std::string refusal(const oci::Bundle& bundle) {
   try {
-    guest_mounts(bundle);
+    guest_files(bundle);
     return "";
   } catch (const Error& e) {
     return e.what();
@@ -39,28 +40,18 @@ TEST(GuestMountsTest, SmallTextFilesAreCopiedByMountIndex) {
       {{"/proc", "proc", "proc", {}},
        {"/etc/hosts", "bind", (dir.path() / "hosts").string(), {"bind"}},
        {"/run/.containerenv", "", (dir.path() / "containerenv").string(), {"rbind", "ro"}}});
-  GuestMounts mounts = guest_mounts(bundle);
-  ASSERT_EQ(mounts.files.size(), 2u);
-  EXPECT_EQ(mounts.files[0], (protocol::FileCopy{1, "127.0.0.1 localhost\n"}));
-  EXPECT_EQ(mounts.files[1], (protocol::FileCopy{2, ""}));
+  auto files = guest_files(bundle);
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_EQ(files[0], (protocol::FileCopy{1, "127.0.0.1 localhost\n"}));
+  EXPECT_EQ(files[1], (protocol::FileCopy{2, ""}));
   // The config itself is left to the agent, which points the sources at its copies.
-  EXPECT_EQ(mounts.config, bundle.config);
+  EXPECT_EQ(constrain_for_guest(bundle, {}), bundle.config);
 }
 
-TEST(GuestMountsTest, DevShmBindBecomesAGuestTmpfsWithTheBindsFlags) {
+TEST(GuestMountsTest, DevShmBindIsNotCopied) {
   testing::TempDir dir;
-  auto bundle = bundle_with(
-      {{"/dev/shm", "bind", dir.path().string(), {"bind", "rprivate", "nosuid", "noexec"}}});
-  GuestMounts mounts = guest_mounts(bundle);
-  EXPECT_TRUE(mounts.files.empty());
-  const auto& shm = mounts.config["mounts"][0];
-  EXPECT_EQ(shm["type"], "tmpfs");
-  EXPECT_EQ(shm["destination"], "/dev/shm");
-  auto options = shm["options"].get<std::vector<std::string>>();
-  ASSERT_GE(options.size(), 3u);
-  EXPECT_EQ(options[0], "nosuid");
-  EXPECT_EQ(options[1], "noexec");
-  EXPECT_EQ(options[2], "mode=1777");
+  auto bundle = bundle_with({{"/dev/shm", "bind", dir.path().string(), {"bind", "nosuid"}}});
+  EXPECT_TRUE(guest_files(bundle).empty());
 }
 
 TEST(GuestMountsTest, WhatCannotBeCopiedIsRefusedNamingTheMount) {
