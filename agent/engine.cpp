@@ -447,7 +447,8 @@ std::vector<pid_t> Engine::live_processes(const Container& container) const {
   const spec::LinuxSpec& linux_spec = container.spec.linux_spec;
   // Only a PID namespace of its own: a joined one holds other containers' processes too.
   if (linux_spec.has(spec::NamespaceType::kPid) &&
-      !linux_spec.namespace_paths.contains(spec::NamespaceType::kPid) && !container.init->exit_status) {
+      !linux_spec.namespace_paths.contains(spec::NamespaceType::kPid) &&
+      !container.init->exit_status) {
     return pid_namespace_processes(container.init->pid);
   }
   std::vector<pid_t> pids;

@@ -195,7 +195,7 @@ struct ContainerSpec {
   std::vector<MountSpec> mounts;
   LinuxSpec linux_spec;
   std::map<std::string, std::string> annotations;  // the hooks' state carries them
-  std::vector<Hook> start_container_hooks;          // hooks.h; the host runs the rest
+  std::vector<Hook> start_container_hooks;         // hooks.h; the host runs the rest
 };
 
 // Throws Error("<field path>: <problem>").
