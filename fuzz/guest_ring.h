@@ -1,5 +1,5 @@
 // Shared by the virtio fuzzers: turns a fuzz input into guest memory holding one split
-// virtqueue, and a Queue serving it.
+// virtqueue, and a Queue serving it (set up by the test driver the unit tests use).
 //
 // Input: byte 0 = log2 of the queue size (mod 9: 1..256), byte 1 = ring features (bit 0
 // INDIRECT_DESC, bit 1 EVENT_IDX), then bytes copied to guest address 0: the descriptor table
@@ -14,6 +14,7 @@
 #include <cstring>
 #include <optional>
 
+#include "tests/support/virtio/test_driver.h"
 #include "vmm/devices/virtio/queue.h"
 #include "vmm/devices/virtio/virtio_spec.h"
 #include "vmm/memory/guest_memory.h"
@@ -46,13 +47,9 @@ inline std::optional<Queue> ring_from_input(const uint8_t* data, size_t size) {
   memory.write(0, {data + 2, payload});
 
   Queue queue(queue_size);
-  const uint64_t avail = uint64_t{16} * queue_size;
-  const uint64_t used = (avail + 6 + uint64_t{2} * queue_size + 3) & ~uint64_t{3};
-  queue.set_desc_table(0);
-  queue.set_avail_ring(avail);
-  queue.set_used_ring(used);
-  queue.set_ready(true);
-  queue.activate(memory, features);
+  const test::TestDriver driver(memory, queue_size,
+                                test::TestDriver::packed_layout(0, queue_size, kWindowBytes));
+  driver.setup(queue, features);
   return queue;
 }
 

@@ -16,11 +16,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::optional<DescriptorChain> chain = queue->pop();
     if (!chain) break;
     // Use the chain as a device would: read the readable part, fill the writable part.
-    std::vector<uint8_t> buffer(std::min<uint64_t>(chain->readable_bytes(), 4096));
-    chain->read_at(0, buffer);
-    const std::vector<uint8_t> fill(std::min<uint64_t>(chain->writable_bytes(), 4096), 0x5a);
-    const size_t written = chain->write_at(0, fill);
-    for (const Segment& s : chain->writable_range(1, 100)) s.data[0] ^= 1;
+    ChainReader reader = chain->reader();
+    std::vector<uint8_t> buffer(std::min<size_t>(reader.available(), 4096));
+    if (reader.read(buffer) != buffer.size()) __builtin_trap();
+    ChainWriter writer = chain->writer();
+    const std::vector<uint8_t> fill(std::min<size_t>(writer.available(), 4096), 0x5a);
+    const size_t written = writer.write(fill);
+    ChainWriter again = chain->writer();
+    again.skip(1);
+    const ChainWriter flip = again.take(100);
+    for (const std::span<uint8_t> part : flip.parts()) part[0] ^= 1;
     queue->add_used(chain->head(), static_cast<uint32_t>(written));
   }
   queue->needs_interrupt();

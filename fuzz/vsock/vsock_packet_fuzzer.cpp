@@ -1,7 +1,8 @@
 // virtio-vsock: the guest packet parser, and the multiplexer fed whatever passes it.
 //
 // Input: records of  u8 cut | u16 len (little-endian) | len bytes. Each record's bytes are one
-// TX chain, split into two descriptors at `cut`; a packet that parses goes to a Muxer whose
+// TX chain on a real split virtqueue (driven by the unit tests' test driver), split into two
+// descriptors at `cut`; a packet that parses goes to a Muxer whose
 // <uds>_1024 has a listener (so guest REQUESTs to port 1024 open real streams), and after each
 // one the muxer's RX output is drained into a split buffer. Checked: the parser's payload is
 // exactly header.len bytes inside the chain; every packet for the guest is addressed host ->
@@ -21,6 +22,8 @@
 #include <vector>
 
 #include "common/unique_fd.h"
+#include "fuzz/guest_ring.h"
+#include "tests/support/virtio/test_driver.h"
 #include "vmm/devices/virtio/vsock/connect_line.h"
 #include "vmm/devices/virtio/vsock/guest_packet.h"
 #include "vmm/devices/virtio/vsock/muxer.h"
@@ -28,6 +31,9 @@
 namespace {
 
 using namespace kvrun::vmm::vsock;
+using kvrun::vmm::virtio::DescriptorChain;
+using kvrun::vmm::virtio::Queue;
+using kvrun::vmm::virtio::test::TestDriver;
 
 constexpr uint64_t kGuestCid = 3;
 constexpr size_t kMaxStreams = 64;
@@ -75,7 +81,7 @@ struct Harness {
     std::vector<uint8_t> a(1000), b(3096);
     const std::vector<std::span<uint8_t>> parts{a, b};
     for (size_t i = 0; i < max_packets; ++i) {
-      const std::optional<Header> h = mux->fill_rx(parts);
+      const std::optional<Header> h = mux->fill_rx(kvrun::vmm::virtio::ChainWriter(parts));
       if (!h) return;
       check(h->src_cid == kHostCid && h->dst_cid == kGuestCid && h->type == kTypeStream);
       check(h->op >= static_cast<uint16_t>(Op::kRequest) &&
@@ -86,25 +92,50 @@ struct Harness {
   }
 };
 
+// The guest's TX queue: the shared test driver posts each record as a chain of two readable
+// descriptors (split at `cut`; an empty one is dropped by the queue), and the device side
+// pops it from a real split virtqueue, as the vsock device does.
+struct TxRing {
+  static constexpr uint16_t kSize = 256;
+  kvrun::vmm::GuestMemory& memory = kvrun::vmm::virtio::fuzz::fuzz_memory();
+  Queue queue{kSize};
+  TestDriver driver{memory, kSize};
+
+  TxRing() { driver.setup(queue); }
+
+  // Posts `bytes` and returns the guest memory now holding them.
+  std::span<const uint8_t> post(std::span<const uint8_t> bytes, size_t split) {
+    driver.rewind_data();  // the previous record is consumed: the muxer copied what it kept
+    const uint64_t addr = driver.alloc_bytes(bytes);
+    const auto first = static_cast<uint32_t>(split);
+    driver.add_chain(
+        {{addr, first, false}, {addr + first, static_cast<uint32_t>(bytes.size() - split), false}});
+    return memory.slice(addr, bytes.size());
+  }
+};
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static Harness* harness = new Harness();  // one socket directory for the whole run
+  TxRing ring;
   size_t pos = 0;
   while (pos + 3 <= size) {
     const size_t cut = data[pos];
     size_t len = data[pos + 1] | (static_cast<size_t>(data[pos + 2]) << 8);
     pos += 3;
     len = std::min(len, size - pos);
-    const std::span<const uint8_t> record(data + pos, len);
+    const std::span<const uint8_t> bytes(data + pos, len);
     pos += len;
     const size_t split = std::min(cut, len);
-    const std::vector<std::span<const uint8_t>> chain{record.subspan(0, split),
-                                                      record.subspan(split)};
+    const std::span<const uint8_t> record = ring.post(bytes, split);
+    std::optional<DescriptorChain> chain = ring.queue.pop();
+    check(chain.has_value());
+    ring.queue.add_used(chain->head(), 0);
     GuestPacket packet;
-    if (parse_guest_packet(chain, kGuestCid, packet) != HeaderError::kOk) continue;
+    if (parse_guest_packet(chain->reader(), kGuestCid, packet) != HeaderError::kOk) continue;
     size_t payload = 0;
-    for (auto part : packet.payload) {
+    for (auto part : packet.payload.parts()) {
       check(part.data() >= record.data() && part.data() + part.size() <= record.data() + len);
       payload += part.size();
     }

@@ -47,8 +47,8 @@ TEST_F(RxBufferTest, BigBufferHoldsAnyFrameAndIsReadIntoDirectly) {
   EXPECT_TRUE(buffer.holds_any_frame());
   EXPECT_EQ(buffer.frame_capacity, kMaxFrameBytes);  // the part past 64 KiB is not used
   EXPECT_EQ(buffer.iov[0].iov_base, &buffer.header);
-  ASSERT_EQ(buffer.header_iov.size(), 1u);
-  EXPECT_EQ(buffer.header_iov[0].iov_len, 12u);
+  ASSERT_EQ(buffer.header_space.parts().size(), 1u);
+  EXPECT_EQ(buffer.header_space.parts()[0].size(), 12u);
   EXPECT_EQ(buffer.iov[1].iov_base, ram.at(0x1000));
   size_t total = 0;
   for (const iovec& v : buffer.iov) total += v.iov_len;
@@ -68,7 +68,7 @@ TEST_F(RxBufferTest, SmallBufferTakesACopyWhenTheFrameFits) {
 
 TEST_F(RxBufferTest, HeaderAndFrameSplitOverBuffers) {
   ASSERT_EQ(parse({seg(0, 7), seg(100, 9), seg(200, 40)}), RxError::kNone);
-  ASSERT_EQ(buffer.header_iov.size(), 2u);
+  ASSERT_EQ(buffer.header_space.parts().size(), 2u);
   EXPECT_EQ(buffer.frame_capacity, 4u + 40u);
   std::vector<uint8_t> frame = pattern(44);
   ASSERT_TRUE(copy_frame(buffer, frame));

@@ -13,7 +13,7 @@
 #include <string>
 
 #include "common/error.h"
-#include "tests/unit/virtio/test_driver.h"
+#include "tests/support/virtio/test_driver.h"
 
 namespace kvrun::vmm::virtio {
 namespace {

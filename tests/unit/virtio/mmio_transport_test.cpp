@@ -13,7 +13,7 @@
 #include <memory>
 #include <sstream>
 
-#include "tests/unit/virtio/test_driver.h"
+#include "tests/support/virtio/test_driver.h"
 #include "vmm/devices/virtio/event_loop.h"
 #include "vmm/devices/virtio/rng.h"
 

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "common/error.h"
-#include "tests/unit/virtio/test_driver.h"
+#include "tests/support/virtio/test_driver.h"
 
 namespace kvrun::vmm::virtio {
 namespace {
@@ -61,12 +61,12 @@ TEST_F(QueueTest, PopsReadableThenWritableSegments) {
   ASSERT_EQ(chain->writable().size(), 2u);
   EXPECT_EQ(chain->readable_bytes(), 16u);
   EXPECT_EQ(chain->writable_bytes(), 101u);
-  uint64_t value = 0;
-  EXPECT_EQ(chain->read_at(0, {reinterpret_cast<uint8_t*>(&value), 8}), 8u);
-  EXPECT_EQ(value, 0x1122334455667788u);
+  EXPECT_EQ(chain->reader().read_obj<uint64_t>(), 0x1122334455667788u);
   // Writes land across segment boundaries, and stop at the end of the chain.
   const std::vector<uint8_t> bytes(10, 0xab);
-  EXPECT_EQ(chain->write_at(95, bytes), 6u);
+  ChainWriter writer = chain->writer();
+  EXPECT_EQ(writer.skip(95), 95u);
+  EXPECT_EQ(writer.write(bytes), 6u);
   EXPECT_EQ(memory_.read_obj<uint8_t>(b + 99), 0xab);
   EXPECT_EQ(memory_.read_obj<uint8_t>(c), 0xab);
   EXPECT_FALSE(queue_.pop());

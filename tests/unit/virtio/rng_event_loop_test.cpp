@@ -10,7 +10,7 @@
 
 #include "common/error.h"
 #include "common/unique_fd.h"
-#include "tests/unit/virtio/test_driver.h"
+#include "tests/support/virtio/test_driver.h"
 #include "vmm/devices/virtio/event_loop.h"
 #include "vmm/devices/virtio/rng.h"
 

@@ -45,10 +45,11 @@ TEST(VsockGuestPacket, HeaderAndPayloadMaySpanDescriptorsAnyhow) {
     const std::span<const uint8_t> all(bytes);
     const std::vector<std::span<const uint8_t>> chain{all.subspan(0, cut), all.subspan(cut)};
     GuestPacket p;
-    ASSERT_EQ(parse_guest_packet(chain, kGuestCid, p), HeaderError::kOk) << cut;
+    ASSERT_EQ(parse_guest_packet(virtio::ChainReader(chain), kGuestCid, p), HeaderError::kOk)
+        << cut;
     EXPECT_EQ(p.header, h);
     std::string payload;
-    for (auto part : p.payload) payload.append(part.begin(), part.end());
+    for (auto part : p.payload.parts()) payload.append(part.begin(), part.end());
     EXPECT_EQ(payload, "hello") << cut;
   }
 }
@@ -59,9 +60,9 @@ TEST(VsockGuestPacket, PayloadStopsAtLenEvenIfTheChainIsLonger) {
   bytes.insert(bytes.end(), {'a', 'b', 'c', 'd'});
   const std::vector<std::span<const uint8_t>> chain{bytes};
   GuestPacket p;
-  ASSERT_EQ(parse_guest_packet(chain, kGuestCid, p), HeaderError::kOk);
-  ASSERT_EQ(p.payload.size(), 1u);
-  EXPECT_EQ(p.payload[0].size(), 2u);
+  ASSERT_EQ(parse_guest_packet(virtio::ChainReader(chain), kGuestCid, p), HeaderError::kOk);
+  ASSERT_EQ(p.payload.parts().size(), 1u);
+  EXPECT_EQ(p.payload.parts()[0].size(), 2u);
 }
 
 HeaderError parse(const Header& h, size_t extra) {
@@ -70,15 +71,16 @@ HeaderError parse(const Header& h, size_t extra) {
   bytes.resize(bytes.size() + extra);
   const std::vector<std::span<const uint8_t>> chain{bytes};
   GuestPacket p;
-  return parse_guest_packet(chain, kGuestCid, p);
+  return parse_guest_packet(virtio::ChainReader(chain), kGuestCid, p);
 }
 
 TEST(VsockGuestPacket, RefusesWhatTheGuestMayNotSend) {
   std::vector<uint8_t> short_header(43);
   const std::vector<std::span<const uint8_t>> truncated{short_header};
   GuestPacket p;
-  EXPECT_EQ(parse_guest_packet(truncated, kGuestCid, p), HeaderError::kTruncated);
-  EXPECT_EQ(parse_guest_packet({}, kGuestCid, p), HeaderError::kTruncated);
+  EXPECT_EQ(parse_guest_packet(virtio::ChainReader(truncated), kGuestCid, p),
+            HeaderError::kTruncated);
+  EXPECT_EQ(parse_guest_packet(virtio::ChainReader(), kGuestCid, p), HeaderError::kTruncated);
 
   Header h = rw(0);
   h.src_cid = 4;

@@ -136,7 +136,7 @@ class VsockMuxer : public ::testing::Test {
     std::vector<RxPacket> out;
     std::vector<uint8_t> space(buffer);
     const std::vector<std::span<uint8_t>> parts{space};
-    while (auto h = mux_->fill_rx(parts)) {
+    while (auto h = mux_->fill_rx(virtio::ChainWriter(parts))) {
       EXPECT_EQ(h->src_cid, kHostCid);
       EXPECT_EQ(h->dst_cid, kGuestCid);
       EXPECT_LE(h->len, buffer);
@@ -174,7 +174,7 @@ class VsockMuxer : public ::testing::Test {
     p.header.buf_alloc = buf_alloc;
     p.header.fwd_cnt = fwd_cnt;
     if (!payload.empty())
-      p.payload.push_back({reinterpret_cast<const uint8_t*>(payload.data()), payload.size()});
+      p.payload.append({reinterpret_cast<const uint8_t*>(payload.data()), payload.size()});
     mux_->on_guest_packet(p);
   }
 

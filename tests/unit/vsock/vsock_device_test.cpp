@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "common/unique_fd.h"
-#include "tests/unit/virtio/test_driver.h"
+#include "tests/support/virtio/test_driver.h"
 
 namespace kvrun::vmm::virtio {
 namespace {

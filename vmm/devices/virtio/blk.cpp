@@ -51,25 +51,30 @@ static_assert(offsetof(Config, seg_max) == 12 && offsetof(Config, blk_size) == 2
 
 }  // namespace
 
-std::optional<Request> parse_request(const DescriptorChain& chain) {
-  RequestHeader header{};
-  if (chain.writable_bytes() == 0) return std::nullopt;
-  if (chain.read_at(0, {reinterpret_cast<uint8_t*>(&header), sizeof(header)}) != sizeof(header)) {
-    return std::nullopt;
+std::string_view describe(RequestError error) {
+  switch (error) {
+    case RequestError::kNone:
+      return "accepted";
+    case RequestError::kShortHeader:
+      return "chain shorter than the 16-byte request header";
+    case RequestError::kNoStatus:
+      return "no device-writable byte for the status";
   }
-  Request request;
-  request.type = header.type;
-  request.sector = header.sector;
-  const uint64_t status_offset = chain.writable_bytes() - 1;
-  request.status = chain.writable_range(status_offset, 1).front().data;
-  if (header.type == kTypeIn || header.type == kTypeGetId) {
-    request.data = chain.writable_range(0, status_offset);
-    request.data_bytes = status_offset;
-  } else {
-    request.data_bytes = chain.readable_bytes() - sizeof(header);
-    request.data = chain.readable_range(sizeof(header), request.data_bytes);
-  }
-  return request;
+  return "unknown";
+}
+
+RequestError parse_request(const DescriptorChain& chain, Request& out) {
+  ChainWriter writable = chain.writer();
+  if (writable.available() == 0) return RequestError::kNoStatus;
+  ChainReader readable = chain.reader();
+  const std::optional<RequestHeader> header = readable.read_obj<RequestHeader>();
+  if (!header) return RequestError::kShortHeader;
+  out.type = header->type;
+  out.sector = header->sector;
+  out.to_guest = writable.take(writable.available() - 1);
+  out.status = std::move(writable);
+  out.from_guest = std::move(readable);
+  return RequestError::kNone;
 }
 
 }  // namespace blk
@@ -181,28 +186,29 @@ void Blk::process_queue(size_t index) {
 }
 
 uint32_t Blk::handle(const DescriptorChain& chain) {
-  std::optional<Request> request = parse_request(chain);
-  if (!request) {
-    spdlog::debug("virtio-blk: chain {} holds no request (readable {}, writable {} bytes)",
-                  chain.head(), chain.readable_bytes(), chain.writable_bytes());
+  Request request;
+  if (const RequestError error = parse_request(chain, request); error != RequestError::kNone) {
+    spdlog::debug("virtio-blk: chain {} holds no request: {} (readable {}, writable {} bytes)",
+                  chain.head(), describe(error), chain.readable_bytes(), chain.writable_bytes());
     return 0;
   }
+  const bool data_in = request.type == kTypeIn || request.type == kTypeGetId;
+  const size_t data_in_bytes = request.to_guest.available();
   uint8_t status;
   {
     std::lock_guard lock(media_mutex_);
-    status = execute(*request);
+    status = execute(request);
   }
-  request->status[0] = status;
-  const bool wrote_data =
-      status == kStatusOk && (request->type == kTypeIn || request->type == kTypeGetId);
-  return static_cast<uint32_t>((wrote_data ? request->data_bytes : 0) + 1);
+  request.status.write_obj(status);
+  // A chain holds under 4 GiB (kMaxChainBytes), so this fits the used ring's 32 bits.
+  return static_cast<uint32_t>((status == kStatusOk && data_in ? data_in_bytes : 0) + 1);
 }
 
 bool Blk::in_range(uint64_t sector, uint64_t sectors) const {
   return sector <= capacity_ && sectors <= capacity_ - sector;
 }
 
-uint8_t Blk::execute(const Request& request) {
+uint8_t Blk::execute(Request& request) {
   switch (request.type) {
     case kTypeIn:
       return read_write(request, false);
@@ -218,13 +224,7 @@ uint8_t Blk::execute(const Request& request) {
     case kTypeGetId: {
       std::vector<uint8_t> id(kIdBytes, 0);  // NUL-padded when shorter than 20 bytes
       std::memcpy(id.data(), id_.data(), id_.size());
-      size_t done = 0;
-      for (const Segment& s : request.data) {
-        if (done == id.size()) break;
-        const size_t n = std::min(s.data.size(), id.size() - done);
-        std::memcpy(s.data.data(), id.data() + done, n);
-        done += n;
-      }
+      request.to_guest.write(id);  // as much as fits
       return kStatusOk;
     }
     case kTypeDiscard:
@@ -237,15 +237,13 @@ uint8_t Blk::execute(const Request& request) {
 }
 
 uint8_t Blk::read_write(const Request& request, bool write) {
-  if (request.data_bytes % kSectorSize != 0 ||
-      !in_range(request.sector, request.data_bytes / kSectorSize)) {
+  const size_t data_bytes = write ? request.from_guest.available() : request.to_guest.available();
+  if (data_bytes % kSectorSize != 0 || !in_range(request.sector, data_bytes / kSectorSize)) {
     spdlog::debug("virtio-blk {}: {} of {} bytes at sector {} rejected (capacity {})", id_,
-                  write ? "write" : "read", request.data_bytes, request.sector, capacity_);
+                  write ? "write" : "read", data_bytes, request.sector, capacity_);
     return kStatusIoErr;
   }
-  std::vector<iovec> iov;
-  iov.reserve(request.data.size());
-  for (const Segment& s : request.data) iov.push_back({s.data.data(), s.data.size()});
+  std::vector<iovec> iov = write ? request.from_guest.iovecs() : request.to_guest.iovecs();
   // in_range() bounds offset + length by the capacity, itself from a file size (an off_t).
   auto offset = static_cast<off_t>(request.sector * kSectorSize);
   size_t first = 0;
@@ -274,20 +272,17 @@ uint8_t Blk::read_write(const Request& request, bool write) {
   return kStatusOk;
 }
 
-uint8_t Blk::punch(const Request& request) {
+uint8_t Blk::punch(Request& request) {
   const bool write_zeroes = request.type == kTypeWriteZeroes;
-  if (request.data_bytes == 0 || request.data_bytes % sizeof(DiscardSegment) != 0 ||
-      request.data_bytes / sizeof(DiscardSegment) > kMaxDiscardSegments) {
+  const size_t data_bytes = request.from_guest.available();
+  if (data_bytes == 0 || data_bytes % sizeof(DiscardSegment) != 0 ||
+      data_bytes / sizeof(DiscardSegment) > kMaxDiscardSegments) {
     return kStatusUnsupported;
   }
   // Copy the segments out of guest memory first: the guest may change them meanwhile.
-  std::vector<DiscardSegment> segments(request.data_bytes / sizeof(DiscardSegment));
-  auto* bytes = reinterpret_cast<uint8_t*>(segments.data());
-  size_t done = 0;
-  for (const Segment& s : request.data) {
-    std::memcpy(bytes + done, s.data.data(), s.data.size());
-    done += s.data.size();
-  }
+  std::vector<DiscardSegment> segments(data_bytes / sizeof(DiscardSegment));
+  request.from_guest.read_exact(
+      {reinterpret_cast<uint8_t*>(segments.data()), segments.size() * sizeof(DiscardSegment)});
   for (const DiscardSegment& segment : segments) {
     const uint32_t allowed_flags = write_zeroes ? kWriteZeroesFlagUnmap : 0;
     if ((segment.flags & ~allowed_flags) != 0) return kStatusUnsupported;

@@ -19,6 +19,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/unique_fd.h"
@@ -67,14 +68,23 @@ static_assert(sizeof(DiscardSegment) == 16);
 struct Request {
   uint32_t type = 0;
   uint64_t sector = 0;
-  std::vector<Segment> data;  // IN: writable data; OUT/DISCARD/WRITE_ZEROES: readable payload
-  uint64_t data_bytes = 0;
-  std::span<uint8_t> status;  // the last writable byte
+  ChainWriter to_guest;    // IN, GET_ID: the writable bytes before the status byte
+  ChainReader from_guest;  // OUT, DISCARD, WRITE_ZEROES: the readable bytes after the header
+  ChainWriter status;      // the last writable byte
 };
 
-// Splits `chain` into header, data and status byte. Returns nullopt if the chain cannot carry
-// a request at all (no 16-byte header or no writable status byte).
-std::optional<Request> parse_request(const DescriptorChain& chain);
+// Why a chain carries no request; kNone when it does.
+enum class RequestError {
+  kNone,
+  kShortHeader,  // fewer readable bytes than the 16-byte header
+  kNoStatus,     // no writable byte for the status
+};
+std::string_view describe(RequestError error);
+
+// Splits `chain` into header, data and status byte (Firecracker's request.rs has the same
+// split). A chain that fails here is answered with nothing: it has no status byte to set, or
+// no request to set it for.
+RequestError parse_request(const DescriptorChain& chain, Request& out);
 }  // namespace blk
 
 class Blk : public VirtioDevice {
@@ -117,10 +127,10 @@ class Blk : public VirtioDevice {
   uint32_t handle(const DescriptorChain& chain);
 
  private:
-  uint8_t execute(const blk::Request& request);
+  uint8_t execute(blk::Request& request);
   bool in_range(uint64_t sector, uint64_t sectors) const;
   uint8_t read_write(const blk::Request& request, bool write);
-  uint8_t punch(const blk::Request& request);
+  uint8_t punch(blk::Request& request);
 
   mutable std::mutex media_mutex_;  // file_ and capacity_
   UniqueFd file_;

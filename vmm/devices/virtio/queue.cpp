@@ -34,22 +34,6 @@ void store_release(uint16_t* p, uint16_t v) {
   std::atomic_ref<uint16_t>(*p).store(v, std::memory_order_release);
 }
 
-std::vector<Segment> range_of(std::span<const Segment> segments, uint64_t offset, uint64_t len) {
-  std::vector<Segment> out;
-  for (const Segment& s : segments) {
-    if (len == 0) break;
-    if (offset >= s.data.size()) {
-      offset -= s.data.size();
-      continue;
-    }
-    const uint64_t take = std::min<uint64_t>(len, s.data.size() - offset);
-    out.push_back({s.data.subspan(offset, take), s.gpa + offset});
-    len -= take;
-    offset = 0;
-  }
-  return out;
-}
-
 }  // namespace
 
 // --- DescriptorChain ------------------------------------------------------------------------
@@ -61,30 +45,16 @@ DescriptorChain::DescriptorChain(uint16_t head, std::vector<Segment> readable,
   for (const Segment& s : writable_) writable_bytes_ += s.data.size();
 }
 
-size_t DescriptorChain::read_at(uint64_t offset, std::span<uint8_t> out) const {
-  size_t done = 0;
-  for (const Segment& s : range_of(readable_, offset, out.size())) {
-    std::memcpy(out.data() + done, s.data.data(), s.data.size());
-    done += s.data.size();
-  }
-  return done;
+ChainReader DescriptorChain::reader() const {
+  ChainReader reader;
+  for (const Segment& s : readable_) reader.append(s.data);
+  return reader;
 }
 
-size_t DescriptorChain::write_at(uint64_t offset, std::span<const uint8_t> in) const {
-  size_t done = 0;
-  for (const Segment& s : range_of(writable_, offset, in.size())) {
-    std::memcpy(s.data.data(), in.data() + done, s.data.size());
-    done += s.data.size();
-  }
-  return done;
-}
-
-std::vector<Segment> DescriptorChain::readable_range(uint64_t offset, uint64_t len) const {
-  return range_of(readable_, offset, len);
-}
-
-std::vector<Segment> DescriptorChain::writable_range(uint64_t offset, uint64_t len) const {
-  return range_of(writable_, offset, len);
+ChainWriter DescriptorChain::writer() const {
+  ChainWriter writer;
+  for (const Segment& s : writable_) writer.append(s.data);
+  return writer;
 }
 
 // --- Queue ----------------------------------------------------------------------------------
@@ -238,7 +208,7 @@ Queue::ParseResult Queue::parse_chain(uint16_t head) const {
       uint64_t& total = is_writable ? writable_bytes : readable_bytes;
       total += desc.len;
       // The used ring reports the written length in 32 bits; keep both sides in that range.
-      if (total > UINT32_MAX) return {std::nullopt, "chain holds more than 4 GiB"};
+      if (total > kMaxChainBytes) return {std::nullopt, "chain holds more than 4 GiB"};
       (is_writable ? writable : readable)
           .push_back({memory_->slice(desc.addr, desc.len), desc.addr});
     }

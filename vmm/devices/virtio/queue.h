@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "vmm/devices/virtio/chain.h"
 #include "vmm/devices/virtio/virtio_spec.h"
 #include "vmm/memory/guest_memory.h"
 
@@ -38,16 +39,9 @@ class DescriptorChain {
   uint64_t readable_bytes() const { return readable_bytes_; }
   uint64_t writable_bytes() const { return writable_bytes_; }
 
-  // Copy from the readable bytes starting at `offset` (as if the segments were one buffer)
-  // into `out`; returns how many bytes were copied (less than out.size() at the end).
-  size_t read_at(uint64_t offset, std::span<uint8_t> out) const;
-  // Copy `in` into the writable bytes starting at `offset`; returns how many were written.
-  size_t write_at(uint64_t offset, std::span<const uint8_t> in) const;
-
-  // The segments covering [offset, offset + len) of the readable or writable bytes (clipped
-  // to what the chain has), for scatter-gather I/O straight into guest memory.
-  std::vector<Segment> readable_range(uint64_t offset, uint64_t len) const;
-  std::vector<Segment> writable_range(uint64_t offset, uint64_t len) const;
+  // Cursors over the readable and the writable bytes (chain.h): the one way devices use them.
+  ChainReader reader() const;
+  ChainWriter writer() const;
 
  private:
   uint16_t head_;

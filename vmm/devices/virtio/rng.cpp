@@ -33,12 +33,10 @@ void Rng::process_queue(size_t index) {
   Queue& queue = context_->queue(0);
   do {
     while (auto chain = queue.pop()) {
-      uint64_t written = 0;
-      for (const Segment& segment : chain->writable_range(0, kMaxBytesPerBuffer)) {
-        fill_random(segment.data);
-        written += segment.data.size();
-      }
-      queue.add_used(chain->head(), static_cast<uint32_t>(written));
+      const ChainWriter out = chain->writer().take(kMaxBytesPerBuffer);
+      for (const std::span<uint8_t> part : out.parts()) fill_random(part);
+      // At most kMaxBytesPerBuffer.
+      queue.add_used(chain->head(), static_cast<uint32_t>(out.available()));
     }
   } while (queue.enable_notification());
   context_->notify_used(queue);

@@ -32,8 +32,9 @@ struct RxBuffer {
   // sees it), the rest the guest's buffers after the header bytes.
   NetHeader header{};
   std::vector<iovec> iov;
-  std::vector<iovec> header_iov;  // where the header goes in guest memory
-  size_t frame_capacity = 0;      // bytes the guest's buffers hold after the header
+  virtio::ChainWriter header_space;  // where the header goes in guest memory
+  virtio::ChainWriter frame_space;   // and the frame: what iov[1..] covers
+  size_t frame_capacity = 0;         // bytes the guest's buffers hold after the header
 
   bool holds_any_frame() const { return frame_capacity >= kMaxFrameBytes; }
 };

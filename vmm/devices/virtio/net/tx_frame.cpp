@@ -59,23 +59,18 @@ TxError parse_tx_chain(const virtio::DescriptorChain& chain, uint64_t features, 
   out.iov.push_back({&out.header, kNetHeaderBytes});
   if (!chain.writable().empty()) return TxError::kWritableSegment;
 
-  auto* header_bytes = reinterpret_cast<uint8_t*>(&out.header);
-  size_t header_filled = 0;
-  for (const virtio::Segment& segment : chain.readable()) {
-    std::span<uint8_t> bytes = segment.data;
-    // The header may be split over several buffers; copy it out piece by piece.
-    const size_t to_header = std::min(bytes.size(), kNetHeaderBytes - header_filled);
-    std::memcpy(header_bytes + header_filled, bytes.data(), to_header);
-    header_filled += to_header;
-    bytes = bytes.subspan(to_header);
-    if (bytes.empty()) continue;
-
-    if (bytes.size() > kMaxFrameBytes - out.frame_bytes) return TxError::kLongFrame;
+  virtio::ChainReader readable = chain.reader();
+  // A copy, however the header is split: the guest may change its memory after the check.
+  const std::optional<NetHeader> header = readable.read_obj<NetHeader>();
+  if (!header) return TxError::kShortHeader;
+  out.header = *header;
+  for (const std::span<const uint8_t> part : readable.parts()) {
+    if (part.size() > kMaxFrameBytes - out.frame_bytes) return TxError::kLongFrame;
     if (out.iov.size() > kMaxChainSegments) return TxError::kTooManySegments;
-    out.iov.push_back({bytes.data(), bytes.size()});
-    out.frame_bytes += bytes.size();
+    // writev only reads through the iovec.
+    out.iov.push_back({const_cast<uint8_t*>(part.data()), part.size()});
+    out.frame_bytes += part.size();
   }
-  if (header_filled < kNetHeaderBytes) return TxError::kShortHeader;
   if (out.frame_bytes < kMinFrameBytes) return TxError::kShortFrame;
   // num_buffers means nothing on TX; the tap ignores it, but do not pass the guest's along.
   out.header.num_buffers = 0;

@@ -2,16 +2,15 @@
 
 namespace kvrun::vmm::vsock {
 
-HeaderError parse_guest_packet(ReadParts chain, uint64_t guest_cid, GuestPacket& out) {
+HeaderError parse_guest_packet(virtio::ChainReader chain, uint64_t guest_cid, GuestPacket& out) {
   WireHeader wire{};
-  if (gather(chain, wire) < kHeaderSize) return HeaderError::kTruncated;
+  if (!chain.read_exact(wire)) return HeaderError::kTruncated;
   const Header header = decode(wire);
-  const size_t available = total_size(chain) - kHeaderSize;
-  if (HeaderError error = validate_guest_header(header, guest_cid, available);
+  if (HeaderError error = validate_guest_header(header, guest_cid, chain.available());
       error != HeaderError::kOk)
     return error;
   out.header = header;
-  out.payload = slice(chain, kHeaderSize, header.len);
+  out.payload = chain.take(header.len);
   return HeaderError::kOk;
 }
 

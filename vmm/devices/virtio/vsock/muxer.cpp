@@ -277,8 +277,8 @@ void Muxer::on_guest_shutdown(Connection& conn, uint32_t flags) {
 
 // --- host sockets ---------------------------------------------------------------------------
 
-bool Muxer::write_to_host(Connection& conn, ReadParts extra) {
-  const size_t extra_size = total_size(extra);
+bool Muxer::write_to_host(Connection& conn, virtio::ChainReader extra) {
+  const size_t extra_size = extra.available();
   const bool pending = !conn.to_host.empty() || extra_size > 0;
   if (conn.host_hup && pending) {
     reset_connection(conn);  // nobody will ever read it
@@ -291,7 +291,7 @@ bool Muxer::write_to_host(Connection& conn, ReadParts extra) {
     std::vector<iovec> iov;
     for (const auto& part : conn.to_host.front())
       if (!part.empty()) iov.push_back({const_cast<uint8_t*>(part.data()), part.size()});
-    for (const iovec& v : to_iovecs(extra)) iov.push_back(v);
+    extra.append_iovecs(iov);
     const ssize_t n = send_parts(conn.fd.get(), iov);
     if (n < 0 && !would_block(errno)) {
       spdlog::debug("vsock: host socket of port {}: {}", conn.key.local_port, std::strerror(errno));
@@ -305,8 +305,8 @@ bool Muxer::write_to_host(Connection& conn, ReadParts extra) {
   const size_t ok_part = std::min(from_queue, conn.ok_line_bytes);
   conn.ok_line_bytes -= ok_part;
   conn.to_host.consume(from_queue);
-  const size_t from_extra = written - from_queue;
-  for (const auto& part : slice(extra, from_extra, extra_size - from_extra)) {
+  extra.skip(written - from_queue);
+  for (const std::span<const uint8_t> part : extra.parts()) {
     if (!conn.to_host.push(part)) {
       // Only a guest beyond its credit gets here (on_guest_data checks it first): refuse
       // rather than hold more than we advertised.
@@ -406,7 +406,7 @@ Header Muxer::header_for(const ConnKey& key, Op op) const {
   return h;
 }
 
-std::optional<Header> Muxer::fill_rx(WriteParts payload_space) {
+std::optional<Header> Muxer::fill_rx(const virtio::ChainWriter& payload_space) {
   for (;;) {
     if (!control_.empty()) {
       const Control c = control_.front();
@@ -440,10 +440,10 @@ std::optional<Header> Muxer::fill_rx(WriteParts payload_space) {
       update_interest(*conn);
       continue;
     }
-    const size_t space = total_size(payload_space);
+    const size_t space = payload_space.available();
     if (space == 0) return std::nullopt;  // header-only buffers: data must wait
     const size_t limit = std::min<size_t>({space, conn->credit.peer_free(), kMaxPayload});
-    std::vector<iovec> iov = to_iovecs(slice(payload_space, 0, limit));
+    std::vector<iovec> iov = payload_space.iovecs(limit);
     ssize_t n;
     do {
       n = ::readv(conn->fd.get(), iov.data(),

@@ -27,7 +27,7 @@
 #include <unordered_map>
 
 #include "common/unique_fd.h"
-#include "vmm/devices/virtio/vsock/buffers.h"
+#include "vmm/devices/virtio/chain.h"
 #include "vmm/devices/virtio/vsock/connection.h"
 #include "vmm/devices/virtio/vsock/guest_packet.h"
 #include "vmm/devices/virtio/vsock/packet.h"
@@ -76,7 +76,7 @@ class Muxer {
   bool has_rx() const { return !control_.empty() || !ready_.empty(); }
   // Produces the next packet for the guest: a header, with header.len payload bytes written to
   // the start of `payload_space` (the RX buffer after its header). nullopt if nothing is ready.
-  std::optional<Header> fill_rx(WriteParts payload_space);
+  std::optional<Header> fill_rx(const virtio::ChainWriter& payload_space);
 
   // Device reset: every stream and handshake is dropped (host sockets closed).
   void reset();
@@ -113,7 +113,7 @@ class Muxer {
   void on_guest_data(Connection& conn, const GuestPacket& packet);
   void on_guest_shutdown(Connection& conn, uint32_t flags);
   // Writes what it can of `extra` after to_host; keeps the rest. False if the stream was reset.
-  bool write_to_host(Connection& conn, ReadParts extra);
+  bool write_to_host(Connection& conn, virtio::ChainReader extra);
   void finish_if_done(Connection& conn);
   void after_forward(Connection& conn, size_t bytes);
   void update_interest(Connection& conn);

@@ -67,10 +67,9 @@ bool Vsock::drain_tx() {
       std::optional<DescriptorChain> chain = tx.pop();
       if (!chain) break;
       any = true;
-      std::vector<std::span<const uint8_t>> parts;
-      for (const Segment& s : chain->readable()) parts.emplace_back(s.data);
       vsock::GuestPacket packet;
-      const vsock::HeaderError error = vsock::parse_guest_packet(parts, guest_cid_, packet);
+      const vsock::HeaderError error =
+          vsock::parse_guest_packet(chain->reader(), guest_cid_, packet);
       if (error == vsock::HeaderError::kOk) {
         muxer_.on_guest_packet(packet);
       } else {
@@ -96,17 +95,17 @@ bool Vsock::fill_rx() {
       }
     }
     const DescriptorChain& chain = *spare_rx_;
-    if (chain.writable_bytes() < vsock::kHeaderSize) {
+    ChainWriter writable = chain.writer();
+    ChainWriter header_space = writable.take(vsock::kHeaderSize);
+    if (header_space.available() < vsock::kHeaderSize) {
       rx.add_used(chain.head(), 0);  // cannot hold even a header: give it back unused
       spare_rx_.reset();
       any = true;
       continue;
     }
-    std::vector<std::span<uint8_t>> payload;
-    for (const Segment& s : chain.writable_range(vsock::kHeaderSize, vsock::kMaxPayload))
-      payload.push_back(s.data);
-    const std::optional<vsock::Header> header = muxer_.fill_rx(payload);
-    if (!header && payload.empty()) {
+    const ChainWriter payload_space = writable.take(vsock::kMaxPayload);
+    const std::optional<vsock::Header> header = muxer_.fill_rx(payload_space);
+    if (!header && payload_space.available() == 0) {
       // Header-only buffer while only data waits: it can never carry that, so give it back.
       rx.add_used(chain.head(), 0);
       spare_rx_.reset();
@@ -115,7 +114,7 @@ bool Vsock::fill_rx() {
     }
     if (!header) break;  // keep the buffer for the next packet
     const vsock::WireHeader wire = vsock::encode(*header);
-    chain.write_at(0, wire);
+    header_space.write_all(wire);
     rx.add_used(chain.head(), static_cast<uint32_t>(vsock::kHeaderSize + header->len));
     spare_rx_.reset();
     any = true;
