@@ -11,7 +11,6 @@
 
 #include "common/error.h"
 #include "shim/rootfs/image_cache.h"
-#include "shim/sandbox/agent_connect.h"
 
 namespace kvrun::cli {
 
@@ -25,13 +24,6 @@ std::filesystem::path Globals::rootfs_cache() const {
   if (!cache_dir.empty()) return cache_dir;
   const char* env = std::getenv("KVRUN_ROOTFS_CACHE");
   return env && *env ? env : rootfs::kDefaultCacheDir;
-}
-
-UniqueFd connect_to_agent(const state::ContainerState& state, std::chrono::milliseconds timeout) {
-  if (state.agent_address.empty()) throw Error("container " + state.id + " has no sandbox yet");
-  UniqueFd fd = sandbox::connect_agent(state.agent_address);
-  sandbox::set_io_timeout(fd.get(), timeout);
-  return fd;
 }
 
 void write_pid_file(const std::filesystem::path& path, pid_t pid) {

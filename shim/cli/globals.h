@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/unique_fd.h"
+#include "shim/runtime/agent.h"
 #include "shim/state/container_state.h"
 #include "shim/state/state_dir.h"
 
@@ -28,10 +29,8 @@ struct Globals {
 // A command's outcome: kvrun's exit status.
 using ExitStatus = int;
 
-// Connects to the container's agent with a bound on every blocking call, so a hung guest makes
-// the command fail instead of hanging.
-UniqueFd connect_to_agent(const state::ContainerState& state,
-                          std::chrono::milliseconds timeout = std::chrono::seconds(10));
+// The commands reach a container's agent the one way the runtime layer has (runtime/agent.h).
+using runtime::connect_to_agent;
 
 // Writes the PID to path atomically (temporary file + rename), as runc does.
 void write_pid_file(const std::filesystem::path& path, pid_t pid);

@@ -29,6 +29,7 @@
 #include "shim/sandbox/monitor.h"
 #include "shim/sandbox/monitor_process.h"
 #include "shim/state/process_identity.h"
+#include "shim/state/transition.h"
 
 namespace kvrun::cli {
 namespace {
@@ -246,7 +247,7 @@ void start_container(const Globals& globals, const std::string& id) {
       current, std::chrono::seconds(30) +
                    start_container_hooks_budget(hooks.of(HookKind::kStartContainer))));
   client.call(protocol::StartContainer{id});
-  current.status = state::Status::kRunning;
+  state::transition(current, state::Status::kRunning);
   state::save_state(dir, current);
   lock.reset();  // a hook may run kvrun on this container
   // The process runs; unlike runc (which runs them in create and fails it), a failure is a

@@ -22,6 +22,7 @@
 #include "shim/sandbox/monitor_process.h"
 #include "shim/sandbox/stdio_relay.h"
 #include "shim/state/process_identity.h"
+#include "shim/state/transition.h"
 
 namespace kvrun::cli {
 namespace {
@@ -217,7 +218,7 @@ void pause_container(const Globals& globals, const std::string& id, bool pause) 
   } else {
     client.call(protocol::ResumeContainer{id});
   }
-  current.status = pause ? state::Status::kPaused : state::Status::kRunning;
+  state::transition(current, pause ? state::Status::kPaused : state::Status::kRunning);
   state::save_state(dir, current);
 }
 

@@ -7,12 +7,12 @@
 
 #include "common/error.h"
 #include "protocol/client.h"
+#include "shim/runtime/container.h"
 
 namespace kvrun::cli {
 
 void print_state(const Globals& globals, const std::string& id, std::ostream& out) {
-  state::StateDir states(globals.root);
-  auto current = state::load_current_state(states.open(id));
+  auto current = runtime::find_container(globals.root, id).state;
   out << state::oci_state(current).dump(2) << "\n";
 }
 
@@ -49,8 +49,7 @@ void print_list(const Globals& globals, const std::string& format, bool quiet, s
 
 void print_ps(const Globals& globals, const std::string& id, const std::string& format,
               std::ostream& out) {
-  state::StateDir states(globals.root);
-  auto current = state::load_current_state(states.open(id));
+  auto current = runtime::find_container(globals.root, id).state;
   // A stopped container has no processes, and no agent to ask (runc lists none, status 0).
   // The agent's answer is checked whole by its decoder (replies.h).
   protocol::ProcessList reply;

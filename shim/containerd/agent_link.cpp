@@ -2,23 +2,18 @@
 
 #include "common/error.h"
 #include "common/error_code.h"
-#include "shim/sandbox/agent_connect.h"
-#include "shim/state/state_dir.h"
+#include "shim/runtime/agent.h"
+#include "shim/runtime/container.h"
 
 namespace kvrun::containerd {
 
 protocol::Client connect_task_agent(const std::filesystem::path& kvrun_root, const std::string& id,
                                     std::chrono::milliseconds io_timeout) {
-  state::StateDir states(kvrun_root);
-  auto current = state::load_current_state(states.open(id));
+  auto container = runtime::find_container(kvrun_root, id);
   // Its processes have gone: containerd's NotFound for a signal or a resize.
-  if (current.status == state::Status::kStopped)
+  if (container.state.status == state::Status::kStopped)
     throw CodedError(ErrorCode::kNotFound, "container not running");
-  auto connection = sandbox::connect_agent_waiting(current.agent_address, std::chrono::seconds(5));
-  // Calls that wait for an event (GetOomEvent) are unbounded whatever the timeout (client.h).
-  return protocol::Client(std::move(connection), io_timeout > std::chrono::milliseconds::zero()
-                                                     ? io_timeout
-                                                     : protocol::kDefaultCallTimeout);
+  return runtime::agent_client(container.state, io_timeout, std::chrono::seconds(5));
 }
 
 }  // namespace kvrun::containerd

@@ -28,6 +28,7 @@
 #include "shim/sandbox/stdio_relay.h"
 #include "shim/state/process_identity.h"
 #include "shim/state/state_dir.h"
+#include "shim/state/transition.h"
 #include "vmm/control/client.h"
 
 namespace kvrun::sandbox {
@@ -311,7 +312,7 @@ void run_monitor(MonitorConfig config) {
         throw;
       }
       update_state(config.state_dir,
-                   [](state::ContainerState& s) { s.status = state::Status::kCreated; });
+                   [](state::ContainerState& s) { state::transition(s, state::Status::kCreated); });
       report_ready(config.ready_fd);
 
       status = supervise(*running, config.id, signal_fd.get());
@@ -328,7 +329,7 @@ void run_monitor(MonitorConfig config) {
     }
     if (std::filesystem::is_directory(config.state_dir)) {
       update_state(config.state_dir, [&](state::ContainerState& s) {
-        s.status = state::Status::kStopped;
+        state::transition(s, state::Status::kStopped);
         s.exit_status = status;
       });
     }
@@ -337,8 +338,9 @@ void run_monitor(MonitorConfig config) {
     spdlog::error("monitor of {}: {}", config.id, e.what());
     if (std::filesystem::is_directory(config.state_dir)) {
       try {
-        update_state(config.state_dir,
-                     [](state::ContainerState& s) { s.status = state::Status::kStopped; });
+        update_state(config.state_dir, [](state::ContainerState& s) {
+          state::transition(s, state::Status::kStopped);
+        });
       } catch (const std::exception&) {
       }
     }

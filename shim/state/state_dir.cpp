@@ -15,6 +15,7 @@
 #include "common/full_io.h"
 #include "protocol/messages.h"
 #include "shim/state/process_identity.h"
+#include "shim/state/transition.h"
 
 namespace kvrun::state {
 
@@ -103,7 +104,7 @@ ContainerState load_state(const std::filesystem::path& dir) {
 ContainerState load_current_state(const std::filesystem::path& dir) {
   ContainerState state = load_state(dir);
   if (state.status != Status::kStopped && !process_alive(state.pid, state.pid_start_time))
-    state.status = Status::kStopped;
+    transition(state, Status::kStopped);
   return state;
 }
 

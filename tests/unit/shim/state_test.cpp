@@ -5,8 +5,10 @@
 #include <thread>
 
 #include "common/error.h"
+#include "common/error_code.h"
 #include "shim/state/process_identity.h"
 #include "shim/state/state_dir.h"
+#include "shim/state/transition.h"
 #include "temp_dir.h"
 
 namespace kvrun::state {
@@ -153,6 +155,49 @@ TEST(StateDirTest, TimestampIsRfc3339WithNanoseconds) {
   EXPECT_EQ(now[10], 'T');
   EXPECT_EQ(now[19], '.');
   EXPECT_EQ(now.back(), 'Z');
+}
+
+TEST(StateTransitionTest, LegalTransitions) {
+  const std::pair<Status, Status> legal[] = {
+      {Status::kCreating, Status::kCreated}, {Status::kCreated, Status::kRunning},
+      {Status::kRunning, Status::kPaused},   {Status::kPaused, Status::kRunning},
+      {Status::kCreating, Status::kStopped}, {Status::kCreated, Status::kStopped},
+      {Status::kRunning, Status::kStopped},  {Status::kPaused, Status::kStopped},
+      {Status::kStopped, Status::kStopped},
+  };
+  for (auto [from, to] : legal) {
+    ContainerState state;
+    state.status = from;
+    transition(state, to);
+    EXPECT_EQ(state.status, to) << to_string(from) << " -> " << to_string(to);
+  }
+}
+
+TEST(StateTransitionTest, IllegalTransitionsAreRefusedAndLeaveTheStatus) {
+  const std::pair<Status, Status> illegal[] = {
+      {Status::kCreating, Status::kRunning},  {Status::kCreating, Status::kPaused},
+      {Status::kCreating, Status::kCreating}, {Status::kCreated, Status::kCreating},
+      {Status::kCreated, Status::kPaused},    {Status::kCreated, Status::kCreated},
+      {Status::kRunning, Status::kCreated},   {Status::kRunning, Status::kRunning},
+      {Status::kPaused, Status::kPaused},     {Status::kPaused, Status::kCreated},
+      {Status::kStopped, Status::kRunning},   {Status::kStopped, Status::kCreated},
+      {Status::kStopped, Status::kPaused},    {Status::kStopped, Status::kCreating},
+  };
+  for (auto [from, to] : illegal) {
+    ContainerState state;
+    state.status = from;
+    EXPECT_FALSE(transition_allowed(from, to));
+    try {
+      transition(state, to);
+      ADD_FAILURE() << to_string(from) << " -> " << to_string(to) << " allowed";
+    } catch (const CodedError& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kFailedPrecondition);
+      EXPECT_EQ(std::string(e.what()), "invalid state transition from " +
+                                           std::string(to_string(from)) + " to " +
+                                           std::string(to_string(to)));
+    }
+    EXPECT_EQ(state.status, from);
+  }
 }
 
 }  // namespace
