@@ -97,7 +97,23 @@ void Connection::dispatch(const protocol::Request& request) {
           } else if constexpr (std::is_same_v<T, protocol::CreateContainer>) {
             return engine_.create(m);
           } else if constexpr (std::is_same_v<T, protocol::StartContainer>) {
-            return engine_.start(m);
+            std::weak_ptr<Connection> weak = weak_from_this();
+            engine_.start(
+                m, [weak, id, name = protocol::type_name(request.body)](std::exception_ptr error) {
+                  auto self = weak.lock();
+                  if (!self) return;
+                  if (!error) {
+                    self->send(protocol::encode_ok(id));
+                    return;
+                  }
+                  try {
+                    std::rethrow_exception(error);
+                  } catch (const std::exception& e) {
+                    spdlog::warn("request {} {} failed: {}", id, name, e.what());
+                    self->send(protocol::encode_error(id, code_of(e), e.what()));
+                  }
+                });
+            return nullptr;  // replied by the callback, once the init has exec'd
           } else if constexpr (std::is_same_v<T, protocol::ExecProcess>) {
             return engine_.exec(m);
           } else if constexpr (std::is_same_v<T, protocol::SignalProcess>) {

@@ -2,7 +2,9 @@
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -190,6 +192,17 @@ nlohmann::json Engine::create(const protocol::CreateContainer& request) {
       container->sandbox_namespaces[spec::NamespaceType::kNetwork] = network_netns_.get();
     }
   }
+  if (request.sandbox) {
+    // A pod member's namespace paths are the host's. Each must be one that the sandbox (or the
+    // configured network) stands in for: opened here, it would name some guest process's.
+    for (const auto& [type, path] : container->spec.linux_spec.namespace_paths) {
+      if (container->sandbox_namespaces.contains(type)) continue;
+      throw AgentError(C::kInvalidArgument,
+                       "config.linux.namespaces: the " + std::string(namespace_name(type)) +
+                           " namespace at " + path + " is not one that sandbox " + sandbox_id_ +
+                           " shares");
+    }
+  }
 
   std::string rootfs = request.rootfs.value_or(container->spec.root_path);
   if (rootfs.empty()) throw AgentError(C::kInvalidArgument, "body.rootfs: must not be empty");
@@ -228,17 +241,61 @@ nlohmann::json Engine::create(const protocol::CreateContainer& request) {
   return {{"pid", pid}};
 }
 
-nlohmann::json Engine::start(const protocol::StartContainer& request) {
+void Engine::start(const protocol::StartContainer& request, StartCallback done) {
   Container& container = find(request.container_id);
   if (container.state != State::kCreated || !container.pending_start) {
     throw AgentError(C::kFailedPrecondition, "container " + container.id + ": already started");
   }
-  container.state = State::kRunning;
-  LaunchedInit init = std::move(*container.pending_start);
+  auto starting = std::make_unique<Starting>();
+  starting->deadline = UniqueFd(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+  if (!starting->deadline) throw_errno("timerfd for the start of container " + container.id);
+  itimerspec deadline{};
+  const auto ms = container.pending_start->start_timeout.count();
+  deadline.it_value.tv_sec = static_cast<time_t>(ms / 1000);
+  deadline.it_value.tv_nsec = static_cast<long>(ms % 1000) * 1000000L;
+  if (ms <= 0) deadline.it_value.tv_nsec = 1;  // 0 would disarm the timer
+  if (::timerfd_settime(starting->deadline.get(), 0, &deadline, nullptr) != 0) {
+    throw_errno("arm the start deadline of container " + container.id);
+  }
+  starting->init = std::move(*container.pending_start);
   container.pending_start.reset();
-  start_init(init);
-  spdlog::info("container {}: started", container.id);
-  return nlohmann::json::object();
+  container.state = State::kRunning;
+  begin_start_init(starting->init);
+  starting->done = std::move(done);
+  const std::string id = container.id;
+  starting->answer_watch = loop_.watch(starting->init.channel.fd(), EPOLLIN,
+                                       [this, id](std::uint32_t) { finish_start(id, false); });
+  starting->deadline_watch = loop_.watch(starting->deadline.get(), EPOLLIN,
+                                         [this, id](std::uint32_t) { finish_start(id, true); });
+  container.starting = std::move(starting);
+}
+
+void Engine::finish_start(const std::string& id, bool timed_out) {
+  auto it = containers_.find(id);
+  if (it == containers_.end() || !it->second->starting) return;
+  Container& container = *it->second;
+  std::unique_ptr<Starting> starting = std::move(container.starting);
+  std::exception_ptr error;
+  try {
+    if (timed_out) {
+      // The init is stuck before its exec (a hook stopped it, say): it will not start now.
+      ::kill(starting->init.pid, SIGKILL);
+      throw Error("container " + id + ": its init did not exec within " +
+                  std::to_string(starting->init.start_timeout.count()) + " ms");
+    }
+    finish_start_init(starting->init);
+    spdlog::info("container {}: started", id);
+  } catch (const std::exception&) {
+    error = std::current_exception();
+  }
+  starting->done(error);
+}
+
+void Engine::abandon_start(Container& container) {
+  if (!container.starting) return;
+  std::unique_ptr<Starting> starting = std::move(container.starting);
+  starting->done(std::make_exception_ptr(AgentError(
+      C::kNotFound, "container " + container.id + ": removed before its process started")));
 }
 
 nlohmann::json Engine::exec(const protocol::ExecProcess& request) {
@@ -576,6 +633,7 @@ void Engine::on_exit(pid_t pid, int wait_status) {
 
 void Engine::kill_all(Container& container) {
   container.pending_start.reset();
+  abandon_start(container);
   std::vector<Process*> processes{container.init.get()};
   for (auto& [_, p] : container.execs) processes.push_back(p.get());
   auto alive = [&] {

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <deque>
+#include <exception>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -39,6 +40,8 @@ struct EngineConfig {
 class Engine {
  public:
   using WaitCallback = std::function<void(int exit_status)>;
+  // Called once: with nullptr when the process has exec'd, else with the Error saying why not.
+  using StartCallback = std::function<void(std::exception_ptr error)>;
   // Returns false if the event could not be delivered (the client left); it is then kept.
   using OomCallback = std::function<bool(const std::string& container_id)>;
 
@@ -51,7 +54,10 @@ class Engine {
   // Each returns the reply body or throws with a one-line reason: protocol::AgentError with the
   // code the host acts on (agent-protocol.md "Error codes"); any other Error is internal.
   nlohmann::json create(const protocol::CreateContainer& request);
-  nlohmann::json start(const protocol::StartContainer& request);
+  // Throws if the container cannot start now; else done runs once the init has exec'd or
+  // failed to. Its startContainer hooks run first, for up to their timeouts: the agent serves
+  // other requests (and every container's stdio) meanwhile.
+  void start(const protocol::StartContainer& request, StartCallback done);
   nlohmann::json exec(const protocol::ExecProcess& request);
   nlohmann::json signal(const protocol::SignalProcess& request);
   nlohmann::json remove(const protocol::RemoveContainer& request);
@@ -90,6 +96,13 @@ class Engine {
     std::vector<WaitCallback> waiters;
   };
   enum class State { kCreated, kRunning, kPaused, kStopped };
+  // A StartContainer waiting for the init's exec: the init's answer or the deadline ends it.
+  struct Starting {
+    LaunchedInit init;
+    UniqueFd deadline;  // timerfd
+    StartCallback done;
+    EventLoop::Watch answer_watch, deadline_watch;  // last: unregistered before the fds close
+  };
   struct Container {
     std::string id;
     std::string bundle;  // the host's bundle directory, for the hooks' state
@@ -103,6 +116,7 @@ class Engine {
     std::optional<SeccompFilter> seccomp;
     std::map<spec::NamespaceType, int> sandbox_namespaces;  // joined instead of spec paths
     std::optional<LaunchedInit> pending_start;
+    std::unique_ptr<Starting> starting;
     State state = State::kCreated;
     std::unique_ptr<Process> init;
     std::map<std::string, std::unique_ptr<Process>> execs;
@@ -116,6 +130,10 @@ class Engine {
   ChildStdio make_stdio(Process& process, bool with_stdin, bool terminal);
   void use_pty(Process& process, UniqueFd master);
   void finish_process(Process& process, int wait_status);
+  // Ends container id's Starting (if it still has one) with the init's answer, or as timed out.
+  void finish_start(const std::string& id, bool timed_out);
+  // Ends a Starting that will never get its answer (the container goes away).
+  static void abandon_start(Container& container);
   // SIGKILLs and synchronously reaps every live process of the container (its whole cgroup).
   void kill_all(Container& container);
   // Its cgroup's members, else the members of its own PID namespace, else the processes the

@@ -179,8 +179,9 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings) {
     if (::dup2(fds[target], target) < 0) ::_exit(127);
   }
   if (::dup3(fds[3], 3, O_CLOEXEC) < 0) ::_exit(127);
-  ::close_range(4, ~0U, 0);
-  ::execve(path, argv, envp);
+  // Not a descriptor of the runtime may reach the hook: if they cannot all be closed, it does
+  // not run (reported as its exec's failure).
+  if (::close_range(4, ~0U, 0) == 0) ::execve(path, argv, envp);
   int error = errno;
   [[maybe_unused]] auto ignored = ::write(3, &error, sizeof error);
   ::_exit(127);

@@ -75,6 +75,10 @@ void reset_child(const ChildStdio& stdio, std::vector<int> keep) {
   for (int sig = 1; sig < NSIG; ++sig) ::signal(sig, SIG_DFL);  // EINVAL for KILL/STOP is fine
   // If the agent dies, its half-made containers must not linger.
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) throw_errno("prctl PR_SET_PDEATHSIG");
+  // Until exec this process is a copy of the agent's memory (every container's spec); a process
+  // of the container, or its startContainer hook, must not read it through /proc/<pid>/mem
+  // (runc's CVE-2016-9962). exec makes the container's own program dumpable again.
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) throw_errno("prctl PR_SET_DUMPABLE");
 
   // Move the stdio fds above 2 first: one of them may already sit on 0-2.
   int moved[3];
@@ -90,10 +94,11 @@ void reset_child(const ChildStdio& stdio, std::vector<int> keep) {
   unsigned int next = 3;
   for (int fd : keep) {
     if (fd < 3) continue;
-    if (static_cast<unsigned int>(fd) > next) ::close_range(next, fd - 1, 0);
+    if (static_cast<unsigned int>(fd) > next && ::close_range(next, fd - 1, 0) != 0)
+      throw_errno("close the agent's descriptors");
     next = static_cast<unsigned int>(fd) + 1;
   }
-  ::close_range(next, ~0U, 0);
+  if (::close_range(next, ~0U, 0) != 0) throw_errno("close the agent's descriptors");
 }
 
 // The container's init: every stage in order. Never returns.
@@ -251,9 +256,10 @@ LaunchedInit launch_init(const LaunchContext& context, ChildStdio stdio) {
           kChildTimeout + start_container_hooks_budget(context.spec.start_container_hooks)};
 }
 
-void start_init(LaunchedInit& init) {
-  init.channel.send(kMsgStart);
-  auto message = init.channel.receive(std::max(init.start_timeout, kChildTimeout));
+void begin_start_init(LaunchedInit& init) { init.channel.send(kMsgStart); }
+
+void finish_start_init(LaunchedInit& init) {
+  auto message = init.channel.receive(std::chrono::milliseconds{0});
   init.channel.close();
   if (message && message->rfind(kMsgErrorPrefix, 0) == 0) {
     throw Error(message->substr(kMsgErrorPrefix.size()));

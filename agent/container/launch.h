@@ -31,7 +31,7 @@ struct LaunchedInit {
   pid_t pid = -1;
   SyncChannel channel;  // agent end; kMsgStart releases the child into exec
   UniqueFd pty_master;  // process.terminal only
-  // How long start_init waits for the exec: the startContainer hooks run before it.
+  // How long the exec may take once started: the startContainer hooks run before it.
   std::chrono::milliseconds start_timeout{0};
 };
 
@@ -56,9 +56,14 @@ struct LaunchContext {
 // child's own one-line reason if any stage fails; the child is then killed and reaped.
 LaunchedInit launch_init(const LaunchContext& context, ChildStdio stdio);
 
-// Releases the init into exec. Throws Error("exec /bin/foo: ...") if exec fails; the child then
-// exits with status 127 and is left for the supervisor to reap.
-void start_init(LaunchedInit& init);
+// Releases the init into its startContainer hooks and exec without waiting for either: the
+// outcome arrives on init.channel (a message, or its end when the exec closes it).
+void begin_start_init(LaunchedInit& init);
+
+// Once init.channel is readable: returns if the exec happened, throws Error("exec /bin/foo:
+// ...") or the failed hook's reason if not; the child then exits with status 127 and is left
+// for the supervisor to reap. Closes the channel.
+void finish_start_init(LaunchedInit& init);
 
 // A new process inside the running container whose init is init_pid: joins its namespaces and
 // cgroup, applies process's security context and execs. The returned pid is a child of the

@@ -49,12 +49,6 @@ void mkdir_all(const std::string& path) {
   }
 }
 
-void create_file(const std::string& path) {
-  mkdir_all(path.substr(0, path.rfind('/')));
-  UniqueFd fd(::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
-  if (!fd && errno != EISDIR) throw_errno("create mount point " + path);
-}
-
 // A bind remount must repeat the flags the kernel locked on the original mount (nosuid, nodev,
 // noexec, atime) or it fails with EPERM inside user namespaces.
 unsigned long locked_flags(const std::string& path) {
@@ -147,9 +141,16 @@ void setup_dev(const std::string& dev, const std::vector<spec::DeviceNodeSpec>& 
     // A VM without a console may have no /dev/tty; the others are required.
     if (std::string_view(name) == "tty" && ::access(host.c_str(), F_OK) != 0) continue;
     if (lists_device(spec_nodes, host)) continue;
-    std::string target = dev + "/" + name;
-    create_file(target);
-    do_mount(host.c_str(), target, nullptr, MS_BIND, "");
+    // What sits there is the image's when tmpcopyup copied its /dev: a symlink would carry the
+    // created file and the mount out of the rootfs (this runs before pivot_root), a FIFO would
+    // block whoever opens it. So no symlink is followed and the target is never opened.
+    const std::string target = dev + "/" + name;
+    struct stat st;
+    if (::lstat(target.c_str(), &st) == 0 && S_ISLNK(st.st_mode))
+      throw Error("/dev/" + std::string(name) + " is a symlink in the container's /dev");
+    MountTarget::open(dev, std::string("/") + name, MountTarget::Type::kFile,
+                      MountTarget::Symlinks::kRefuse, MountTarget::Missing::kCreate)
+        .mount(host.c_str(), nullptr, MS_BIND, "");
   }
   static constexpr std::array<std::pair<const char*, const char*>, 5> kLinks = {{
       {"/proc/self/fd", "fd"},
@@ -230,13 +231,15 @@ void enter_root_filesystem(const spec::ContainerSpec& spec, const std::string& r
   for (const auto& m : spec.mounts) spec_mounts_dev = spec_mounts_dev || m.destination == "/dev";
   // Resolved in the rootfs as the spec's mounts are: rootfs + "/dev" would have the kernel
   // follow an image's /dev -> /some/host/path, and the nodes below would be made there.
-  const std::string dev = resolve_in_root(rootfs, "/dev");
   if (!spec_mounts_dev) {
+    const std::string dev = resolve_in_root(rootfs, "/dev");
     mkdir_all(dev);
     do_mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NODEV | MS_STRICTATIME,
              "mode=755,size=65536k");
   }
   for (const auto& m : spec.mounts) mount_one(rootfs, m);
+  // Again: the spec's mounts (tmpcopyup of the image's /dev among them) came in between.
+  const std::string dev = resolve_in_root(rootfs, "/dev");
   make_device_nodes(rootfs, dev, linux_spec.devices, linux_spec.has(spec::NamespaceType::kUser));
   setup_dev(dev, linux_spec.devices);
   pivot_root_to(rootfs);

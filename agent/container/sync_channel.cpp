@@ -3,8 +3,11 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
+#include <limits>
 
 #include "common/error.h"
 #include "common/fd_passing.h"
@@ -32,9 +35,14 @@ void SyncChannel::send_fd(std::string_view message, int fd) const {
 std::optional<std::string> SyncChannel::receive(std::chrono::milliseconds timeout,
                                                 UniqueFd* fd) const {
   pollfd pfd{fd_.get(), POLLIN, 0};
+  // poll takes an int: a longer wait is clamped (about 24 days) rather than wrapped.
+  const int timeout_ms = timeout.count() < 0
+                             ? -1
+                             : static_cast<int>(std::min<std::int64_t>(
+                                   timeout.count(), std::numeric_limits<int>::max()));
   int ready;
   do {
-    ready = ::poll(&pfd, 1, timeout.count() < 0 ? -1 : static_cast<int>(timeout.count()));
+    ready = ::poll(&pfd, 1, timeout_ms);
   } while (ready < 0 && errno == EINTR);
   if (ready < 0) throw_errno("poll the child sync channel");
   if (ready == 0)

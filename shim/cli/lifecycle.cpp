@@ -246,10 +246,20 @@ void start_container(const Globals& globals, const std::string& id) {
   protocol::Client client(connect_to_agent(
       current, std::chrono::seconds(30) +
                    start_container_hooks_budget(hooks.of(HookKind::kStartContainer))));
+  // Not under the lock while the startContainer hooks run (for up to their timeouts): a
+  // delete --force or pause must not wait for them. The agent refuses a second start.
+  lock.reset();
   client.call(protocol::StartContainer{id});
-  state::transition(current, state::Status::kRunning);
-  state::save_state(dir, current);
-  lock.reset();  // a hook may run kvrun on this container
+  {
+    state::ContainerLock relock(dir);
+    ContainerState now = state::load_current_state(dir);
+    // Unless a delete or the monitor (the process has exited already) got there first.
+    if (now.status == state::Status::kCreated) {
+      state::transition(now, state::Status::kRunning);
+      state::save_state(dir, now);
+    }
+    current = now;
+  }
   // The process runs; unlike runc (which runs them in create and fails it), a failure is a
   // warning, as the spec says.
   oci::run_hooks_warn_only(hooks, HookKind::kPoststart,

@@ -264,6 +264,48 @@ TEST_F(HostileMountTargetsAsRoot, DevSymlinkOutOfTheRootfsWritesNothingOutside) 
   EXPECT_EQ(outside_entries(), std::vector<std::string>{"victim"});
 }
 
+// A /dev tmpfs with tmpcopyup starts as a copy of the image's /dev. The agent then puts its own
+// nodes there before pivot_root, with host paths: an image symlink at /dev/null must not have
+// it create (or mount on) a file outside the rootfs, and an image FIFO at /dev/zero must not
+// block the setup. Before the fix the link's target was created outside.
+TEST_F(HostileMountTargetsAsRoot, ImageDevCopiedUpNeverLeadsOutOrBlocks) {
+  auto copied_up_dev = [] {
+    auto config = base_config({"sh", "-c", "head -c 3 /dev/zero | wc -c"});
+    for (auto& m : config["mounts"]) {
+      if (m["destination"] == "/dev") m["options"].push_back("tmpcopyup");
+    }
+    return config;
+  };
+  std::filesystem::create_directories(rootfs_ / "dev");
+  make_symlink((outside_ / "created").string(), "/dev/null");
+  auto timed = create_while_pinging("dev-copy-link", copied_up_dev());
+  EXPECT_EQ(timed.reply.error, "/dev/null is a symlink in the container's /dev");
+  EXPECT_EQ(outside_entries(), std::vector<std::string>{"victim"});
+  EXPECT_LT(ms(timed.create), ms(kFast)) << "CreateContainer";
+
+  std::filesystem::remove(rootfs_ / "dev/null");
+  make_fifo("/dev/zero");
+  timed = create_while_pinging("dev-copy-fifo", copied_up_dev());
+  ASSERT_TRUE(timed.reply.ok) << timed.reply.error;
+  EXPECT_LT(ms(timed.create), ms(kFast)) << "CreateContainer";
+  EXPECT_LT(ms(timed.ping), ms(kFast)) << "Ping during CreateContainer";
+  EXPECT_EQ(finish("dev-copy-fifo"), "3\n");  // the agent's node covers the FIFO
+}
+
+// Without HOME in the spec the process's home comes from the container's /etc/passwd (as in
+// runc), read in the child the agent waits for at start. A FIFO there held start, and the
+// agent's loop, for 30 s; now it is skipped and HOME is "/".
+TEST_F(HostileMountTargetsAsRoot, FifoAtEtcPasswdNeverBlocksTheHomeLookup) {
+  make_fifo("/etc/passwd");
+  auto config = base_config({"sh", "-c", "echo $HOME"});
+  config["process"]["env"] = {"PATH=/bin"};
+  auto timed = create_while_pinging("passwd-fifo", config);
+  ASSERT_TRUE(timed.reply.ok) << timed.reply.error;
+  auto start = Clock::now();
+  EXPECT_EQ(finish("passwd-fifo"), "/\n");
+  EXPECT_LT(ms(Clock::now() - start), ms(kFast)) << "StartContainer";
+}
+
 // A spec without a proc mount leaves /proc to the image: the sysctl and oom_score_adj files
 // written there may be FIFOs, which must fail at once instead of blocking create or start.
 TEST_F(HostileMountTargetsAsRoot, FifosInTheImagesProcNeverBlock) {

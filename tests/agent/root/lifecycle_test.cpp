@@ -2,7 +2,9 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <chrono>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <thread>
 
@@ -197,6 +199,54 @@ TEST_F(OverlayAsRoot, WritesGoToScratchSpaceNeverToTheRootfs) {
   EXPECT_FALSE(std::filesystem::exists(rootfs_ / "written"));
   EXPECT_TRUE(std::filesystem::exists(rootfs_ / "etc/passwd"));
   EXPECT_FALSE(std::filesystem::exists(dir_.path() / "state/ov"));
+}
+
+// A startContainer hook runs in the container's init, before its exec, for up to its timeout.
+// The agent waits for that exec without blocking: meanwhile it answers other requests and runs
+// other containers. Before, a 3 s hook held every request of every client for 3 s.
+TEST_F(LifecycleAsRoot, ASlowStartContainerHookHoldsOnlyItsOwnStart) {
+  using namespace std::chrono_literals;
+  using Clock = std::chrono::steady_clock;
+  auto config = base_config({"echo", "started"});
+  config["hooks"]["startContainer"] = {{{"path", "/bin/sleep"}, {"args", {"sleep", "3"}}}};
+  AgentClient client(agent_->socket_path());
+  auto created = create(client, "slowhook", config);
+  ASSERT_TRUE(created.ok) << created.error;
+  UniqueFd out = attach(agent_->socket_path(), "slowhook", "", "stdout");
+  const auto begin = Clock::now();
+  auto started = std::async(std::launch::async, [&] {
+    return client.call("StartContainer", {{"container_id", "slowhook"}});
+  });
+  std::this_thread::sleep_for(200ms);
+  AgentClient other(agent_->socket_path());
+  EXPECT_TRUE(other.call("Ping").ok);
+  EXPECT_EQ(run_args("meanwhile", {"echo", "meanwhile"}).out, "meanwhile\n");
+  EXPECT_LT(Clock::now() - begin, 2500ms) << "other requests waited for the hook";
+  auto reply = started.get();
+  EXPECT_TRUE(reply.ok) << reply.error;
+  EXPECT_GE(Clock::now() - begin, 3s) << "StartContainer answered before its hook ended";
+  EXPECT_EQ(read_all(out.get()), "started\n");
+}
+
+// Removed while its startContainer hook runs, a container's start is answered at once.
+TEST_F(LifecycleAsRoot, RemovingAContainerWhileItStartsAnswersTheStart) {
+  using namespace std::chrono_literals;
+  auto config = base_config({"true"});
+  config["hooks"]["startContainer"] = {{{"path", "/bin/sleep"}, {"args", {"sleep", "30"}}}};
+  AgentClient client(agent_->socket_path());
+  auto created = create(client, "removed", config);
+  ASSERT_TRUE(created.ok) << created.error;
+  auto started = std::async(std::launch::async, [&] {
+    return client.call("StartContainer", {{"container_id", "removed"}});
+  });
+  std::this_thread::sleep_for(200ms);
+  AgentClient other(agent_->socket_path());
+  auto removed = other.call("RemoveContainer", {{"container_id", "removed"}, {"force", true}});
+  EXPECT_TRUE(removed.ok) << removed.error;
+  ASSERT_EQ(started.wait_for(5s), std::future_status::ready);
+  auto reply = started.get();
+  EXPECT_FALSE(reply.ok);
+  EXPECT_EQ(reply.error, "container removed: removed before its process started");
 }
 
 }  // namespace

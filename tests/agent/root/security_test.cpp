@@ -131,5 +131,19 @@ TEST_F(SecurityAsRoot, ResourcesWithoutControllersWarnInHostMode) {
       << agent_->log();
 }
 
+// Until it execs, a container's init is a copy of the agent's memory, which holds every
+// container's spec. Its startContainer hook (the init's child) runs in the container with the
+// container's credentials, just as any later process there would: opening the init's
+// /proc/<pid>/mem must fail (runc's CVE-2016-9962). It opened before the init was made
+// non-dumpable.
+TEST_F(SecurityAsRoot, ContainerCannotReadTheInitsMemoryBeforeExec) {
+  auto config = base_config({"cat", "/tmp/mem"});
+  const std::string probe =
+      "if (exec 3</proc/$PPID/mem) 2>/dev/null; then echo readable; else echo refused; fi >/tmp/mem";
+  config["hooks"]["startContainer"] = {{{"path", "/bin/sh"}, {"args", {"sh", "-c", probe}}}};
+  auto result = run("memprobe", config);
+  EXPECT_EQ(result.out, "refused\n") << result.err;
+}
+
 }  // namespace
 }  // namespace kvrun::agent::test

@@ -7,8 +7,11 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <future>
 #include <sstream>
+#include <thread>
 
 #include "cli_fixture.h"
 #include "tests/support/child_process.h"
@@ -307,6 +310,25 @@ TEST_F(HooksTest, AStartContainerHookPastItsTimeoutIsKilledInTheContainer) {
   EXPECT_TRUE(wait_stopped([&] { return state("h7"); }));
   EXPECT_FALSE(std::filesystem::exists(rootfs_ / "ran"));
   EXPECT_EQ(kvrun({"delete", "h7"}).status, 0);
+  expect_nothing_left();
+}
+
+// start waits for the startContainer hooks without holding the container's lock: a delete
+// --force meanwhile does not wait for them (it used to wait the hook's 30 s) and ends the start.
+TEST_F(HooksTest, DeleteForceDuringASlowStartContainerHookDoesNotWaitForIt) {
+  json hooks = {{"startContainer",
+                 {{{"path", "/bin/sh"}, {"args", {"sh", "-c", "sleep 30"}}, {"timeout", 60}}}}};
+  auto dir = hooks_bundle(hooks, "echo ran > /ran");
+  ASSERT_EQ(kvrun({"create", "--bundle", dir.string(), "h10"}).status, 0);
+  auto start = std::async(std::launch::async, [&] { return kvrun({"start", "h10"}); });
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  auto deleting = std::chrono::steady_clock::now();
+  Result deleted = kvrun({"delete", "--force", "h10"});
+  EXPECT_LT(std::chrono::steady_clock::now() - deleting, std::chrono::seconds(10));
+  EXPECT_EQ(deleted.status, 0) << deleted.err;
+  ASSERT_EQ(start.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  EXPECT_NE(start.get().status, 0);
+  EXPECT_FALSE(std::filesystem::exists(rootfs_ / "ran"));
   expect_nothing_left();
 }
 

@@ -4,10 +4,19 @@
 #include "shim/oci/hooks.h"
 
 #include <gtest/gtest.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <cstddef>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <thread>
 
@@ -203,6 +212,35 @@ TEST(HostileHookRun, AHookThatDoesNotReadAHugeStateIsNoProblem) {
   auto out = dir.path() / "n";
   EXPECT_EQ(run_error(shell("wc -c > " + out.string()), state), "");
   EXPECT_EQ(std::stoul(read_file(out)), state.size());
+}
+
+// A hook must never inherit a descriptor of the runtime (its state, its agent connection): if
+// the child cannot close them all, the hook does not run. close_range is made to fail with
+// ENOSYS (an old kernel's answer) by a seccomp filter in a child process of the test.
+TEST(HostileHookRun, NoHookRunsWhenTheRuntimesDescriptorsCannotBeClosed) {
+  kvrun::testing::TempDir dir;
+  const auto ran = dir.path() / "ran";
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_close_range, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    sock_fprog program{static_cast<unsigned short>(std::size(filter)), filter};
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0) {
+      ::_exit(2);
+    }
+    const std::string error = run_error(shell("touch " + ran.string()));
+    ::_exit(error == "test hook #0 /bin/sh: exec: Function not implemented" ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "wait status " << status;
+  EXPECT_FALSE(std::filesystem::exists(ran));
 }
 
 TEST(HookState, IsTheRuntimeSpecsStateObject) {
