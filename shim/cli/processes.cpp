@@ -1,7 +1,5 @@
 #include "shim/cli/processes.h"
 
-#include <fcntl.h>
-#include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -9,7 +7,6 @@
 #include <csignal>
 #include <fstream>
 #include <iostream>
-#include <optional>
 #include <random>
 #include <sstream>
 
@@ -17,10 +14,8 @@
 #include "common/error_code.h"
 #include "protocol/client.h"
 #include "shim/oci/bundle.h"
-#include "shim/sandbox/agent_connect.h"
-#include "shim/sandbox/console.h"
+#include "shim/sandbox/exec_monitor.h"
 #include "shim/sandbox/monitor_process.h"
-#include "shim/sandbox/stdio_relay.h"
 #include "shim/state/process_identity.h"
 #include "shim/state/transition.h"
 
@@ -44,77 +39,6 @@ nlohmann::json read_json_file(const std::string& path) {
   auto json = nlohmann::json::parse(text.str(), nullptr, false);
   if (json.is_discarded() || !json.is_object()) throw Error(path + ": not a JSON object");
   return json;
-}
-
-// In the exec monitor: ExecProcess, stdio, WaitProcess. Reports readiness on ready_fd.
-[[noreturn]] void exec_monitor(const ContainerState& container, const std::string& exec_id,
-                               const nlohmann::json& process, const std::string& console_socket,
-                               int ready_fd) {
-  std::signal(SIGPIPE, SIG_IGN);
-  int status = 1;
-  bool terminal = process.value("terminal", false);
-  try {
-    // Declared before the relay, so the relay's threads are joined while these fds are open.
-    UniqueFd terminal_fd;
-    std::optional<sandbox::RawMode> raw_mode;
-    sandbox::StdioRelay relay;
-    std::optional<protocol::ProcessWait> wait;
-    try {
-      protocol::Client control(connect_to_agent(container, std::chrono::seconds(30)));
-      control.call(protocol::ExecProcess{container.id, exec_id, process, true});
-      auto attach = [&](protocol::StdioStream stream) {
-        return protocol::attach_stdio(connect_to_agent(container, std::chrono::seconds(30)),
-                                      protocol::AttachStdio{container.id, exec_id, stream});
-      };
-      auto out = attach(protocol::StdioStream::kStdout);
-      auto in = attach(protocol::StdioStream::kStdin);
-      // Only the connections' blocking calls were bounded; stream reads must wait forever.
-      for (int fd : {out.get(), in.get()})
-        sandbox::set_io_timeout(fd, std::chrono::milliseconds(0));
-      if (terminal) {
-        // The guest pty's master is the stdout stream (stderr included) and takes stdin.
-        int host_in = 0, host_out = 1;
-        if (!console_socket.empty()) {
-          sandbox::HostPty pty = sandbox::open_host_pty();
-          sandbox::send_console(console_socket, pty.master.get(), pty.name);
-          terminal_fd = std::move(pty.slave);
-          host_in = host_out = terminal_fd.get();
-        } else {
-          terminal_fd = UniqueFd(::fcntl(0, F_DUPFD_CLOEXEC, 3));
-          raw_mode.emplace(0);
-        }
-        if (auto size = sandbox::window_size(terminal_fd.get())) {
-          try {
-            control.call(protocol::ResizePty{container.id, exec_id, size->ws_row, size->ws_col});
-          } catch (const protocol::AgentError& e) {
-            spdlog::debug("resize: {}", e.what());  // the terminal keeps its size
-          }
-        }
-        relay.copy(std::move(out), host_out, true);
-        relay.copy(host_in, std::move(in), false);
-      } else {
-        auto err = attach(protocol::StdioStream::kStderr);
-        sandbox::set_io_timeout(err.get(), std::chrono::milliseconds(0));
-        relay.copy(std::move(out), 1, true);
-        relay.copy(std::move(err), 2, true);
-        relay.copy(0, std::move(in), false);
-      }
-      wait.emplace(connect_to_agent(container, std::chrono::milliseconds(0)),
-                   protocol::WaitProcess{container.id, exec_id});
-    } catch (const Error& e) {
-      sandbox::report_failure(ready_fd, e.what(), code_of(e));
-      ::_exit(1);  // the CLI reports it
-    }
-    sandbox::report_ready(ready_fd);
-    // Checked for its id and kind, and once its first byte is there it must come whole within
-    // the call timeout, as in the container's own monitor.
-    status = wait->exit_status();
-    relay.wait_output(std::chrono::seconds(5));
-  } catch (const std::exception& e) {
-    spdlog::error("exec in {}: {}", container.id, e.what());
-  }
-  std::fflush(nullptr);
-  ::_exit(status);
 }
 
 }  // namespace
@@ -191,7 +115,9 @@ ExitStatus exec_in_container(const Globals& globals, const ExecOptions& options)
 
   pid_t pid = sandbox::fork_monitor([&](int ready_fd) {
     if (options.detach) ::setsid();
-    exec_monitor(current, exec_id, process, options.console_socket, ready_fd);
+    sandbox::run_exec_monitor(
+        sandbox::ExecMonitorConfig{current.id, exec_id, process, options.console_socket, ready_fd},
+        [&] { return connect_to_agent(current, std::chrono::milliseconds(0)); });
   });
   if (!options.pid_file.empty()) write_pid_file(options.pid_file, pid);
   if (options.detach) return 0;

@@ -1,6 +1,5 @@
 #include "shim/sandbox/monitor.h"
 
-#include <fcntl.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/signalfd.h>
@@ -21,11 +20,10 @@
 #include "shim/network/vm_network.h"
 #include "shim/sandbox/agent_connect.h"
 #include "shim/sandbox/capped_log.h"
-#include "shim/sandbox/console.h"
 #include "shim/sandbox/container_request.h"
 #include "shim/sandbox/monitor_process.h"
 #include "shim/sandbox/pod_member.h"
-#include "shim/sandbox/stdio_relay.h"
+#include "shim/sandbox/process_session.h"
 #include "shim/state/process_identity.h"
 #include "shim/state/state_dir.h"
 #include "shim/state/transition.h"
@@ -69,12 +67,6 @@ UniqueFd connect_while_alive(Sandbox& sandbox, const MonitorConfig& config) {
   }
 }
 
-UniqueFd attach(const std::string& agent_address, const std::string& id,
-                protocol::StdioStream stream) {
-  return protocol::attach_stdio(connect_agent(agent_address),
-                                protocol::AttachStdio{id, "", stream});
-}
-
 struct Running {
   std::optional<Sandbox> own;  // the VM or host agent this container brought up
   std::string agent_address;
@@ -82,53 +74,14 @@ struct Running {
   std::optional<unsigned> disk_slot;  // a pod member in a VM: where its rootfs image is
   // Readable once the sandbox the container runs in has gone.
   int sandbox_fd() const { return own ? own->process.pidfd() : member_watch.get(); }
-  std::optional<protocol::ProcessWait> init_wait;  // the init's WaitProcess, outstanding
   std::optional<protocol::Client> control;
-  UniqueFd terminal;  // the host end of the container's terminal, when it has one
-  std::optional<RawMode> raw_mode;
+  std::optional<ProcessSession> init;  // the init's stdio, terminal and WaitProcess
 };
 
-void resize(Running& running, const std::string& id) {
-  if (!running.control || !running.terminal) return;
-  if (auto size = window_size(running.terminal.get())) {
-    try {
-      running.control->call(protocol::ResizePty{id, "", size->ws_row, size->ws_col});
-    } catch (const protocol::AgentError& e) {
-      spdlog::debug("resize: {}", e.what());  // a refusal leaves the old size, as before
-    }
-  }
-}
-
-// process.terminal: the guest's pty master arrives as the stdout stream and takes the stdin
-// stream; the host end is a pty of ours sent to --console-socket, or the caller's terminal.
-void relay_terminal(Running& running, const MonitorConfig& config, StdioRelay& relay) {
-  int terminal_in = 0, terminal_out = 1;
-  if (!config.console_socket.empty()) {
-    HostPty pty = open_host_pty();
-    send_console(config.console_socket, pty.master.get(), pty.name);
-    running.terminal = std::move(pty.slave);
-    terminal_in = terminal_out = running.terminal.get();
-  } else {
-    running.terminal = UniqueFd(::fcntl(0, F_DUPFD_CLOEXEC, 3));
-    running.raw_mode.emplace(0);
-  }
-  relay.copy(attach(running.agent_address, config.id, protocol::StdioStream::kStdout), terminal_out,
-             true);
-  relay.copy(terminal_in, attach(running.agent_address, config.id, protocol::StdioStream::kStdin),
-             false);
-  resize(running, config.id);
-}
-
-void relay_stdio_and_wait(Running& running, const MonitorConfig& config, StdioRelay& relay) {
-  if (config.bundle.terminal) {
-    relay_terminal(running, config, relay);
-  } else {
-    relay.copy(attach(running.agent_address, config.id, protocol::StdioStream::kStdout), 1, true);
-    relay.copy(attach(running.agent_address, config.id, protocol::StdioStream::kStderr), 2, true);
-    relay.copy(0, attach(running.agent_address, config.id, protocol::StdioStream::kStdin), false);
-  }
-  running.init_wait.emplace(connect_agent(running.agent_address),
-                            protocol::WaitProcess{config.id, ""});
+void start_session(Running& running, const MonitorConfig& config) {
+  running.init.emplace(
+      *running.control, [&address = running.agent_address] { return connect_agent(address); },
+      SessionConfig{config.id, "", config.bundle.terminal, config.console_socket});
 }
 
 // The pod's shared namespaces: those of network, ipc and uts that the sandbox container's spec
@@ -159,8 +112,8 @@ protocol::CreateSandbox pod_sandbox_request(const std::string& id, const nlohman
 // Fills `slot`, so that whatever was started is torn down with it if a later step throws.
 // A VM whose spec names a network namespace gets that namespace's interface (vm_network.h);
 // `net` is filled first, so it is torn down after the sandbox whatever fails later.
-void create_container(const MonitorConfig& config, StdioRelay& relay,
-                      std::optional<network::VmNetwork>& net, std::optional<Running>& slot) {
+void create_container(const MonitorConfig& config, std::optional<network::VmNetwork>& net,
+                      std::optional<Running>& slot) {
   LaunchConfig launch = config.launch;
   if (launch.kind == SandboxKind::kVm) {
     if (auto netns = network::network_namespace_path(config.bundle.config)) {
@@ -193,12 +146,12 @@ void create_container(const MonitorConfig& config, StdioRelay& relay,
   }
   running.control->call(request);
   spdlog::debug("phase: container created");
-  relay_stdio_and_wait(running, config, relay);
+  start_session(running, config);
 }
 
 // A pod member: its rootfs image into a free disk slot of the sandbox's VM, then the container
 // through the sandbox's agent, in the pod's namespaces.
-void create_member(const MonitorConfig& config, StdioRelay& relay, std::optional<Running>& slot) {
+void create_member(const MonitorConfig& config, std::optional<Running>& slot) {
   const PodMember& pod = *config.member;
   Running& running = slot.emplace();
   running.agent_address = pod.agent_address;
@@ -215,7 +168,7 @@ void create_member(const MonitorConfig& config, StdioRelay& relay, std::optional
                     s.disk_slot = static_cast<int>(disk);
                   });
                 });
-  relay_stdio_and_wait(running, config, relay);
+  start_session(running, config);
 }
 
 // A member leaves nothing in the pod's VM: its processes, cgroup and mounts go with
@@ -225,9 +178,9 @@ void remove_member(const MonitorConfig& config, Running& running) {
 }
 
 // Blocks until the init exits, the sandbox dies or a stop signal arrives.
-int supervise(Running& running, const std::string& id, int signal_fd) {
+int supervise(Running& running, int signal_fd) {
   for (;;) {
-    pollfd fds[3] = {{running.init_wait->fd(), POLLIN, 0},
+    pollfd fds[3] = {{running.init->wait_fd(), POLLIN, 0},
                      {running.sandbox_fd(), POLLIN, 0},
                      {signal_fd, POLLIN, 0}};
     if (::poll(fds, 3, -1) < 0) {
@@ -238,7 +191,7 @@ int supervise(Running& running, const std::string& id, int signal_fd) {
       try {
         // Checked for its id and kind (replies.h) and, once its first byte is there, whole
         // within the call timeout: a guest cannot hold the monitor inside a half frame.
-        return running.init_wait->exit_status();
+        return running.init->exit_status();
       } catch (const Error& e) {
         // The VM dying closes the connection too: report it as a kill.
         spdlog::warn("container {}: {}", "init", e.what());
@@ -256,7 +209,7 @@ int supervise(Running& running, const std::string& id, int signal_fd) {
         continue;
       if (info.ssi_signo == SIGWINCH) {
         try {
-          resize(running, id);
+          running.init->resize(*running.control);
         } catch (const Error& e) {
           spdlog::warn("resize: {}", e.what());
         }
@@ -294,12 +247,11 @@ void run_monitor(MonitorConfig config) {
     std::optional<network::VmNetwork> net;  // destroyed after the sandbox that uses it
     std::optional<Running> running;
     {
-      StdioRelay relay;
       try {
         if (config.member) {
-          create_member(config, relay, running);
+          create_member(config, running);
         } else {
-          create_container(config, relay, net, running);
+          create_container(config, net, running);
         }
         // The container exists and waits for start, and state.json still says creating: the
         // spec's moment for these; a failure tears everything down like any failed step.
@@ -315,9 +267,9 @@ void run_monitor(MonitorConfig config) {
                    [](state::ContainerState& s) { state::transition(s, state::Status::kCreated); });
       report_ready(config.ready_fd);
 
-      status = supervise(*running, config.id, signal_fd.get());
+      status = supervise(*running, signal_fd.get());
       // Output written just before the exit is still on its way through the agent.
-      if (status != kKilledStatus) relay.wait_output(std::chrono::seconds(5));
+      if (status != kKilledStatus) running->init->wait_output(std::chrono::seconds(5));
       if (config.member) {
         remove_member(config, *running);
       } else {
@@ -326,6 +278,7 @@ void run_monitor(MonitorConfig config) {
       }
       // Stopped means the tap and qdiscs are gone as well.
       net.reset();
+      running->init.reset();  // its relay joined before the state says stopped, as before
     }
     if (std::filesystem::is_directory(config.state_dir)) {
       update_state(config.state_dir, [&](state::ContainerState& s) {
