@@ -57,9 +57,10 @@ sandbox::PodMember find_pod_sandbox(const state::StateDir& states, const std::st
     state::ContainerLock lock(dir);
     sandbox = state::load_current_state(dir);
   }
-  if (sandbox.pod_role != "sandbox") throw Error(what + ": not a pod's sandbox container");
-  if (sandbox.sandbox != sandbox::to_string(kind))
-    throw Error(what + ": runs in a " + sandbox.sandbox + " sandbox, not " +
+  if (sandbox.pod_role != oci::PodRole::kSandbox)
+    throw Error(what + ": not a pod's sandbox container");
+  if (sandbox.sandbox != kind)
+    throw Error(what + ": runs in a " + sandbox::to_string(sandbox.sandbox) + " sandbox, not " +
                 sandbox::to_string(kind));
   if (sandbox.status != state::Status::kCreated && sandbox.status != state::Status::kRunning)
     throw Error(what + ": is " + std::string(state::to_string(sandbox.status)) +
@@ -151,12 +152,12 @@ pid_t create_container(const Globals& globals, const CreateOptions& options) {
   initial.rootfs = bundle.rootfs;
   initial.created = state::now_rfc3339();
   initial.annotations = bundle.annotations;
-  initial.sandbox = sandbox::to_string(kind);
+  initial.sandbox = kind;
   oci::PodPlacement pod = oci::pod_placement(bundle.annotations, options.id);
   sandbox::MonitorConfig monitor;
   if (pod.role == oci::PodRole::kMember) {
     monitor.member = find_pod_sandbox(states, pod.sandbox_id, kind);
-    initial.pod_role = "member";
+    initial.pod_role = pod.role;
     initial.pod_sandbox = pod.sandbox_id;
   }
   state::save_state(dir, initial);
@@ -167,7 +168,7 @@ pid_t create_container(const Globals& globals, const CreateOptions& options) {
   monitor.launch = launch_config(globals, bundle, dir);
   if (pod.role == oci::PodRole::kSandbox) {
     monitor.pod_sandbox = true;
-    initial.pod_role = "sandbox";
+    initial.pod_role = pod.role;
     initial.pod_sandbox = options.id;
     if (kind == sandbox::SandboxKind::kVm) {
       monitor.launch.disk_slots = kPodDiskSlots;

@@ -6,13 +6,11 @@
 #include <map>
 #include <string>
 
+#include "shim/common/kinds.h"
+
 namespace kvrun::oci {
 
-enum class PodRole {
-  kStandalone,  // no pod annotations: a VM of its own
-  kSandbox,     // the pod's sandbox container: boots the pod's VM
-  kMember,      // a container of the pod: runs in the sandbox's VM
-};
+using shim::PodRole;  // shim/common/kinds.h, which state.json stores too
 
 struct PodPlacement {
   PodRole role = PodRole::kStandalone;

@@ -76,14 +76,6 @@ Sandbox launch_host(const LaunchConfig& config) {
 
 }  // namespace
 
-SandboxKind parse_sandbox_kind(const std::string& name) {
-  if (name == "vm") return SandboxKind::kVm;
-  if (name == "host") return SandboxKind::kHost;
-  throw Error("sandbox \"" + name + "\": expected vm or host");
-}
-
-std::string to_string(SandboxKind kind) { return kind == SandboxKind::kVm ? "vm" : "host"; }
-
 Sandbox launch_sandbox(const LaunchConfig& config) {
   return config.kind == SandboxKind::kVm ? launch_vm(config) : launch_host(config);
 }

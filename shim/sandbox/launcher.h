@@ -9,15 +9,15 @@
 #include <optional>
 #include <string>
 
+#include "shim/common/kinds.h"
 #include "shim/sandbox/child_process.h"
 #include "shim/sandbox/sizing.h"
 
 namespace kvrun::sandbox {
 
-enum class SandboxKind { kVm, kHost };
-// Throws Error for names other than "vm" and "host".
-SandboxKind parse_sandbox_kind(const std::string& name);
-std::string to_string(SandboxKind kind);
+using shim::parse_sandbox_kind;
+using shim::SandboxKind;  // shim/common/kinds.h, which state.json stores too
+using shim::to_string;
 
 // The guest's network device: tap `tap` in the container's network namespace, made there by
 // shim/network (vm_network.h), with the MAC of the interface it mirrors.

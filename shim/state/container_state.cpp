@@ -26,6 +26,17 @@ T field(const nlohmann::json& json, const char* key) {
   }
 }
 
+// A string field read by parse, whose error is prefixed with the field.
+template <typename Parse>
+auto parsed(const nlohmann::json& json, const char* key, Parse parse) {
+  auto text = field<std::string>(json, key);
+  try {
+    return parse(text);
+  } catch (const Error& e) {
+    throw Error(std::string("state.json: ") + key + ": " + e.what());
+  }
+}
+
 }  // namespace
 
 std::string_view to_string(Status status) {
@@ -55,10 +66,10 @@ nlohmann::json to_json(const ContainerState& state) {
       {"vmm_pid", state.vmm_pid},
       {"created", state.created},
       {"annotations", state.annotations},
-      {"sandbox", state.sandbox},
+      {"sandbox", shim::to_string(state.sandbox)},
       {"agent_address", state.agent_address},
       {"rootfs_image", state.rootfs_image.string()},
-      {"pod_role", state.pod_role},
+      {"pod_role", shim::to_string(state.pod_role)},
       {"pod_sandbox", state.pod_sandbox},
       {"control_socket", state.control_socket.string()},
       {"disk_slot", state.disk_slot},
@@ -79,10 +90,10 @@ ContainerState from_json(const nlohmann::json& json) {
   state.vmm_pid = field<pid_t>(json, "vmm_pid");
   state.created = field<std::string>(json, "created");
   state.annotations = field<std::map<std::string, std::string>>(json, "annotations");
-  state.sandbox = field<std::string>(json, "sandbox");
+  state.sandbox = parsed(json, "sandbox", shim::parse_sandbox_kind);
   state.agent_address = field<std::string>(json, "agent_address");
   state.rootfs_image = field<std::string>(json, "rootfs_image");
-  state.pod_role = field<std::string>(json, "pod_role");
+  state.pod_role = parsed(json, "pod_role", shim::parse_pod_role);
   state.pod_sandbox = field<std::string>(json, "pod_sandbox");
   state.control_socket = field<std::string>(json, "control_socket");
   state.disk_slot = field<int>(json, "disk_slot");

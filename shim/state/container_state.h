@@ -12,6 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include "shim/common/kinds.h"
+
 namespace kvrun::state {
 
 // kCreating: the monitor is still booting the sandbox; never shown to runtime-spec callers as
@@ -29,12 +31,12 @@ struct ContainerState {
   pid_t vmm_pid = 0;                 // kvrun-vmm or the host agent, the monitor's child
   std::string created;               // RFC 3339 with nanoseconds, UTC
   std::map<std::string, std::string> annotations;
-  std::string sandbox;                 // "vm" or "host"
+  shim::SandboxKind sandbox = shim::SandboxKind::kVm;  // "vm" or "host" in state.json
   std::string agent_address;           // "unix:<path>" (host agent) or "vsock:<uds path>" (VMM)
   std::filesystem::path rootfs_image;  // the cached image the VM boots with, if any
   // Pods (oci/pod.h): "sandbox" (its VM holds the pod), "member" (runs in pod_sandbox's VM) or
-  // "" (a VM of its own).
-  std::string pod_role;
+  // "" (a VM of its own) in state.json.
+  shim::PodRole pod_role = shim::PodRole::kStandalone;
   std::string pod_sandbox;
   std::filesystem::path control_socket;  // sandbox in a VM: kvrun-vmm's (vmm/control/)
   int disk_slot = -1;                    // member in a VM: the slot its rootfs image is in

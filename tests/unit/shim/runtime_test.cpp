@@ -21,7 +21,7 @@ TEST(RuntimeContainerTest, FindsByRootAndId) {
   saved.pid = ::getpid();
   saved.pid_start_time = state::process_start_time(saved.pid).value();
   saved.created = state::now_rfc3339();
-  saved.sandbox = "vm";
+  saved.sandbox = shim::SandboxKind::kVm;
   state::save_state(states.create("a"), saved);
   auto found = find_container(root.path(), "a");
   EXPECT_EQ(found.dir, states.container_dir("a"));

@@ -24,7 +24,7 @@ ContainerState sample(const std::string& id) {
   state.pid_start_time = process_start_time(state.pid).value();
   state.created = now_rfc3339();
   state.annotations = {{"k", "v"}};
-  state.sandbox = "vm";
+  state.sandbox = shim::SandboxKind::kVm;
   state.agent_address = "vsock:/run/kvrun/x/vsock.sock";
   return state;
 }
@@ -88,6 +88,31 @@ TEST(StateDirTest, DamagedStateIsAnError) {
   json.erase("status");
   root.write("c/state.json", json.dump());
   EXPECT_THROW(load_state(dir), Error);
+}
+
+TEST(StateDirTest, SandboxKindAndPodRoleKeepTheirStrings) {
+  auto state = sample("p");
+  state.sandbox = shim::SandboxKind::kHost;
+  state.pod_role = shim::PodRole::kMember;
+  auto json = to_json(state);
+  EXPECT_EQ(json["sandbox"], "host");
+  EXPECT_EQ(json["pod_role"], "member");
+  EXPECT_EQ(to_json(sample("q"))["pod_role"], "");
+  json["pod_role"] = "sandbox";
+  json["sandbox"] = "vm";
+  auto loaded = from_json(json);
+  EXPECT_EQ(loaded.pod_role, shim::PodRole::kSandbox);
+  EXPECT_EQ(loaded.sandbox, shim::SandboxKind::kVm);
+  json["pod_role"] = "leader";
+  try {
+    from_json(json);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("state.json: pod_role: ", 0), 0u) << e.what();
+  }
+  json["pod_role"] = "";
+  json["sandbox"] = "container";
+  EXPECT_THROW(from_json(json), Error);
 }
 
 TEST(StateDirTest, DeadMonitorMeansStopped) {
