@@ -1,6 +1,7 @@
 #include "protocol/json_reader.h"
 
 #include "common/error.h"
+#include "common/printable.h"
 
 namespace kvrun::protocol {
 
@@ -130,7 +131,8 @@ const nlohmann::json* JsonReader::optional_array(std::string_view key) {
 
 void JsonReader::reject_unknown() const {
   for (const auto& [key, _] : value_.items()) {
-    if (!seen_.contains(key)) throw Error(path_of(key) + ": unknown field");
+    // The key is the peer's text (a guest's): escaped before it reaches a terminal or a log.
+    if (!seen_.contains(key)) throw Error(path_of(printable(key)) + ": unknown field");
   }
 }
 

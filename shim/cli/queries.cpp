@@ -6,10 +6,17 @@
 #include <ostream>
 
 #include "common/error.h"
+#include "common/printable.h"
 #include "protocol/client.h"
 #include "shim/runtime/container.h"
 
 namespace kvrun::cli {
+namespace {
+
+// Per argument of `kvrun ps`: a command line is shown, not stored.
+constexpr std::size_t kMaxShownArgBytes = 4096;
+
+}  // namespace
 
 void print_state(const Globals& globals, const std::string& id, std::ostream& out) {
   auto current = runtime::find_container(globals.root, id).state;
@@ -62,7 +69,8 @@ void print_ps(const Globals& globals, const std::string& id, const std::string& 
     std::string command;
     for (const auto& arg : entry.args) {
       if (!command.empty()) command += ' ';
-      command += arg;
+      // A container process writes its own argv: its terminal escapes must not reach ours.
+      command += printable(arg, kMaxShownArgBytes);
     }
     processes.emplace_back(entry.pid, command);
   }

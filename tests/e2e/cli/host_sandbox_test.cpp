@@ -201,7 +201,8 @@ TEST_F(CliHostTest, UpdateErrorsAreOneLine) {
 }
 
 TEST_F(CliHostTest, PsListsTheContainersProcessesAndKillAllReachesThemAll) {
-  auto dir = bundle("b", "sleep 1000 & sleep 1001 & wait");
+  // The comment puts a terminal escape into the init's argv.
+  auto dir = bundle("b", "sleep 1000 & sleep 1001 & wait # \x1b]0;owned\x07");
   auto pid_file = scratch_ / "pid";
   ASSERT_EQ(kvrun({"run", "-d", "-b", dir.string(), "--pid-file", pid_file.string(), "c1"}).status,
             0);
@@ -216,6 +217,11 @@ TEST_F(CliHostTest, PsListsTheContainersProcessesAndKillAllReachesThemAll) {
       5000))
       << table.out;
   EXPECT_EQ(table.out.rfind("PID", 0), 0u) << table.out;
+  // A process sets its own argv: the ESC a container put there is shown escaped, never sent to
+  // the operator's terminal.
+  EXPECT_EQ(table.out.find('\x1b'), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("sh -c"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("\\x1b]0;owned\\x07"), std::string::npos) << table.out;
   auto pids = nlohmann::json::parse(kvrun({"ps", "--format", "json", "c1"}).out, nullptr, false);
   ASSERT_TRUE(pids.is_array()) << pids;
   EXPECT_EQ(pids.size(), 3u) << pids;

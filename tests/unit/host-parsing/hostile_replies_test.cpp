@@ -155,6 +155,10 @@ TEST(HostileReplies, TheWrongKindOfReplyIsAnError) {
        {{"exit_status", 1000000000}},
        "WaitProcess: reply.body.exit_status: expected an integer in [0, 255]"},
       {StartContainer{"c"}, {{"pid", 3}}, "StartContainer: reply.body.pid: unknown field"},
+      // The guest chooses an unknown field's name: it reaches terminals and logs escaped.
+      {StartContainer{"c"},
+       {{"\x1b]0;owned\x07\nFAKE LOG LINE", 3}},
+       "StartContainer: reply.body.\\x1b]0;owned\\x07\\x0aFAKE LOG LINE: unknown field"},
       {bundle_request("c"),
        {{"pid", -1}},
        "CreateContainer: reply.body.pid: expected an integer in [1, 2147483647]"},
