@@ -99,7 +99,7 @@ void Connection::dispatch(const protocol::Request& request) {
           } else if constexpr (std::is_same_v<T, protocol::StartContainer>) {
             std::weak_ptr<Connection> weak = weak_from_this();
             engine_.start(
-                m, [weak, id, name = protocol::type_name(request.body)](std::exception_ptr error) {
+                m, [weak, id, type = protocol::type_name(request.body)](std::exception_ptr error) {
                   auto self = weak.lock();
                   if (!self) return;
                   if (!error) {
@@ -109,8 +109,7 @@ void Connection::dispatch(const protocol::Request& request) {
                   try {
                     std::rethrow_exception(error);
                   } catch (const std::exception& e) {
-                    spdlog::warn("request {} {} failed: {}", id, name, e.what());
-                    self->send(protocol::encode_error(id, code_of(e), e.what()));
+                    self->send_failure(id, type, e);
                   }
                 });
             return nullptr;  // replied by the callback, once the init has exec'd
@@ -167,11 +166,15 @@ void Connection::dispatch(const protocol::Request& request) {
     if (!body.is_null()) send(protocol::encode_ok(id, body));
     if (ends_agent_ && !end_timer_) end_agent_when_done();
   } catch (const std::exception& e) {
-    // The one place an error becomes a reply: AgentErrors carry their code, the rest (a system
-    // call that failed, a bug) are internal.
-    spdlog::warn("request {} {} failed: {}", id, protocol::type_name(request.body), e.what());
-    send(protocol::encode_error(id, code_of(e), e.what()));
+    send_failure(id, protocol::type_name(request.body), e);
   }
+}
+
+void Connection::send_failure(std::uint64_t id, std::string_view type, const std::exception& e) {
+  // The one place a failed request becomes a reply, now or later (StartContainer): AgentErrors
+  // carry their code, the rest (a system call that failed, a bug) are internal.
+  spdlog::warn("request {} {} failed: {}", id, type, e.what());
+  send(protocol::encode_error(id, code_of(e), e.what()));
 }
 
 void Connection::attach(const protocol::Request& request, const protocol::AttachStdio& attach) {

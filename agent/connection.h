@@ -4,9 +4,11 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "agent/engine.h"
 #include "agent/event_loop.h"
@@ -32,6 +34,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void dispatch(const protocol::Request& request);
   void attach(const protocol::Request& request, const protocol::AttachStdio& attach);
   void send(std::string reply);
+  // Logs why request id (of type) failed and sends its error reply.
+  void send_failure(std::uint64_t id, std::string_view type, const std::exception& e);
   void flush();
   void update_events();
   void close();
